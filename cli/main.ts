@@ -1,0 +1,78 @@
+import { Command, Option } from 'commander';
+import { describeDeployment, loadConfig, type RecsysConfig } from '../shared/config/index.ts';
+import { openEventLog, openModelStore } from '../shared/adapters/open.ts';
+import { createLogger } from '../shared/observability/index.ts';
+import { EXIT } from './exit-codes.ts';
+import { reportError, type CommandIo } from './run-command.ts';
+
+interface GlobalOptions {
+  readonly config?: string;
+  readonly verbose?: boolean;
+}
+
+/** Runs the `recsys` command line; returns the exit code. */
+export async function main(
+  argv: readonly string[],
+  io: Omit<CommandIo, 'verbose'> = process,
+): Promise<number> {
+  const verbose = argv.includes('--verbose') || argv.includes('-v');
+  const ctx: CommandIo = { ...io, verbose };
+  const program = new Command('recsys')
+    .description(
+      'Streaming, online-learning recommender: Kafka events in, per-event MF and NeuMF updates, top-k over HTTP.',
+    )
+    .option('-c, --config <file>', 'JSON config file (also RECSYS_CONFIG)')
+    .option('-v, --verbose', 'show stack traces on errors')
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
+    .exitOverride();
+
+  let code: number = EXIT.OK;
+  const config = (): RecsysConfig => {
+    const opts = program.opts<GlobalOptions>();
+    return loadConfig(opts.config === undefined ? {} : { file: opts.config });
+  };
+
+  program
+    .command('start')
+    .description('run trainer and serving in one process (embedded by default; Kafka/Redis when configured)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  recsys start\n  KAFKA_BROKERS=localhost:9092 REDIS_URL=redis://localhost:6379 recsys start',
+    )
+    .action(async () => {
+      code = await startCommand(config(), ctx);
+    });
+
+  program
+    .command('config')
+    .description('print the effective configuration (defaults < file < environment) as JSON')
+    .addOption(new Option('--deployment', 'print only which adapters are selected'))
+    .action((options: { deployment?: boolean }) => {
+      const cfg = config();
+      io.stdout.write(`${JSON.stringify(options.deployment ? describeDeployment(cfg) : cfg, null, 2)}\n`);
+    });
+
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return code;
+  } catch (error) {
+    return reportError(error, ctx);
+  }
+}
+
+async function startCommand(config: RecsysConfig, io: CommandIo): Promise<number> {
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'recsys' });
+  const eventLog = openEventLog(config, logger);
+  const store = await openModelStore(config, logger);
+  try {
+    await eventLog.ensureTopics();
+    const deployment = describeDeployment(config);
+    io.stdout.write(`recsys: event log ${deployment.eventLog}, model store ${deployment.modelStore}\n`);
+    io.stdout.write('recsys: trainer not built yet (issue #4); serving not built yet (issue #5)\n');
+    return EXIT.OK;
+  } finally {
+    await eventLog.close();
+    await store.close();
+  }
+}

@@ -1,0 +1,26 @@
+import type { Row } from '../../ports/index.ts';
+
+/**
+ * The state behind the in-memory model store. Several MemoryModelStore handles may share one state
+ * (the in-process equivalent of several Redis clients).
+ */
+export interface MemoryModelState {
+  readonly rows: Map<string, Map<string, Row>>;
+  readonly offsets: Map<string, Map<number, number>>;
+  readonly counters: Map<string, Map<string, number>>;
+}
+
+export function createMemoryModelState(): MemoryModelState {
+  return { rows: new Map(), offsets: new Map(), counters: new Map() };
+}
+
+export function tableOf<V>(map: Map<string, Map<string, V>>, name: string): Map<string, V>;
+export function tableOf<K, V>(map: Map<string, Map<K, V>>, name: string): Map<K, V>;
+export function tableOf<K, V>(map: Map<string, Map<K, V>>, name: string): Map<K, V> {
+  let table = map.get(name);
+  if (table === undefined) {
+    table = new Map();
+    map.set(name, table);
+  }
+  return table;
+}

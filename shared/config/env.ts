@@ -1,0 +1,63 @@
+/**
+ * Environment variables the config reads, each mapped to one config path. This table is the single
+ * place that knows variable names; docs/configuration.md documents each (a test keeps them in step).
+ */
+export type EnvParser = 'string' | 'int' | 'bool' | 'list';
+
+export interface EnvBinding {
+  readonly name: string;
+  readonly path: readonly string[];
+  readonly parse: EnvParser;
+  readonly description: string;
+}
+
+export const ENV_BINDINGS: readonly EnvBinding[] = [
+  { name: 'LOG_LEVEL', path: ['log', 'level'], parse: 'string', description: 'pino log level' },
+  { name: 'LOG_PRETTY', path: ['log', 'pretty'], parse: 'bool', description: 'human-readable logs' },
+  {
+    name: 'KAFKA_BROKERS',
+    path: ['kafka', 'brokers'],
+    parse: 'list',
+    description: 'comma-separated host:port list; empty = embedded event log',
+  },
+  { name: 'KAFKA_CLIENT_ID', path: ['kafka', 'clientId'], parse: 'string', description: 'Kafka client id' },
+  { name: 'RECSYS_EVENTS_TOPIC', path: ['kafka', 'topic'], parse: 'string', description: 'events topic' },
+  {
+    name: 'RECSYS_DEAD_LETTER_TOPIC',
+    path: ['kafka', 'deadLetterTopic'],
+    parse: 'string',
+    description: 'dead-letter topic',
+  },
+  {
+    name: 'RECSYS_EVENTS_PARTITIONS',
+    path: ['kafka', 'partitions'],
+    parse: 'int',
+    description: 'partitions when the events topic is created',
+  },
+  {
+    name: 'REDIS_URL',
+    path: ['redis', 'url'],
+    parse: 'string',
+    description: 'redis://host:port[/db]; empty = embedded model store',
+  },
+  {
+    name: 'RECSYS_REDIS_PREFIX',
+    path: ['redis', 'keyPrefix'],
+    parse: 'string',
+    description: 'Redis key prefix',
+  },
+  {
+    name: 'RECSYS_REDIS_COMMAND_TIMEOUT_MS',
+    path: ['redis', 'commandTimeoutMs'],
+    parse: 'int',
+    description: 'Redis command timeout',
+  },
+  {
+    name: 'RECSYS_DATA_DIR',
+    path: ['embedded', 'dataDir'],
+    parse: 'string',
+    description: 'folder of the embedded adapters',
+  },
+  { name: 'HOST', path: ['serving', 'host'], parse: 'string', description: 'serving bind address' },
+  { name: 'PORT', path: ['serving', 'port'], parse: 'int', description: 'serving port' },
+];

@@ -1,0 +1,2 @@
+export { createLogger, silentLogger, type Logger, type LoggerConfig } from './logger.ts';
+export { createMetricsRegistry, type MetricsRegistryOptions } from './metrics.ts';

@@ -1,0 +1,76 @@
+import sjson from 'secure-json-parse';
+import type { TSchema } from '@sinclair/typebox';
+import { RecsysError, type ErrorCode } from '../errors/index.ts';
+import { compileSchema, toIssues } from './ajv.ts';
+import { findInputDefect } from './forbidden-keys.ts';
+
+export type Result<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: RecsysError };
+
+/**
+ * Parses JSON text without letting `__proto__` or `constructor.prototype` through (secure-json-parse
+ * throws on both, which we turn into FORBIDDEN_KEY).
+ */
+export function parseJson(text: string): Result<unknown> {
+  try {
+    return {
+      ok: true,
+      value: sjson.parse(text, undefined, { protoAction: 'error', constructorAction: 'error' }),
+    };
+  } catch (cause) {
+    const message = (cause as Error).message ?? '';
+    if (/prototype/i.test(message)) {
+      return {
+        ok: false,
+        error: new RecsysError('FORBIDDEN_KEY', {
+          issues: [{ path: '/', reason: 'contains a __proto__ or constructor.prototype key' }],
+        }),
+      };
+    }
+    return {
+      ok: false,
+      error: new RecsysError('MALFORMED_JSON', {
+        message: `The input is not valid JSON: ${message.slice(0, 200)}`,
+        issues: [{ path: '/', reason: 'is not valid JSON' }],
+      }),
+    };
+  }
+}
+
+/**
+ * A runtime validator for one schema: unknown fields, forbidden keys, non-finite numbers and size
+ * limits are rejected with a catalogued error carrying the field path and reason.
+ */
+export function createValidator<T>(schema: TSchema, code: ErrorCode = 'VALIDATION_FAILED', what = 'input') {
+  const check = compileSchema<T>(schema);
+  return (value: unknown): Result<T> => {
+    const defect = findInputDefect(value);
+    if (defect?.kind === 'forbidden-key') {
+      return {
+        ok: false,
+        error: new RecsysError('FORBIDDEN_KEY', {
+          message: `The ${what} contains the forbidden key at ${defect.path}.`,
+          issues: [{ path: defect.path, reason: 'forbidden key (__proto__, constructor or prototype)' }],
+        }),
+      };
+    }
+    if (defect?.kind === 'non-finite') {
+      const issues = [
+        { path: defect.path, reason: 'must be a finite number (NaN and Infinity are not allowed)' },
+      ];
+      return { ok: false, error: new RecsysError(code, { message: describeIssues(what, issues), issues }) };
+    }
+    if (check(value)) return { ok: true, value };
+    const issues = toIssues(check.errors);
+    return { ok: false, error: new RecsysError(code, { message: describeIssues(what, issues), issues }) };
+  };
+}
+
+export function describeIssues(what: string, issues: readonly { path: string; reason: string }[]): string {
+  const first = issues
+    .slice(0, 3)
+    .map((issue) => `${issue.path} ${issue.reason}`)
+    .join('; ');
+  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : '';
+  return `Invalid ${what}: ${first}${more}.`;
+}

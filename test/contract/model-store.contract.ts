@@ -1,0 +1,240 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isRecsysError } from '../../shared/errors/index.ts';
+import type { ModelStore, RowDelta, RowValue } from '../../shared/ports/index.ts';
+
+export interface ModelStoreFixture {
+  /** A store on a fresh, empty namespace. */
+  readonly store: ModelStore;
+  /** A second client on the same namespace (another process, in real deployments). */
+  second(): Promise<ModelStore>;
+  cleanup(): Promise<void>;
+}
+
+const vec = (...values: number[]): Float32Array => Float32Array.from(values);
+
+function value(vector: Float32Array, bias = 0, count = 0, updatedAt = 1_000): RowValue {
+  return { vector, bias, count, updatedAt };
+}
+
+function delta(vector: Float32Array, extra: Partial<RowDelta> = {}): RowDelta {
+  return { vector, bias: 0, count: 1, updatedAt: 1_000, ...extra };
+}
+
+/** The behaviour every ModelStore adapter must have (run against memory and Redis). */
+export function describeModelStoreContract(name: string, open: () => Promise<ModelStoreFixture>): void {
+  describe(`ModelStore contract: ${name}`, () => {
+    let fixture: ModelStoreFixture;
+    let store: ModelStore;
+    const extra: ModelStore[] = [];
+
+    beforeEach(async () => {
+      fixture = await open();
+      store = fixture.store;
+    });
+
+    afterEach(async () => {
+      await Promise.all(extra.splice(0).map((s) => s.close()));
+      await store.close();
+      await fixture.cleanup();
+    });
+
+    it('reads a missing row as undefined, not an error', async () => {
+      expect(await store.getRows('mf:user', ['nobody'])).toEqual([undefined]);
+    });
+
+    it('round-trips rows exactly and counts versions per write', async () => {
+      const v = vec(0.1, -2.5, 3.25e-7, 1e30);
+      await store.putRows('mf:user', [{ id: 'u1', value: value(v, -0.125, 7, 1_700_000_000_123) }]);
+      const [first] = await store.getRows('mf:user', ['u1']);
+      expect(first).toBeDefined();
+      expect(Array.from(first!.vector)).toEqual(Array.from(v));
+      expect(first).toMatchObject({ bias: -0.125, count: 7, version: 1, updatedAt: 1_700_000_000_123 });
+      await store.putRows('mf:user', [{ id: 'u1', value: value(vec(1, 2, 3, 4), 0, 8, 5) }]);
+      const [second] = await store.getRows('mf:user', ['u1']);
+      expect(second?.version).toBe(2);
+      expect(Array.from(second!.vector)).toEqual([1, 2, 3, 4]);
+    });
+
+    it('keeps tables apart and answers in the order asked, with gaps for missing rows', async () => {
+      await store.putRows('mf:user', [
+        { id: 'a', value: value(vec(1)) },
+        { id: 'c', value: value(vec(3)) },
+      ]);
+      await store.putRows('mf:item', [{ id: 'a', value: value(vec(9)) }]);
+      const rows = await store.getRows('mf:user', ['c', 'b', 'a']);
+      expect(rows.map((r) => (r === undefined ? undefined : r.vector[0]))).toEqual([3, undefined, 1]);
+      expect((await store.getRows('mf:item', ['a']))[0]?.vector[0]).toBe(9);
+    });
+
+    it('does not let a caller mutate stored rows through returned or given arrays', async () => {
+      const v = vec(1, 1);
+      await store.putRows('t', [{ id: 'x', value: value(v) }]);
+      v[0] = 99;
+      const [read] = await store.getRows('t', ['x']);
+      read!.vector[1] = 42;
+      const [again] = await store.getRows('t', ['x']);
+      expect(Array.from(again!.vector)).toEqual([1, 1]);
+    });
+
+    it('creates a missing row from its init vector plus the delta, then adds further deltas', async () => {
+      await store.addDeltas('mf:item', [
+        { id: 'i1', value: delta(vec(0.5, 0.5), { init: vec(1, 2), bias: 0.25, updatedAt: 10 }) },
+        { id: 'i2', value: delta(vec(1, -1), { updatedAt: 20 }) },
+      ]);
+      await store.addDeltas('mf:item', [{ id: 'i1', value: delta(vec(1, 1), { bias: 0.5, updatedAt: 5 }) }]);
+      const [i1, i2] = await store.getRows('mf:item', ['i1', 'i2']);
+      expect(Array.from(i1!.vector)).toEqual([2.5, 3.5]);
+      expect(i1).toMatchObject({ bias: 0.75, count: 2, version: 2, updatedAt: 10 });
+      expect(Array.from(i2!.vector)).toEqual([1, -1]);
+      expect(i2).toMatchObject({ count: 1, version: 1, updatedAt: 20 });
+    });
+
+    it('sums concurrent delta adds from two clients exactly', async () => {
+      const other = await fixture.second();
+      extra.push(other);
+      const dim = 16;
+      const rounds = 100;
+      const expected = new Float64Array(dim);
+      const deltasFor = (client: number, round: number): Float32Array => {
+        // Multiples of 1/64 with small magnitude: every partial sum is exact in float32, so the
+        // result cannot depend on the order in which the two clients' deltas land.
+        const v = new Float32Array(dim);
+        for (let d = 0; d < dim; d++) v[d] = (((client * 31 + round * 7 + d * 3) % 17) - 8) / 64;
+        return v;
+      };
+      const writes: Promise<void>[] = [];
+      for (let round = 0; round < rounds; round++) {
+        for (const [client, target] of [
+          [0, store],
+          [1, other],
+        ] as const) {
+          const v = deltasFor(client, round);
+          for (let d = 0; d < dim; d++) expected[d] = (expected[d] as number) + (v[d] as number);
+          writes.push(target.addDeltas('shared', [{ id: 'hot', value: delta(v, { bias: 1 }) }]));
+        }
+      }
+      await Promise.all(writes);
+      const [row] = await other.getRows('shared', ['hot']);
+      expect(Array.from(row!.vector)).toEqual(Array.from(expected));
+      expect(row).toMatchObject({ bias: 2 * rounds, count: 2 * rounds, version: 2 * rounds });
+    });
+
+    it('applies two writes to the same row within one batch in order', async () => {
+      await store.commit({
+        puts: [{ table: 't', rows: [{ id: 'r', value: value(vec(1, 1), 0, 1) }] }],
+        deltas: [
+          {
+            table: 't',
+            rows: [
+              { id: 'r', value: delta(vec(1, 0)) },
+              { id: 'r', value: delta(vec(0, 2)) },
+            ],
+          },
+        ],
+      });
+      const [row] = await store.getRows('t', ['r']);
+      expect(Array.from(row!.vector)).toEqual([2, 3]);
+      expect(row).toMatchObject({ count: 3, version: 3 });
+    });
+
+    it('advances offsets by compare-and-set and fences a batch that does not start at the stored offset', async () => {
+      const first = await store.commit({
+        offset: { scope: 'g', partition: 3, fromOffset: 0, nextOffset: 10 },
+        puts: [{ table: 't', rows: [{ id: 'a', value: value(vec(1)) }] }],
+        counters: [{ name: 'events', field: 'u1', by: 10 }],
+      });
+      expect(first).toEqual({ status: 'committed' });
+      expect(await store.getOffsets('g')).toEqual(new Map([[3, 10]]));
+
+      // A replay of the same batch (a retried write, or a zombie consumer) changes nothing.
+      const replay = await store.commit({
+        offset: { scope: 'g', partition: 3, fromOffset: 0, nextOffset: 10 },
+        puts: [{ table: 't', rows: [{ id: 'a', value: value(vec(2)) }] }],
+        counters: [{ name: 'events', field: 'u1', by: 10 }],
+      });
+      expect(replay).toEqual({ status: 'fenced', storedOffset: 10 });
+      // So does a batch that would skip records.
+      const gap = await store.commit({
+        offset: { scope: 'g', partition: 3, fromOffset: 12, nextOffset: 20 },
+        puts: [{ table: 't', rows: [{ id: 'b', value: value(vec(3)) }] }],
+      });
+      expect(gap).toEqual({ status: 'fenced', storedOffset: 10 });
+      const [a, b] = await store.getRows('t', ['a', 'b']);
+      expect(a?.vector[0]).toBe(1);
+      expect(b).toBeUndefined();
+      expect(await store.getCounters('events', ['u1', 'u2'])).toEqual([10, 0]);
+
+      const next = await store.commit({
+        offset: { scope: 'g', partition: 3, fromOffset: 10, nextOffset: 15 },
+        counters: [{ name: 'events', field: 'u1', by: 5 }],
+      });
+      expect(next.status).toBe('committed');
+      expect(await store.getOffsets('g')).toEqual(new Map([[3, 15]]));
+      expect(await store.getOffsets('other-scope')).toEqual(new Map());
+      expect(await store.getCounters('events', ['u1'])).toEqual([15]);
+    });
+
+    it('writes a batch with a NaN nowhere: rows, counters and offset stay as they were', async () => {
+      await store.commit({ offset: { scope: 'g', partition: 0, fromOffset: 0, nextOffset: 1 } });
+      const attempt = store.commit({
+        offset: { scope: 'g', partition: 0, fromOffset: 1, nextOffset: 2 },
+        puts: [
+          { table: 't', rows: [{ id: 'ok', value: value(vec(1)) }] },
+          { table: 't', rows: [{ id: 'bad', value: value(vec(Number.NaN)) }] },
+        ],
+        counters: [{ name: 'c', field: 'f', by: 1 }],
+      });
+      await expect(attempt).rejects.toSatisfy(
+        (e: unknown) => isRecsysError(e) && e.code === 'NON_FINITE_VALUE',
+      );
+      expect(await store.getRows('t', ['ok', 'bad'])).toEqual([undefined, undefined]);
+      expect(await store.getCounters('c', ['f'])).toEqual([0]);
+      expect(await store.getOffsets('g')).toEqual(new Map([[0, 1]]));
+      await expect(
+        store.addDeltas('t', [{ id: 'x', value: delta(vec(Number.POSITIVE_INFINITY)) }]),
+      ).rejects.toSatisfy((e: unknown) => isRecsysError(e) && e.code === 'NON_FINITE_VALUE');
+    });
+
+    it('rejects a batch whose delta does not match the row dimension, writing nothing', async () => {
+      await store.putRows('t', [{ id: 'two', value: value(vec(1, 2)) }]);
+      const attempt = store.commit({
+        offset: { scope: 'g', partition: 0, fromOffset: 0, nextOffset: 5 },
+        puts: [{ table: 't', rows: [{ id: 'new', value: value(vec(7)) }] }],
+        deltas: [{ table: 't', rows: [{ id: 'two', value: delta(vec(1, 2, 3)) }] }],
+      });
+      await expect(attempt).rejects.toThrow(/dimension/i);
+      expect(await store.getRows('t', ['new'])).toEqual([undefined]);
+      expect(Array.from((await store.getRows('t', ['two']))[0]!.vector)).toEqual([1, 2]);
+      expect(await store.getOffsets('g')).toEqual(new Map());
+    });
+
+    it('handles a batch of 10,000 rows with its offset in one commit', async () => {
+      const dim = 32;
+      const rows = Array.from({ length: 10_000 }, (_, i) => {
+        const v = new Float32Array(dim);
+        for (let d = 0; d < dim; d++) v[d] = Math.fround(Math.sin(i * dim + d));
+        return { id: `user-${i}`, value: value(v, i / 10, i, 1_000 + i) };
+      });
+      const result = await store.commit({
+        offset: { scope: 'big', partition: 0, fromOffset: 0, nextOffset: 10_000 },
+        puts: [{ table: 'mf:user', rows }],
+      });
+      expect(result.status).toBe('committed');
+      const read = await store.getRows(
+        'mf:user',
+        rows.map((r) => r.id),
+      );
+      expect(read).toHaveLength(10_000);
+      for (const i of [0, 1, 4_999, 9_999]) {
+        expect(Array.from(read[i]!.vector)).toEqual(Array.from(rows[i]!.value.vector));
+        expect(read[i]).toMatchObject({ bias: i / 10, count: i, version: 1, updatedAt: 1_000 + i });
+      }
+      expect(read.every((r) => r !== undefined)).toBe(true);
+      expect(await store.getOffsets('big')).toEqual(new Map([[0, 10_000]]));
+    });
+
+    it('answers ping while open', async () => {
+      expect(await store.ping()).toBe(true);
+    });
+  });
+}

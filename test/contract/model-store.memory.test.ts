@@ -1,0 +1,46 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MemoryModelStore, loadModelState } from '../../shared/adapters/memory/index.ts';
+import { describeModelStoreContract } from './model-store.contract.ts';
+
+describeModelStoreContract('memory', async () => {
+  const store = new MemoryModelStore();
+  return {
+    store,
+    second: async () => new MemoryModelStore({ state: store.state }),
+    cleanup: async () => undefined,
+  };
+});
+
+describe('MemoryModelStore persistence', () => {
+  it('restores rows, offsets and counters written to its file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recsys-store-'));
+    try {
+      const file = join(dir, 'model.json');
+      const store = new MemoryModelStore({ file });
+      await store.commit({
+        offset: { scope: 'mf', partition: 1, fromOffset: 0, nextOffset: 42 },
+        puts: [
+          {
+            table: 'mf:user',
+            rows: [
+              { id: 'u', value: { vector: Float32Array.of(0.1, 0.2), bias: 1, count: 2, updatedAt: 3 } },
+            ],
+          },
+        ],
+        counters: [{ name: 'events', field: 'u', by: 2 }],
+      });
+      await store.close();
+      const reopened = new MemoryModelStore({ state: loadModelState(file) });
+      const [row] = await reopened.getRows('mf:user', ['u']);
+      expect(Array.from(row!.vector)).toEqual([Math.fround(0.1), Math.fround(0.2)]);
+      expect(row).toMatchObject({ bias: 1, count: 2, version: 1, updatedAt: 3 });
+      expect(await reopened.getOffsets('mf')).toEqual(new Map([[1, 42]]));
+      expect(await reopened.getCounters('events', ['u'])).toEqual([2]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

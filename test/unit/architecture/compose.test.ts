@@ -1,0 +1,46 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { composeSpecSchema } from '../../support/compose-schema.ts';
+
+const root = resolve(import.meta.dirname, '../../..');
+
+async function validator() {
+  const ajv = new Ajv2020({ strict: false, allErrors: true });
+  return ajv.compile(await composeSpecSchema());
+}
+
+describe('docker-compose.yml', () => {
+  it('is valid under the Compose Specification JSON schema', async () => {
+    const validate = await validator();
+    const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8'), {
+      merge: true,
+    }) as unknown;
+    const ok = validate(compose);
+    expect(validate.errors ?? [], JSON.stringify(validate.errors, null, 2)).toEqual([]);
+    expect(ok).toBe(true);
+  });
+
+  it('is checked for real: the schema rejects a broken service', async () => {
+    const validate = await validator();
+    expect(validate({ services: { web: { image: ['x'], deploy: { resources: 'lots' } } } })).toBe(false);
+    expect(validate({ services: { web: { image: 'x', unknownKey: true } } })).toBe(false);
+  });
+
+  it('runs Redis with AOF and noeviction, and Kafka in KRaft mode', () => {
+    const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { command?: string[]; image?: string; environment?: Record<string, unknown> }>;
+    };
+    expect(compose.services['redis']?.command).toEqual(
+      expect.arrayContaining(['--appendonly', 'yes', '--maxmemory-policy', 'noeviction']),
+    );
+    expect(compose.services['kafka']?.image).toMatch(/^apache\/kafka:4\./);
+    expect(compose.services['kafka']?.environment?.['KAFKA_PROCESS_ROLES']).toBe('broker,controller');
+    for (const name of ['trainer', 'serving']) {
+      expect(compose.services[name]?.environment?.['KAFKA_BROKERS']).toBe('kafka:9092');
+      expect(compose.services[name]?.environment?.['REDIS_URL']).toBe('redis://redis:6379');
+    }
+  });
+});
