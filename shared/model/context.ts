@@ -1,0 +1,55 @@
+/**
+ * Request and event context turned into categorical features: the NeuMF context embeddings and
+ * the popularity segments use the same encoding, so what the trainer learned under a context is
+ * what serving looks up under it.
+ *
+ * Built-in fields: `hour` (bucket of the hour of day: night 0-5, morning 6-11, afternoon 12-17,
+ * evening 18-23), `dow` (weekday or weekend) and `device`. When the context carries `hour` (0-23)
+ * or `dow` (0-6, Sunday = 0) they are used; otherwise they come from the event time (UTC).
+ * Extra configured fields take the context value as is (lower-cased), `?` when missing.
+ */
+export type ContextValue = string | number | boolean;
+export type Context = Readonly<Record<string, ContextValue>>;
+
+export const HOUR_BUCKETS = ['night', 'morning', 'afternoon', 'evening'] as const;
+
+export interface ContextEncoderConfig {
+  /** Extra categorical context fields, e.g. ['locale', 'page']. */
+  readonly fields: readonly string[];
+}
+
+export class ContextEncoder {
+  /** Field names in encoding order: hour, dow, device, then the configured fields. */
+  readonly fields: readonly string[];
+
+  constructor(config: ContextEncoderConfig = { fields: [] }) {
+    const extra = config.fields.filter((f) => !['hour', 'dow', 'device'].includes(f));
+    this.fields = ['hour', 'dow', 'device', ...extra];
+  }
+
+  /** One `field=value` key per field, in `fields` order. */
+  encode(context: Context | undefined, timeMs: number): string[] {
+    return this.fields.map((field) => `${field}=${this.value(field, context, timeMs)}`);
+  }
+
+  /** The popularity segment of a context: device x hour bucket. */
+  segment(context: Context | undefined, timeMs: number): string {
+    return `device=${this.value('device', context, timeMs)}|hour=${this.value('hour', context, timeMs)}`;
+  }
+
+  value(field: string, context: Context | undefined, timeMs: number): string {
+    const raw = context?.[field];
+    switch (field) {
+      case 'hour': {
+        const hour = typeof raw === 'number' && raw >= 0 && raw < 24 ? Math.floor(raw) : new Date(timeMs).getUTCHours();
+        return HOUR_BUCKETS[Math.floor(hour / 6)] as string;
+      }
+      case 'dow': {
+        const day = typeof raw === 'number' && raw >= 0 && raw < 7 ? Math.floor(raw) : new Date(timeMs).getUTCDay();
+        return day === 0 || day === 6 ? 'weekend' : 'weekday';
+      }
+      default:
+        return raw === undefined || raw === '' ? '?' : String(raw).toLowerCase().slice(0, 64);
+    }
+  }
+}

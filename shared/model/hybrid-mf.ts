@@ -1,0 +1,442 @@
+import { EmbeddingTable } from './embedding-table.ts';
+import type { Feature } from './features.ts';
+import { dot, sigmoid, softplus } from './math.ts';
+import { PopularitySampler, UniformSampler, type NegativeSampler } from './negative-sampler.ts';
+import { updateRow, updateScalar, type RowOptimizerConfig } from './optimizer.ts';
+import { Random } from './random.ts';
+import { UserHistory } from './user-history.ts';
+
+export interface HybridMfConfig {
+  readonly dim: number;
+  readonly seed: number;
+  /** Standard deviation of initial row values. */
+  readonly initStd: number;
+  /** Pairwise (BPR) or pointwise (logistic) loss for implicit feedback. */
+  readonly loss: 'bpr' | 'logistic';
+  /** Sampled negatives per positive implicit event. */
+  readonly negatives: number;
+  readonly sampler: 'uniform' | 'popularity';
+  /** Items remembered per user (negative sampling avoids them). */
+  readonly historySize: number;
+  /** Optimizer of embedding vectors (id and feature rows). */
+  readonly optimizer: RowOptimizerConfig;
+  /** Optimizer of biases (its learningRate and kind; l2 is `l2Bias`). */
+  readonly biasOptimizer: RowOptimizerConfig;
+  readonly l2Bias: number;
+  /** Learn item biases for implicit feedback too (a popularity prior). */
+  readonly implicitItemBias: boolean;
+}
+
+export const DEFAULT_MF_CONFIG: HybridMfConfig = {
+  dim: 64,
+  seed: 42,
+  initStd: 0.1,
+  loss: 'bpr',
+  negatives: 1,
+  sampler: 'uniform',
+  historySize: 100,
+  optimizer: {
+    kind: 'adagrad',
+    learningRate: 0.05,
+    l2: 0.0005,
+    clipNorm: 5,
+    maxNorm: 10,
+    epsilon: 1e-8,
+    initialAccumulator: 0.1,
+  },
+  biasOptimizer: {
+    kind: 'adagrad',
+    learningRate: 0.05,
+    l2: 0,
+    clipNorm: 5,
+    maxNorm: 0,
+    epsilon: 1e-8,
+    initialAccumulator: 0.1,
+  },
+  l2Bias: 0.0005,
+  implicitItemBias: true,
+};
+
+/** One interaction as the model sees it: interned indices, a weight and, for ratings, a value. */
+export interface Interaction {
+  readonly user: number;
+  readonly item: number;
+  /** From the event type: > 0 wants, < 0 does not want. */
+  readonly weight: number;
+  /** 'explicit': `value` is a rating learned by squared loss. */
+  readonly kind: 'implicit' | 'explicit';
+  readonly value: number;
+  /** Milliseconds since the epoch. */
+  readonly time: number;
+}
+
+/**
+ * Hybrid matrix factorization trained one event at a time (LightFM-style hybrid, online SGD).
+ *
+ * A user's vector is its id row plus the mean of its feature rows; the same for items, so a new
+ * item with known tags scores sensibly before anyone interacts with it. Scores are
+ * `u . v + b_i` for implicit feedback and `mu + b_u + b_i + u . v` for ratings.
+ *
+ * Implicit positives are learned with BPR (or logistic loss) against sampled negatives; a negative
+ * weight (dislike, an impression without a click) is a logistic step towards 0. Every step is
+ * computed from the current values first and applied only when all gradients are finite; a
+ * rejected step changes nothing and is counted in `rejectedSteps`.
+ */
+export class HybridMF {
+  readonly config: HybridMfConfig;
+  readonly users: EmbeddingTable;
+  readonly items: EmbeddingTable;
+  readonly userFeatures: EmbeddingTable;
+  readonly itemFeatures: EmbeddingTable;
+  readonly history: UserHistory;
+  readonly random: Random;
+  readonly sampler: NegativeSampler;
+  /** Running mean of ratings (the global bias mu). */
+  globalMean = 0;
+  ratingCount = 0;
+  rejectedSteps = 0;
+  steps = 0;
+
+  readonly #itemFeat: (Int32Array | undefined)[] = [];
+  readonly #itemFeatW: (Float32Array | undefined)[] = [];
+  readonly #userFeat: (Int32Array | undefined)[] = [];
+  readonly #userFeatW: (Float32Array | undefined)[] = [];
+  // Scratch buffers: composite vectors and gradients, reused by every step.
+  readonly #u: Float32Array;
+  readonly #vi: Float32Array;
+  readonly #vj: Float32Array;
+  readonly #gU: Float32Array;
+  readonly #negItems: Int32Array;
+  readonly #negCoef: Float64Array;
+
+  constructor(config: Partial<HybridMfConfig> = {}) {
+    this.config = { ...DEFAULT_MF_CONFIG, ...config };
+    const { dim, seed, initStd } = this.config;
+    const adagrad = this.config.optimizer.kind === 'adagrad' || this.config.biasOptimizer.kind === 'adagrad';
+    const table = (name: string, std: number) => new EmbeddingTable({ name, dim, seed, initStd: std, adagrad });
+    this.users = table('mf:user', initStd);
+    this.items = table('mf:item', initStd);
+    this.userFeatures = table('mf:user-feature', initStd);
+    this.itemFeatures = table('mf:item-feature', initStd);
+    this.history = new UserHistory(this.config.historySize);
+    this.random = new Random(seed);
+    this.sampler =
+      this.config.sampler === 'popularity'
+        ? new PopularitySampler(this.random, this.history)
+        : new UniformSampler(this.random, this.history);
+    this.#u = new Float32Array(dim);
+    this.#vi = new Float32Array(dim);
+    this.#vj = new Float32Array(dim);
+    this.#gU = new Float32Array(dim);
+    const n = Math.max(1, this.config.negatives);
+    this.#negItems = new Int32Array(n);
+    this.#negCoef = new Float64Array(n);
+  }
+
+  /** Sets (replaces) an item's content features; creates the item row when new. */
+  setItemFeatures(itemId: string, features: readonly Feature[]): number {
+    const item = this.items.ensure(itemId);
+    this.#setFeatures(this.itemFeatures, this.#itemFeat, this.#itemFeatW, item, features);
+    return item;
+  }
+
+  setUserFeatures(userId: string, features: readonly Feature[]): number {
+    const user = this.users.ensure(userId);
+    this.#setFeatures(this.userFeatures, this.#userFeat, this.#userFeatW, user, features);
+    return user;
+  }
+
+  itemFeatureList(item: number): { keys: string[]; weights: number[] } {
+    return this.#featureList(this.itemFeatures, this.#itemFeat[item], this.#itemFeatW[item]);
+  }
+
+  userFeatureList(user: number): { keys: string[]; weights: number[] } {
+    return this.#featureList(this.userFeatures, this.#userFeat[user], this.#userFeatW[user]);
+  }
+
+  /** The user's composite vector (id row + mean of feature rows). */
+  userVector(user: number, out: Float32Array): Float32Array {
+    return this.#composite(this.users, this.userFeatures, this.#userFeat[user], this.#userFeatW[user], user, out);
+  }
+
+  /** The item's composite vector (id row + mean of feature rows). */
+  itemVector(item: number, out: Float32Array): Float32Array {
+    return this.#composite(this.items, this.itemFeatures, this.#itemFeat[item], this.#itemFeatW[item], item, out);
+  }
+
+  /** Learns one interaction. Returns its loss, or NaN when the step was rejected. */
+  learn(x: Interaction): number {
+    this.steps++;
+    const loss =
+      x.kind === 'explicit'
+        ? this.#learnRating(x)
+        : x.weight > 0
+          ? this.config.loss === 'bpr'
+            ? this.#learnBpr(x)
+            : this.#learnLogistic(x)
+          : this.#learnNegative(x);
+    if (Number.isNaN(loss)) {
+      this.rejectedSteps++;
+      return loss;
+    }
+    if (x.weight > 0 || x.kind === 'explicit') {
+      this.history.add(x.user, x.item);
+      this.sampler.observe(x.item);
+      this.users.counts[x.user] = (this.users.counts[x.user] as number) + 1;
+      this.items.counts[x.item] = (this.items.counts[x.item] as number) + 1;
+    }
+    this.users.markDirty(x.user, x.time);
+    this.items.markDirty(x.item, x.time);
+    return loss;
+  }
+
+  /** Score of one item for a user (rating scale for explicit, a logit for implicit). */
+  score(user: number, item: number, explicit = false): number {
+    const u = this.userVector(user, this.#u);
+    const v = this.itemVector(item, this.#vi);
+    const s = dot(u, 0, v, 0, this.config.dim) + (this.items.biases[item] as number);
+    return explicit ? s + this.globalMean + (this.users.biases[user] as number) : s;
+  }
+
+  /**
+   * Scores of every item for a user, into `out` (length >= items.size). Feature contributions are
+   * computed once per feature, then summed per item: cost O(items * dim + features * dim).
+   */
+  scoreAll(user: number, out: Float32Array, explicit = false): Float32Array {
+    const dim = this.config.dim;
+    const u = this.userVector(user, this.#u);
+    const featureDots = new Float64Array(this.itemFeatures.size);
+    for (let f = 0; f < featureDots.length; f++) featureDots[f] = dot(u, 0, this.itemFeatures.vectors, f * dim, dim);
+    const base = explicit ? this.globalMean + (this.users.biases[user] as number) : 0;
+    const vectors = this.items.vectors;
+    const biases = this.items.biases;
+    for (let i = 0; i < this.items.size; i++) {
+      let s = dot(u, 0, vectors, i * dim, dim) + (biases[i] as number) + base;
+      const feats = this.#itemFeat[i];
+      if (feats !== undefined) {
+        const weights = this.#itemFeatW[i] as Float32Array;
+        const scale = 1 / feats.length;
+        for (let k = 0; k < feats.length; k++) s += scale * (weights[k] as number) * (featureDots[feats[k] as number] as number);
+      }
+      out[i] = s;
+    }
+    return out;
+  }
+
+  // --- implicit: BPR -------------------------------------------------------------------------
+  //
+  // Rows are finite by construction (every update is checked), so a step whose scores are finite
+  // has finite gradients: each step checks its scores before writing anything, then applies.
+
+  #learnBpr(x: Interaction): number {
+    const { dim } = this.config;
+    // Rows without features are read in place (no copy); composite rows go through scratch.
+    const userPlain = this.#userFeat[x.user] === undefined;
+    const uA = userPlain ? this.users.vectors : this.userVector(x.user, this.#u);
+    const uO = userPlain ? x.user * dim : 0;
+    const iPlain = this.#itemFeat[x.item] === undefined;
+    const iA = iPlain ? this.items.vectors : this.itemVector(x.item, this.#vi);
+    const iO = iPlain ? x.item * dim : 0;
+    const gU = this.#gU.fill(0);
+    const biases = this.items.biases;
+    const useBias = this.config.implicitItemBias;
+    const bi = useBias ? (biases[x.item] as number) : 0;
+    let count = 0;
+    let loss = 0;
+    let sumC = 0;
+    for (let n = 0; n < this.config.negatives; n++) {
+      const j = this.sampler.sample(x.user, this.items.size, x.item);
+      if (j < 0) continue;
+      const jPlain = this.#itemFeat[j] === undefined;
+      const jA = jPlain ? this.items.vectors : this.itemVector(j, this.#vj);
+      const jO = jPlain ? j * dim : 0;
+      let diff = bi - (useBias ? (biases[j] as number) : 0);
+      for (let d = 0; d < dim; d++) diff += (uA[uO + d] as number) * ((iA[iO + d] as number) - (jA[jO + d] as number));
+      if (!Number.isFinite(diff)) return Number.NaN;
+      // loss = -w log sigmoid(diff); dloss/ddiff = -c with c = w sigmoid(-diff)
+      const c = x.weight * sigmoid(-diff);
+      loss += x.weight * softplus(-diff);
+      for (let d = 0; d < dim; d++) gU[d] = (gU[d] as number) - c * ((iA[iO + d] as number) - (jA[jO + d] as number));
+      sumC += c;
+      this.#negItems[count] = j;
+      this.#negCoef[count] = c;
+      count++;
+    }
+    if (count === 0) return 0;
+    // d/dv_i = -sum(c) u, d/db_i = -sum(c); d/dv_j = c u, d/db_j = c; d/du = gU.
+    // Items first: their gradient is the user's row, which must not have moved yet.
+    this.#applyItem(x.item, uA, uO, -sumC, useBias ? -sumC : 0);
+    for (let n = 0; n < count; n++) {
+      const j = this.#negItems[n] as number;
+      const c = this.#negCoef[n] as number;
+      this.#applyItem(j, uA, uO, c, useBias ? c : 0);
+      this.items.markDirty(j, x.time);
+    }
+    this.#applyUser(x.user, gU, 1);
+    return loss / count;
+  }
+
+  // --- implicit: logistic -------------------------------------------------------------------
+
+  #learnLogistic(x: Interaction): number {
+    const { dim } = this.config;
+    const u = this.userVector(x.user, this.#u);
+    const vi = this.itemVector(x.item, this.#vi);
+    const vj = this.#vj;
+    const gU = this.#gU;
+    const useBias = this.config.implicitItemBias;
+    // Positive: label 1, weight w; dloss/ds = w (sigmoid(s) - 1).
+    const si = dot(u, 0, vi, 0, dim) + (useBias ? (this.items.biases[x.item] as number) : 0);
+    if (!Number.isFinite(si)) return Number.NaN;
+    const ci = x.weight * (sigmoid(si) - 1);
+    let loss = x.weight * softplus(-si);
+    for (let d = 0; d < dim; d++) gU[d] = ci * (vi[d] as number);
+    let count = 0;
+    for (let n = 0; n < this.config.negatives; n++) {
+      const j = this.sampler.sample(x.user, this.items.size, x.item);
+      if (j < 0) continue;
+      this.itemVector(j, vj);
+      const sj = dot(u, 0, vj, 0, dim) + (useBias ? (this.items.biases[j] as number) : 0);
+      if (!Number.isFinite(sj)) return Number.NaN;
+      // Negative: label 0, weight 1; dloss/ds = sigmoid(s).
+      const cj = sigmoid(sj);
+      loss += softplus(sj);
+      for (let d = 0; d < dim; d++) gU[d] = (gU[d] as number) + cj * (vj[d] as number);
+      this.#negItems[count] = j;
+      this.#negCoef[count] = cj;
+      count++;
+    }
+    this.#applyUser(x.user, gU, 1);
+    this.#applyItem(x.item, u, 0, ci, useBias ? ci : 0);
+    for (let n = 0; n < count; n++) {
+      const j = this.#negItems[n] as number;
+      const cj = this.#negCoef[n] as number;
+      this.#applyItem(j, u, 0, cj, useBias ? cj : 0);
+      this.items.markDirty(j, x.time);
+    }
+    return loss / (1 + count);
+  }
+
+  /** A negative signal (dislike, an impression without a click): a logistic step towards 0. */
+  #learnNegative(x: Interaction): number {
+    const { dim } = this.config;
+    const w = -x.weight;
+    const u = this.userVector(x.user, this.#u);
+    const vi = this.itemVector(x.item, this.#vi);
+    const useBias = this.config.implicitItemBias;
+    const s = dot(u, 0, vi, 0, dim) + (useBias ? (this.items.biases[x.item] as number) : 0);
+    if (!Number.isFinite(s)) return Number.NaN;
+    const c = w * sigmoid(s);
+    this.#applyUser(x.user, vi, c);
+    this.#applyItem(x.item, u, 0, c, useBias ? c : 0);
+    return w * softplus(s);
+  }
+
+  // --- explicit: ratings --------------------------------------------------------------------
+
+  #learnRating(x: Interaction): number {
+    const { dim } = this.config;
+    const u = this.userVector(x.user, this.#u);
+    const vi = this.itemVector(x.item, this.#vi);
+    const mean = this.globalMean + (x.value - this.globalMean) / (this.ratingCount + 1);
+    const prediction = mean + (this.users.biases[x.user] as number) + (this.items.biases[x.item] as number) + dot(u, 0, vi, 0, dim);
+    const error = (prediction - x.value) * x.weight;
+    if (!Number.isFinite(error)) return Number.NaN;
+    // The running mean of ratings is the global bias mu.
+    this.ratingCount++;
+    this.globalMean = mean;
+    // loss = error^2 / 2: d/du = error v, d/dv = error u, d/db = error.
+    this.#applyUser(x.user, vi, error, error);
+    this.#applyItem(x.item, u, 0, error, error);
+    return 0.5 * error * error;
+  }
+
+  /** Explicit prediction (the rating scale) for a user and item. */
+  predictRating(user: number, item: number): number {
+    return this.score(user, item, true);
+  }
+
+  // --- row updates -------------------------------------------------------------------------
+
+  /** Applies `scale * grad` to the user's id row and, shared out, its feature rows. */
+  #applyUser(user: number, grad: Float32Array, scale: number, biasGrad = 0): void {
+    this.#applyComposite(this.users, this.userFeatures, this.#userFeat[user], this.#userFeatW[user], user, grad, 0, scale, biasGrad);
+  }
+
+  #applyItem(item: number, grad: Float32Array, gradOffset: number, scale: number, biasGrad: number): void {
+    this.#applyComposite(this.items, this.itemFeatures, this.#itemFeat[item], this.#itemFeatW[item], item, grad, gradOffset, scale, biasGrad);
+  }
+
+  #applyComposite(
+    ids: EmbeddingTable,
+    features: EmbeddingTable,
+    feats: Int32Array | undefined,
+    weights: Float32Array | undefined,
+    index: number,
+    grad: Float32Array,
+    gradOffset: number,
+    scale: number,
+    biasGrad: number,
+  ): void {
+    const { dim, optimizer } = this.config;
+    updateRow(ids.vectors, ids.accum, index, grad, scale, dim, optimizer, gradOffset);
+    if (biasGrad !== 0) updateScalar(ids.biases, ids.biasAccum, index, biasGrad, this.config.biasOptimizer, this.config.l2Bias);
+    if (feats !== undefined && weights !== undefined) {
+      const share = scale / feats.length;
+      for (let k = 0; k < feats.length; k++) {
+        const f = feats[k] as number;
+        updateRow(features.vectors, features.accum, f, grad, share * (weights[k] as number), dim, optimizer, gradOffset);
+        features.markDirty(f, 0);
+      }
+    }
+  }
+
+  #composite(
+    ids: EmbeddingTable,
+    features: EmbeddingTable,
+    feats: Int32Array | undefined,
+    weights: Float32Array | undefined,
+    index: number,
+    out: Float32Array,
+  ): Float32Array {
+    const dim = this.config.dim;
+    const base = index * dim;
+    const vectors = ids.vectors;
+    for (let d = 0; d < dim; d++) out[d] = vectors[base + d] as number;
+    if (feats !== undefined && weights !== undefined) {
+      const scale = 1 / feats.length;
+      const fv = features.vectors;
+      for (let k = 0; k < feats.length; k++) {
+        const w = scale * (weights[k] as number);
+        const fb = (feats[k] as number) * dim;
+        for (let d = 0; d < dim; d++) out[d] = (out[d] as number) + w * (fv[fb + d] as number);
+      }
+    }
+    return out;
+  }
+
+  #setFeatures(
+    table: EmbeddingTable,
+    lists: (Int32Array | undefined)[],
+    weightLists: (Float32Array | undefined)[],
+    index: number,
+    features: readonly Feature[],
+  ): void {
+    if (features.length === 0) {
+      lists[index] = undefined;
+      weightLists[index] = undefined;
+      return;
+    }
+    lists[index] = Int32Array.from(features, (f) => table.ensure(f.key));
+    weightLists[index] = Float32Array.from(features, (f) => f.weight);
+  }
+
+  #featureList(
+    table: EmbeddingTable,
+    feats: Int32Array | undefined,
+    weights: Float32Array | undefined,
+  ): { keys: string[]; weights: number[] } {
+    if (feats === undefined || weights === undefined) return { keys: [], weights: [] };
+    return { keys: Array.from(feats, (f) => table.idAt(f)), weights: Array.from(weights) };
+  }
+}

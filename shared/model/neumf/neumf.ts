@@ -1,0 +1,382 @@
+import * as tf from '@tensorflow/tfjs';
+import { ContextEncoder, type Context } from '../context.ts';
+import { EmbeddingTable } from '../embedding-table.ts';
+import { PopularitySampler, UniformSampler, type NegativeSampler } from '../negative-sampler.ts';
+import { updateRow, type RowOptimizerConfig } from '../optimizer.ts';
+import { Random } from '../random.ts';
+import { UserHistory } from '../user-history.ts';
+import { buildTower, forward, type Tower } from './tower.ts';
+
+export interface NeuMfConfig {
+  readonly seed: number;
+  /** GMF embedding size (per side). */
+  readonly gmfDim: number;
+  /** MLP embedding size per side: the MLP input is 2 * mlpDim + context. */
+  readonly mlpDim: number;
+  /** Hidden layer sizes of the MLP tower ("MLP 64-32-16" = mlpDim 32, hidden [32, 16]). */
+  readonly hidden: readonly number[];
+  /** Size of each context field's embedding (0: no context). */
+  readonly contextDim: number;
+  /** Extra categorical context fields besides hour, dow and device. */
+  readonly contextFields: readonly string[];
+  /** Sampled negatives per positive. */
+  readonly negatives: number;
+  readonly sampler: 'uniform' | 'popularity';
+  /** Examples per training step (micro-batch). */
+  readonly batchSize: number;
+  readonly initStd: number;
+  readonly historySize: number;
+  /** Row-wise optimizer of the embedding rows. */
+  readonly rowOptimizer: RowOptimizerConfig;
+  /** Adam learning rate of the dense tower. */
+  readonly denseLearningRate: number;
+}
+
+export const DEFAULT_NEUMF_CONFIG: NeuMfConfig = {
+  seed: 42,
+  gmfDim: 32,
+  mlpDim: 32,
+  hidden: [32, 16],
+  contextDim: 8,
+  contextFields: [],
+  negatives: 4,
+  sampler: 'uniform',
+  batchSize: 256,
+  initStd: 0.01,
+  historySize: 256,
+  rowOptimizer: {
+    kind: 'adagrad',
+    learningRate: 0.05,
+    l2: 0,
+    clipNorm: 5,
+    maxNorm: 10,
+    epsilon: 1e-8,
+    initialAccumulator: 0.1,
+  },
+  denseLearningRate: 0.002,
+};
+
+/** An interaction for NeuMF: interned user and item, weight (negative = does not want), context. */
+export interface NeuMfInteraction {
+  readonly user: number;
+  readonly item: number;
+  readonly weight: number;
+  readonly time: number;
+  readonly context?: Context | undefined;
+}
+
+/**
+ * NeuMF (He et al. 2017: GMF and MLP towers joined by one output unit) with context embeddings in
+ * the MLP tower, trained from the event stream in micro-batches.
+ *
+ * Embedding rows stay sparse, outside TF.js (DESIGN.md): each step gathers the rows of the batch
+ * into small tensors, TF.js computes the loss and the gradients with respect to those tensors and
+ * the dense tower, the rows get row-wise Adagrad updates (duplicates within a batch summed) and the
+ * tower gets Adam. Nothing in TF.js ever holds a whole table.
+ */
+export class NeuMF {
+  readonly config: NeuMfConfig;
+  readonly context: ContextEncoder;
+  readonly gmfUsers: EmbeddingTable;
+  readonly gmfItems: EmbeddingTable;
+  readonly mlpUsers: EmbeddingTable;
+  readonly mlpItems: EmbeddingTable;
+  readonly contexts: EmbeddingTable;
+  readonly history: UserHistory;
+  readonly random: Random;
+  readonly sampler: NegativeSampler;
+  readonly tower: Tower;
+  readonly optimizer: tf.Optimizer;
+  /** Training steps (micro-batches) taken, and their last mean loss. */
+  steps = 0;
+  lastLoss = Number.NaN;
+  rejectedSteps = 0;
+  examples = 0;
+
+  readonly #mlpInputDim: number;
+  // The pending micro-batch.
+  readonly #users: Int32Array;
+  readonly #items: Int32Array;
+  readonly #ctx: Int32Array;
+  readonly #labels: Float32Array;
+  readonly #weights: Float32Array;
+  #pending = 0;
+
+  constructor(config: Partial<NeuMfConfig> = {}) {
+    this.config = { ...DEFAULT_NEUMF_CONFIG, ...config };
+    const c = this.config;
+    this.context = new ContextEncoder({ fields: c.contextFields });
+    const adagrad = c.rowOptimizer.kind === 'adagrad';
+    const table = (name: string, dim: number) => new EmbeddingTable({ name, dim, seed: c.seed, initStd: c.initStd, adagrad });
+    this.gmfUsers = table('ncf:gmf:user', c.gmfDim);
+    this.gmfItems = table('ncf:gmf:item', c.gmfDim);
+    this.mlpUsers = table('ncf:mlp:user', c.mlpDim);
+    this.mlpItems = table('ncf:mlp:item', c.mlpDim);
+    this.contexts = table('ncf:context', Math.max(1, c.contextDim));
+    this.history = new UserHistory(c.historySize);
+    this.random = new Random(c.seed);
+    this.sampler =
+      c.sampler === 'popularity' ? new PopularitySampler(this.random, this.history) : new UniformSampler(this.random, this.history);
+    this.#mlpInputDim = 2 * c.mlpDim + (c.contextDim > 0 ? this.context.fields.length * c.contextDim : 0);
+    this.tower = buildTower({ gmfDim: c.gmfDim, mlpInputDim: this.#mlpInputDim, hidden: c.hidden, seed: c.seed });
+    this.optimizer = tf.train.adam(c.denseLearningRate);
+    const capacity = c.batchSize + c.negatives + 1;
+    this.#users = new Int32Array(capacity);
+    this.#items = new Int32Array(capacity);
+    this.#ctx = new Int32Array(capacity * this.context.fields.length);
+    this.#labels = new Float32Array(capacity);
+    this.#weights = new Float32Array(capacity);
+  }
+
+  get mlpInputDim(): number {
+    return this.#mlpInputDim;
+  }
+
+  /** Interns a user id (one index shared by the GMF and MLP tables). */
+  ensureUser(id: string): number {
+    const index = this.gmfUsers.ensure(id);
+    if (this.mlpUsers.ensure(id) !== index) throw new Error(`NeuMF user tables out of step at ${id}`);
+    return index;
+  }
+
+  ensureItem(id: string): number {
+    const index = this.gmfItems.ensure(id);
+    if (this.mlpItems.ensure(id) !== index) throw new Error(`NeuMF item tables out of step at ${id}`);
+    return index;
+  }
+
+  /** Context row indices of a context, in field order. */
+  contextRows(context: Context | undefined, time: number): Int32Array {
+    return Int32Array.from(this.context.encode(context, time), (key) => this.contexts.ensure(key));
+  }
+
+  /**
+   * Adds an interaction to the micro-batch (a positive with sampled negatives, or one negative
+   * example for a negative weight); trains when the batch is full. Returns the loss of the step
+   * it triggered, or undefined.
+   */
+  learn(x: NeuMfInteraction): number | undefined {
+    const ctx = this.contextRows(x.context, x.time);
+    if (x.weight > 0) {
+      this.#push(x.user, x.item, ctx, 1, x.weight);
+      for (let n = 0; n < this.config.negatives; n++) {
+        const j = this.sampler.sample(x.user, this.gmfItems.size, x.item);
+        if (j >= 0) this.#push(x.user, j, ctx, 0, 1);
+      }
+      this.history.add(x.user, x.item);
+      this.sampler.observe(x.item);
+      this.gmfUsers.counts[x.user] = (this.gmfUsers.counts[x.user] as number) + 1;
+      this.gmfItems.counts[x.item] = (this.gmfItems.counts[x.item] as number) + 1;
+    } else {
+      this.#push(x.user, x.item, ctx, 0, -x.weight);
+    }
+    return this.#pending >= this.config.batchSize ? this.flush() : undefined;
+  }
+
+  /** Trains on whatever is in the micro-batch now. Returns the step's mean loss (NaN if rejected). */
+  flush(): number | undefined {
+    const n = this.#pending;
+    if (n === 0) return undefined;
+    this.#pending = 0;
+    return this.trainBatch(
+      this.#users.subarray(0, n),
+      this.#items.subarray(0, n),
+      this.#ctx.subarray(0, n * this.context.fields.length),
+      this.#labels.subarray(0, n),
+      this.#weights.subarray(0, n),
+    );
+  }
+
+  /**
+   * One training step on explicit examples (labels 0/1, weights >= 0). Rows are gathered, TF.js
+   * computes gradients for them and the tower, and every update is applied only if all of them
+   * are finite.
+   */
+  trainBatch(users: Int32Array, items: Int32Array, ctx: Int32Array, labels: Float32Array, weights: Float32Array): number {
+    const c = this.config;
+    const b = users.length;
+    const fields = this.context.fields.length;
+    const useContext = c.contextDim > 0;
+    const ug = gather(this.gmfUsers, users);
+    const ig = gather(this.gmfItems, items);
+    const mlp = this.#mlpInputs(users, items, ctx, b);
+    const tensors = {
+      ug: tf.tensor2d(ug, [b, c.gmfDim]),
+      ig: tf.tensor2d(ig, [b, c.gmfDim]),
+      mlp: tf.tensor2d(mlp, [b, this.#mlpInputDim]),
+      labels: tf.tensor1d(labels),
+      weights: tf.tensor1d(weights),
+    };
+    const vars = this.tower.variables;
+    let loss = Number.NaN;
+    let rowGrads: Float32Array | undefined;
+    const denseGrads: tf.Tensor[] = [];
+    try {
+      const lossFn = (ugT: tf.Tensor, igT: tf.Tensor, mlpT: tf.Tensor, ...w: tf.Tensor[]): tf.Scalar => {
+        const logits = forward(tf.mul(ugT, igT) as tf.Tensor2D, mlpT as tf.Tensor2D, w);
+        // Weighted binary cross-entropy on logits, written in its stable form.
+        const perExample = tf.sub(tf.softplus(logits), tf.mul(tensors.labels, logits));
+        return tf.div(tf.sum(tf.mul(perExample, tensors.weights)), b) as tf.Scalar;
+      };
+      const { value, grads } = tf.valueAndGrads(lossFn)([tensors.ug, tensors.ig, tensors.mlp, ...vars]);
+      const [gUg, gIg, gMlp] = grads as [tf.Tensor, tf.Tensor, tf.Tensor];
+      denseGrads.push(...grads.slice(3));
+      // One download for the row gradients, the loss and a finiteness check of the dense gradients
+      // (x * 0 is NaN exactly when x is NaN or infinite).
+      const joined = tf.tidy(() =>
+        tf.concat(
+          [
+            tf.reshape(tf.concat([gUg, gIg, gMlp], 1), [-1]),
+            tf.reshape(value, [1]),
+            tf.reshape(tf.addN(denseGrads.map((g) => tf.sum(tf.mul(g, 0)))), [1]),
+          ],
+          0,
+        ),
+      );
+      const all = joined.dataSync() as Float32Array;
+      tf.dispose([value, gUg, gIg, gMlp, joined]);
+      rowGrads = all.subarray(0, all.length - 2);
+      loss = all[all.length - 2] as number;
+      const denseCheck = all[all.length - 1] as number;
+      if (!Number.isFinite(loss) || denseCheck !== 0 || !allFinite(rowGrads)) {
+        this.rejectedSteps++;
+        return Number.NaN;
+      }
+      this.optimizer.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, denseGrads[i] as tf.Tensor])));
+    } finally {
+      tf.dispose([...Object.values(tensors), ...denseGrads]);
+    }
+    this.#applyRowGradients(users, items, ctx, rowGrads, b, fields, useContext);
+    this.steps++;
+    this.examples += b;
+    this.lastLoss = loss;
+    return loss;
+  }
+
+  /** Logits of `items` for one user under one context, in one batched call. */
+  scoreItems(user: number, items: Int32Array, ctx: Int32Array, out: Float32Array = new Float32Array(items.length)): Float32Array {
+    const n = items.length;
+    if (n === 0) return out;
+    const c = this.config;
+    const users = new Int32Array(n).fill(user);
+    const ctxAll = new Int32Array(n * ctx.length);
+    for (let k = 0; k < n; k++) ctxAll.set(ctx, k * ctx.length);
+    const ug = gather(this.gmfUsers, users);
+    const ig = gather(this.gmfItems, items);
+    const mlp = this.#mlpInputs(users, items, ctxAll, n);
+    const logits = tf.tidy(() =>
+      forward(
+        tf.mul(tf.tensor2d(ug, [n, c.gmfDim]), tf.tensor2d(ig, [n, c.gmfDim])) as tf.Tensor2D,
+        tf.tensor2d(mlp, [n, this.#mlpInputDim]),
+        this.tower.variables,
+      ),
+    );
+    out.set(logits.dataSync());
+    logits.dispose();
+    return out;
+  }
+
+  /** Releases the TF.js tensors (tower and optimizer state). */
+  dispose(): void {
+    this.optimizer.dispose();
+    this.tower.model.dispose();
+  }
+
+  #push(user: number, item: number, ctx: Int32Array, label: number, weight: number): void {
+    const k = this.#pending++;
+    this.#users[k] = user;
+    this.#items[k] = item;
+    this.#ctx.set(ctx, k * ctx.length);
+    this.#labels[k] = label;
+    this.#weights[k] = weight;
+  }
+
+  /** Rows of the MLP input: [user MLP row, item MLP row, context rows...] per example. */
+  #mlpInputs(users: Int32Array, items: Int32Array, ctx: Int32Array, b: number): Float32Array {
+    const c = this.config;
+    const width = this.#mlpInputDim;
+    const fields = this.context.fields.length;
+    const out = new Float32Array(b * width);
+    const mu = this.mlpUsers.vectors;
+    const mi = this.mlpItems.vectors;
+    const cv = this.contexts.vectors;
+    const m = c.mlpDim;
+    const cd = c.contextDim;
+    for (let k = 0; k < b; k++) {
+      const base = k * width;
+      out.set(mu.subarray((users[k] as number) * m, (users[k] as number) * m + m), base);
+      out.set(mi.subarray((items[k] as number) * m, (items[k] as number) * m + m), base + m);
+      if (cd > 0) {
+        for (let f = 0; f < fields; f++) {
+          const row = ctx[k * fields + f] as number;
+          out.set(cv.subarray(row * cd, row * cd + cd), base + 2 * m + f * cd);
+        }
+      }
+    }
+    return out;
+  }
+
+  /** Sums gradients of duplicate rows and applies one row-wise update per distinct row. */
+  #applyRowGradients(
+    users: Int32Array,
+    items: Int32Array,
+    ctx: Int32Array,
+    grads: Float32Array,
+    b: number,
+    fields: number,
+    useContext: boolean,
+  ): void {
+    const c = this.config;
+    const g = c.gmfDim;
+    const m = c.mlpDim;
+    const cd = c.contextDim;
+    // Gradient row layout per example: [d ug (g), d ig (g), d mlp input (2m + fields * cd)].
+    const stride = 2 * g + this.#mlpInputDim;
+    // Per-example gradients: the loss is a mean over the batch, rows get each example's share back.
+    const scale = b;
+    const apply = (table: EmbeddingTable, indices: ArrayLike<number>, column: number, dim: number, step: number, offsetOf: (k: number) => number) => {
+      const sums = new Map<number, Float32Array>();
+      for (let k = 0; k < indices.length; k++) {
+        const row = indices[k] as number;
+        let sum = sums.get(row);
+        if (sum === undefined) sums.set(row, (sum = new Float32Array(dim)));
+        const from = offsetOf(k) * stride + column;
+        for (let d = 0; d < dim; d++) sum[d] = (sum[d] as number) + (grads[from + d] as number);
+      }
+      for (const [row, sum] of sums) {
+        updateRow(table.vectors, table.accum, row, sum, scale, dim, c.rowOptimizer);
+        table.markDirty(row, step);
+      }
+    };
+    const same = (k: number) => k;
+    apply(this.gmfUsers, users, 0, g, 0, same);
+    apply(this.gmfItems, items, g, g, 0, same);
+    apply(this.mlpUsers, users, 2 * g, m, 0, same);
+    apply(this.mlpItems, items, 2 * g + m, m, 0, same);
+    if (useContext) {
+      for (let f = 0; f < fields; f++) {
+        const rows = new Int32Array(b);
+        for (let k = 0; k < b; k++) rows[k] = ctx[k * fields + f] as number;
+        apply(this.contexts, rows, 2 * g + 2 * m + f * cd, cd, 0, same);
+      }
+    }
+  }
+}
+
+/** Copies the rows `indices` of a table into one row-major array. */
+export function gather(table: EmbeddingTable, indices: ArrayLike<number>): Float32Array {
+  const dim = table.dim;
+  const out = new Float32Array(indices.length * dim);
+  const vectors = table.vectors;
+  for (let k = 0; k < indices.length; k++) {
+    const row = indices[k] as number;
+    out.set(vectors.subarray(row * dim, row * dim + dim), k * dim);
+  }
+  return out;
+}
+
+function allFinite(values: Float32Array): boolean {
+  let sum = 0;
+  for (let k = 0; k < values.length; k++) sum += (values[k] as number) * 0;
+  return sum === 0;
+}

@@ -1,0 +1,64 @@
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import * as tf from '@tensorflow/tfjs';
+import { RecsysError } from '../errors/index.ts';
+
+/**
+ * TF.js backend selection (DESIGN.md): native TensorFlow (`@tensorflow/tfjs-node`) when it is
+ * installed, else WebAssembly, else the plain JavaScript CPU backend. `auto` picks the first that
+ * loads; naming one makes its absence an error (BACKEND_UNAVAILABLE).
+ */
+export type BackendPreference = 'auto' | 'tensorflow' | 'wasm' | 'cpu';
+export type BackendName = 'tensorflow' | 'wasm' | 'cpu';
+
+const require = createRequire(import.meta.url);
+
+/** Module name kept in a variable: the native package is optional and usually absent. */
+const NATIVE_MODULE = '@tensorflow/tfjs-node';
+
+export interface BackendLoaders {
+  native(): Promise<unknown>;
+}
+
+const defaultLoaders: BackendLoaders = {
+  native: () => import(NATIVE_MODULE),
+};
+
+/** Activates a backend; returns its name. Safe to call repeatedly. */
+export async function useBackend(
+  preference: BackendPreference = 'auto',
+  loaders: BackendLoaders = defaultLoaders,
+): Promise<BackendName> {
+  const order: BackendName[] = preference === 'auto' ? ['tensorflow', 'wasm', 'cpu'] : [preference];
+  const failures: string[] = [];
+  for (const name of order) {
+    try {
+      if (name === 'tensorflow') await loaders.native();
+      if (name === 'wasm') await registerWasm();
+      if (!(await tf.setBackend(name))) throw new Error(`tf.setBackend('${name}') returned false`);
+      await tf.ready();
+      return name;
+    } catch (error) {
+      failures.push(`${name}: ${(error as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new RecsysError('BACKEND_UNAVAILABLE', {
+    message: `No TF.js backend could be loaded (${failures.join('; ')}). See docs/backends.md.`,
+  });
+}
+
+let wasmRegistered: Promise<void> | undefined;
+
+function registerWasm(): Promise<void> {
+  wasmRegistered ??= (async () => {
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const dist = join(dirname(require.resolve('@tensorflow/tfjs-backend-wasm/package.json')), 'dist');
+    wasm.setWasmPaths(`${dist}/`);
+  })();
+  return wasmRegistered;
+}
+
+/** The active backend's name. */
+export function activeBackend(): string {
+  return tf.getBackend();
+}
