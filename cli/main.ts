@@ -2,6 +2,8 @@ import { Command, Option } from 'commander';
 import { describeDeployment, loadConfig, type RecsysConfig } from '../shared/config/index.ts';
 import { openEventLog, openModelStore } from '../shared/adapters/open.ts';
 import { createLogger } from '../shared/observability/index.ts';
+import { benchCommand } from './commands/bench.ts';
+import { evalCommand } from './commands/eval.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportError, type CommandIo } from './run-command.ts';
 
@@ -43,6 +45,20 @@ export async function main(
     .action(async () => {
       code = await startCommand(config(), ctx);
     });
+
+  const add = (command: Command): void => {
+    program.addCommand(command);
+    const inherit = (cmd: Command, parent: Command): void => {
+      cmd.copyInheritedSettings(parent);
+      for (const sub of cmd.commands) inherit(sub, cmd);
+    };
+    inherit(command, program);
+  };
+  const setCode = (c: number): void => {
+    code = c;
+  };
+  add(evalCommand(ctx, setCode));
+  add(benchCommand(ctx, setCode));
 
   program
     .command('config')

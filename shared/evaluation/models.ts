@@ -80,7 +80,18 @@ export function movieLensItemFeatures(item: MovieLens['items'][number]): Feature
 }
 
 export function movieLensUserFeatures(user: MovieLens['users'][number]): Feature[] {
-  const age = user.age < 18 ? 'under-18' : user.age < 25 ? '18-24' : user.age < 35 ? '25-34' : user.age < 45 ? '35-44' : user.age < 55 ? '45-54' : '55+';
+  const age =
+    user.age < 18
+      ? 'under-18'
+      : user.age < 25
+        ? '18-24'
+        : user.age < 35
+          ? '25-34'
+          : user.age < 45
+            ? '35-44'
+            : user.age < 55
+              ? '45-54'
+              : '55+';
   return featuresOf({ attributes: { age, gender: user.gender, occupation: user.occupation } });
 }
 
@@ -109,7 +120,13 @@ export class NeuMfEvalModel implements EvalModel {
   }
 
   learn(x: EvalInteraction): void {
-    this.model.learn({ user: x.user, item: x.item, weight: 1, time: x.time, context: { hour: 12, dow: 3, device: 'web' } });
+    this.model.learn({
+      user: x.user,
+      item: x.item,
+      weight: 1,
+      time: x.time,
+      context: { hour: 12, dow: 3, device: 'web' },
+    });
   }
 
   flush(): void {

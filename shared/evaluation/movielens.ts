@@ -67,8 +67,14 @@ export function loadMovieLens100k(dir: string): MovieLens {
 
   const users = lines(join(dir, 'u.user'), 'latin1').map((line, index) => {
     const parts = line.split('|');
-    if (parts.length !== 5 || Number(parts[0]) !== index + 1) invalid('u.user', index, 'expected 5 fields, ids 1..n');
-    return { id: parts[0] as string, age: Number(parts[1]), gender: parts[2] as string, occupation: parts[3] as string };
+    if (parts.length !== 5 || Number(parts[0]) !== index + 1)
+      invalid('u.user', index, 'expected 5 fields, ids 1..n');
+    return {
+      id: parts[0] as string,
+      age: Number(parts[1]),
+      gender: parts[2] as string,
+      occupation: parts[3] as string,
+    };
   });
 
   const ratings = lines(join(dir, 'u.data'), 'ascii').map((line, index) => {

@@ -41,11 +41,13 @@ export class ContextEncoder {
     const raw = context?.[field];
     switch (field) {
       case 'hour': {
-        const hour = typeof raw === 'number' && raw >= 0 && raw < 24 ? Math.floor(raw) : new Date(timeMs).getUTCHours();
+        const hour =
+          typeof raw === 'number' && raw >= 0 && raw < 24 ? Math.floor(raw) : new Date(timeMs).getUTCHours();
         return HOUR_BUCKETS[Math.floor(hour / 6)] as string;
       }
       case 'dow': {
-        const day = typeof raw === 'number' && raw >= 0 && raw < 7 ? Math.floor(raw) : new Date(timeMs).getUTCDay();
+        const day =
+          typeof raw === 'number' && raw >= 0 && raw < 7 ? Math.floor(raw) : new Date(timeMs).getUTCDay();
         return day === 0 || day === 6 ? 'weekend' : 'weekday';
       }
       default:

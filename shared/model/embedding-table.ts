@@ -1,5 +1,18 @@
 import { initialVector } from './random.ts';
 
+/** Everything a table holds, as plain typed arrays (for checkpoints). */
+export interface TableState {
+  readonly name: string;
+  readonly dim: number;
+  readonly ids: readonly string[];
+  readonly vectors: Float32Array;
+  readonly biases: Float32Array;
+  readonly counts: Float64Array;
+  readonly accum: Float32Array;
+  readonly biasAccum: Float32Array;
+  readonly touched: Float64Array;
+}
+
 export interface EmbeddingTableOptions {
   /** Table name; part of the deterministic initialisation and of store keys (`mf:user`, ...). */
   readonly name: string;
@@ -127,10 +140,52 @@ export class EmbeddingTable {
     return index;
   }
 
+  /** A copy of the table's contents (rows in index order). */
+  snapshot(): TableState {
+    const n = this.size;
+    return {
+      name: this.name,
+      dim: this.dim,
+      ids: [...this.#ids],
+      vectors: this.vectors.slice(0, n * this.dim),
+      biases: this.biases.slice(0, n),
+      counts: this.counts.slice(0, n),
+      accum: this.accum.slice(0, this.#adagrad ? n : 0),
+      biasAccum: this.biasAccum.slice(0, this.#adagrad ? n : 0),
+      touched: this.touched.slice(0, n),
+    };
+  }
+
+  /** Replaces the contents with a snapshot of a table with the same name and dimension. */
+  restore(state: TableState): void {
+    if (state.name !== this.name || state.dim !== this.dim) {
+      throw new RangeError(`snapshot of ${state.name}/${state.dim} cannot restore ${this.name}/${this.dim}`);
+    }
+    const n = state.ids.length;
+    this.#ids = [...state.ids];
+    this.#index.clear();
+    this.#ids.forEach((id, i) => this.#index.set(id, i));
+    this.#dirtyCount = 0;
+    this.#dirtyFlag.fill(0);
+    if (n > this.#capacity) this.#grow(n);
+    this.vectors.set(state.vectors);
+    this.biases.set(state.biases);
+    this.counts.set(state.counts);
+    this.touched.set(state.touched);
+    if (this.#adagrad) {
+      this.accum.set(state.accum.length === n ? state.accum : new Float32Array(n));
+      this.biasAccum.set(state.biasAccum.length === n ? state.biasAccum : new Float32Array(n));
+    }
+  }
+
   #grow(minimum: number): void {
     let capacity = this.#capacity;
     while (capacity < minimum) capacity *= 2;
-    const grow = <T extends Float32Array | Float64Array>(old: T, width: number, make: (n: number) => T): T => {
+    const grow = <T extends Float32Array | Float64Array>(
+      old: T,
+      width: number,
+      make: (n: number) => T,
+    ): T => {
       const next = make(capacity * width);
       next.set(old);
       return next;

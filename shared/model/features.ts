@@ -18,7 +18,8 @@ export interface FeatureSource {
 export function featuresOf(source: FeatureSource): Feature[] {
   const out: Feature[] = [];
   for (const tag of source.tags ?? []) out.push({ key: `tag:${tag.toLowerCase()}`, weight: 1 });
-  for (const category of source.categories ?? []) out.push({ key: `cat:${category.toLowerCase()}`, weight: 1 });
+  for (const category of source.categories ?? [])
+    out.push({ key: `cat:${category.toLowerCase()}`, weight: 1 });
   for (const [name, value] of Object.entries(source.attributes ?? {})) {
     if (typeof value === 'number') {
       if (Number.isFinite(value) && value !== 0) out.push({ key: `num:${name}`, weight: value });

@@ -1,7 +1,12 @@
-import { EmbeddingTable } from './embedding-table.ts';
+import { EmbeddingTable, type TableState } from './embedding-table.ts';
 import type { Feature } from './features.ts';
 import { dot, sigmoid, softplus } from './math.ts';
-import { PopularitySampler, UniformSampler, type NegativeSampler } from './negative-sampler.ts';
+import {
+  PopularitySampler,
+  UniformSampler,
+  type NegativeSampler,
+  type SamplerState,
+} from './negative-sampler.ts';
 import { updateRow, updateScalar, type RowOptimizerConfig } from './optimizer.ts';
 import { Random } from './random.ts';
 import { UserHistory } from './user-history.ts';
@@ -82,6 +87,35 @@ export interface Interaction {
  * computed from the current values first and applied only when all gradients are finite; a
  * rejected step changes nothing and is counted in `rejectedSteps`.
  */
+/** Everything needed to resume training exactly where it stopped. */
+export interface HybridMfState {
+  readonly format: 'recsys-mf';
+  readonly version: 1;
+  readonly config: HybridMfConfig;
+  readonly tables: {
+    users: TableState;
+    items: TableState;
+    userFeatures: TableState;
+    itemFeatures: TableState;
+  };
+  readonly itemFeatureLists: FeatureListsState;
+  readonly userFeatureLists: FeatureListsState;
+  readonly globalMean: number;
+  readonly ratingCount: number;
+  readonly steps: number;
+  readonly rejectedSteps: number;
+  readonly random: number;
+  readonly history: ReturnType<UserHistory['toState']>;
+  readonly sampler: SamplerState;
+}
+
+/** Per row: feature indices and weights, concatenated with offsets. */
+export interface FeatureListsState {
+  readonly offsets: Int32Array;
+  readonly features: Int32Array;
+  readonly weights: Float32Array;
+}
+
 export class HybridMF {
   readonly config: HybridMfConfig;
   readonly users: EmbeddingTable;
@@ -113,7 +147,8 @@ export class HybridMF {
     this.config = { ...DEFAULT_MF_CONFIG, ...config };
     const { dim, seed, initStd } = this.config;
     const adagrad = this.config.optimizer.kind === 'adagrad' || this.config.biasOptimizer.kind === 'adagrad';
-    const table = (name: string, std: number) => new EmbeddingTable({ name, dim, seed, initStd: std, adagrad });
+    const table = (name: string, std: number) =>
+      new EmbeddingTable({ name, dim, seed, initStd: std, adagrad });
     this.users = table('mf:user', initStd);
     this.items = table('mf:item', initStd);
     this.userFeatures = table('mf:user-feature', initStd);
@@ -131,6 +166,57 @@ export class HybridMF {
     const n = Math.max(1, this.config.negatives);
     this.#negItems = new Int32Array(n);
     this.#negCoef = new Float64Array(n);
+  }
+
+  /** The complete state (copies), for checkpoints; see HybridMF.fromState. */
+  toState(): HybridMfState {
+    return {
+      format: 'recsys-mf',
+      version: 1,
+      config: this.config,
+      tables: {
+        users: this.users.snapshot(),
+        items: this.items.snapshot(),
+        userFeatures: this.userFeatures.snapshot(),
+        itemFeatures: this.itemFeatures.snapshot(),
+      },
+      itemFeatureLists: packLists(this.#itemFeat, this.#itemFeatW, this.items.size),
+      userFeatureLists: packLists(this.#userFeat, this.#userFeatW, this.users.size),
+      globalMean: this.globalMean,
+      ratingCount: this.ratingCount,
+      steps: this.steps,
+      rejectedSteps: this.rejectedSteps,
+      random: this.random.state,
+      history: this.history.toState(),
+      sampler: this.sampler.toState(),
+    };
+  }
+
+  /** A model that continues exactly where the one that produced `state` stopped. */
+  static fromState(state: HybridMfState): HybridMF {
+    if (state.format !== 'recsys-mf' || state.version !== 1)
+      throw new RangeError('not an MF state (version 1)');
+    const model = new HybridMF(state.config);
+    model.users.restore(state.tables.users);
+    model.items.restore(state.tables.items);
+    model.userFeatures.restore(state.tables.userFeatures);
+    model.itemFeatures.restore(state.tables.itemFeatures);
+    unpackLists(state.itemFeatureLists, model.#itemFeat, model.#itemFeatW);
+    unpackLists(state.userFeatureLists, model.#userFeat, model.#userFeatW);
+    model.globalMean = state.globalMean;
+    model.ratingCount = state.ratingCount;
+    model.steps = state.steps;
+    model.rejectedSteps = state.rejectedSteps;
+    model.random.state = state.random;
+    const history = UserHistory.fromState(state.history);
+    (model as { history: UserHistory }).history = history;
+    const random = model.random;
+    (model as { sampler: NegativeSampler }).sampler =
+      state.config.sampler === 'popularity'
+        ? new PopularitySampler(random, history)
+        : new UniformSampler(random, history);
+    model.sampler.restore(state.sampler);
+    return model;
   }
 
   /** Sets (replaces) an item's content features; creates the item row when new. */
@@ -156,12 +242,26 @@ export class HybridMF {
 
   /** The user's composite vector (id row + mean of feature rows). */
   userVector(user: number, out: Float32Array): Float32Array {
-    return this.#composite(this.users, this.userFeatures, this.#userFeat[user], this.#userFeatW[user], user, out);
+    return this.#composite(
+      this.users,
+      this.userFeatures,
+      this.#userFeat[user],
+      this.#userFeatW[user],
+      user,
+      out,
+    );
   }
 
   /** The item's composite vector (id row + mean of feature rows). */
   itemVector(item: number, out: Float32Array): Float32Array {
-    return this.#composite(this.items, this.itemFeatures, this.#itemFeat[item], this.#itemFeatW[item], item, out);
+    return this.#composite(
+      this.items,
+      this.itemFeatures,
+      this.#itemFeat[item],
+      this.#itemFeatW[item],
+      item,
+      out,
+    );
   }
 
   /** Learns one interaction. Returns its loss, or NaN when the step was rejected. */
@@ -206,7 +306,8 @@ export class HybridMF {
     const dim = this.config.dim;
     const u = this.userVector(user, this.#u);
     const featureDots = new Float64Array(this.itemFeatures.size);
-    for (let f = 0; f < featureDots.length; f++) featureDots[f] = dot(u, 0, this.itemFeatures.vectors, f * dim, dim);
+    for (let f = 0; f < featureDots.length; f++)
+      featureDots[f] = dot(u, 0, this.itemFeatures.vectors, f * dim, dim);
     const base = explicit ? this.globalMean + (this.users.biases[user] as number) : 0;
     const vectors = this.items.vectors;
     const biases = this.items.biases;
@@ -216,7 +317,8 @@ export class HybridMF {
       if (feats !== undefined) {
         const weights = this.#itemFeatW[i] as Float32Array;
         const scale = 1 / feats.length;
-        for (let k = 0; k < feats.length; k++) s += scale * (weights[k] as number) * (featureDots[feats[k] as number] as number);
+        for (let k = 0; k < feats.length; k++)
+          s += scale * (weights[k] as number) * (featureDots[feats[k] as number] as number);
       }
       out[i] = s;
     }
@@ -251,12 +353,14 @@ export class HybridMF {
       const jA = jPlain ? this.items.vectors : this.itemVector(j, this.#vj);
       const jO = jPlain ? j * dim : 0;
       let diff = bi - (useBias ? (biases[j] as number) : 0);
-      for (let d = 0; d < dim; d++) diff += (uA[uO + d] as number) * ((iA[iO + d] as number) - (jA[jO + d] as number));
+      for (let d = 0; d < dim; d++)
+        diff += (uA[uO + d] as number) * ((iA[iO + d] as number) - (jA[jO + d] as number));
       if (!Number.isFinite(diff)) return Number.NaN;
       // loss = -w log sigmoid(diff); dloss/ddiff = -c with c = w sigmoid(-diff)
       const c = x.weight * sigmoid(-diff);
       loss += x.weight * softplus(-diff);
-      for (let d = 0; d < dim; d++) gU[d] = (gU[d] as number) - c * ((iA[iO + d] as number) - (jA[jO + d] as number));
+      for (let d = 0; d < dim; d++)
+        gU[d] = (gU[d] as number) - c * ((iA[iO + d] as number) - (jA[jO + d] as number));
       sumC += c;
       this.#negItems[count] = j;
       this.#negCoef[count] = c;
@@ -339,7 +443,11 @@ export class HybridMF {
     const u = this.userVector(x.user, this.#u);
     const vi = this.itemVector(x.item, this.#vi);
     const mean = this.globalMean + (x.value - this.globalMean) / (this.ratingCount + 1);
-    const prediction = mean + (this.users.biases[x.user] as number) + (this.items.biases[x.item] as number) + dot(u, 0, vi, 0, dim);
+    const prediction =
+      mean +
+      (this.users.biases[x.user] as number) +
+      (this.items.biases[x.item] as number) +
+      dot(u, 0, vi, 0, dim);
     const error = (prediction - x.value) * x.weight;
     if (!Number.isFinite(error)) return Number.NaN;
     // The running mean of ratings is the global bias mu.
@@ -360,11 +468,31 @@ export class HybridMF {
 
   /** Applies `scale * grad` to the user's id row and, shared out, its feature rows. */
   #applyUser(user: number, grad: Float32Array, scale: number, biasGrad = 0): void {
-    this.#applyComposite(this.users, this.userFeatures, this.#userFeat[user], this.#userFeatW[user], user, grad, 0, scale, biasGrad);
+    this.#applyComposite(
+      this.users,
+      this.userFeatures,
+      this.#userFeat[user],
+      this.#userFeatW[user],
+      user,
+      grad,
+      0,
+      scale,
+      biasGrad,
+    );
   }
 
   #applyItem(item: number, grad: Float32Array, gradOffset: number, scale: number, biasGrad: number): void {
-    this.#applyComposite(this.items, this.itemFeatures, this.#itemFeat[item], this.#itemFeatW[item], item, grad, gradOffset, scale, biasGrad);
+    this.#applyComposite(
+      this.items,
+      this.itemFeatures,
+      this.#itemFeat[item],
+      this.#itemFeatW[item],
+      item,
+      grad,
+      gradOffset,
+      scale,
+      biasGrad,
+    );
   }
 
   #applyComposite(
@@ -380,12 +508,22 @@ export class HybridMF {
   ): void {
     const { dim, optimizer } = this.config;
     updateRow(ids.vectors, ids.accum, index, grad, scale, dim, optimizer, gradOffset);
-    if (biasGrad !== 0) updateScalar(ids.biases, ids.biasAccum, index, biasGrad, this.config.biasOptimizer, this.config.l2Bias);
+    if (biasGrad !== 0)
+      updateScalar(ids.biases, ids.biasAccum, index, biasGrad, this.config.biasOptimizer, this.config.l2Bias);
     if (feats !== undefined && weights !== undefined) {
       const share = scale / feats.length;
       for (let k = 0; k < feats.length; k++) {
         const f = feats[k] as number;
-        updateRow(features.vectors, features.accum, f, grad, share * (weights[k] as number), dim, optimizer, gradOffset);
+        updateRow(
+          features.vectors,
+          features.accum,
+          f,
+          grad,
+          share * (weights[k] as number),
+          dim,
+          optimizer,
+          gradOffset,
+        );
         features.markDirty(f, 0);
       }
     }
@@ -438,5 +576,43 @@ export class HybridMF {
   ): { keys: string[]; weights: number[] } {
     if (feats === undefined || weights === undefined) return { keys: [], weights: [] };
     return { keys: Array.from(feats, (f) => table.idAt(f)), weights: Array.from(weights) };
+  }
+}
+
+function packLists(
+  lists: (Int32Array | undefined)[],
+  weights: (Float32Array | undefined)[],
+  rows: number,
+): FeatureListsState {
+  const offsets = new Int32Array(rows + 1);
+  let total = 0;
+  for (let r = 0; r < rows; r++) {
+    total += lists[r]?.length ?? 0;
+    offsets[r + 1] = total;
+  }
+  const features = new Int32Array(total);
+  const w = new Float32Array(total);
+  for (let r = 0; r < rows; r++) {
+    const list = lists[r];
+    if (list !== undefined) {
+      features.set(list, offsets[r] as number);
+      w.set(weights[r] as Float32Array, offsets[r] as number);
+    }
+  }
+  return { offsets, features, weights: w };
+}
+
+function unpackLists(
+  state: FeatureListsState,
+  lists: (Int32Array | undefined)[],
+  weights: (Float32Array | undefined)[],
+): void {
+  lists.length = 0;
+  weights.length = 0;
+  for (let r = 0; r + 1 < state.offsets.length; r++) {
+    const from = state.offsets[r] as number;
+    const to = state.offsets[r + 1] as number;
+    lists[r] = to > from ? state.features.slice(from, to) : undefined;
+    weights[r] = to > from ? state.weights.slice(from, to) : undefined;
   }
 }

@@ -14,10 +14,41 @@ export interface NegativeSampler {
   observe(item: number): void;
   /** A negative item index for `user` among `itemCount` items, or -1 when there is none. */
   sample(user: number, itemCount: number, positive: number): number;
-  toJSON(): unknown;
+  /** What a checkpoint must keep (nothing for the uniform sampler). */
+  toState(): SamplerState;
+  restore(state: SamplerState): void;
+}
+
+export interface SamplerState {
+  readonly kind: 'uniform' | 'popularity';
+  readonly seen: number;
+  readonly reservoir: Int32Array;
 }
 
 const RETRIES = 8;
+
+/**
+ * After the random draws failed (a user who interacted with much of a small catalog): walk the
+ * catalog from a random start and take the first item that is not the positive and not in the
+ * history; if every item is in the history, any item but the positive. -1 only without one.
+ */
+function scanForNegative(
+  random: Random,
+  history: UserHistory,
+  user: number,
+  itemCount: number,
+  positive: number,
+): number {
+  const start = random.int(itemCount);
+  let fallback = -1;
+  for (let k = 0; k < itemCount; k++) {
+    const item = (start + k) % itemCount;
+    if (item === positive) continue;
+    if (!history.has(user, item)) return item;
+    if (fallback < 0) fallback = item;
+  }
+  return fallback;
+}
 
 export class UniformSampler implements NegativeSampler {
   readonly kind = 'uniform' as const;
@@ -33,17 +64,18 @@ export class UniformSampler implements NegativeSampler {
 
   sample(user: number, itemCount: number, positive: number): number {
     if (itemCount < 2) return -1;
-    let item = -1;
     for (let attempt = 0; attempt < RETRIES; attempt++) {
-      item = this.#random.int(itemCount);
+      const item = this.#random.int(itemCount);
       if (item !== positive && !this.#history.has(user, item)) return item;
     }
-    return item === positive ? -1 : item;
+    return scanForNegative(this.#random, this.#history, user, itemCount, positive);
   }
 
-  toJSON(): unknown {
-    return { kind: this.kind };
+  toState(): SamplerState {
+    return { kind: this.kind, seen: 0, reservoir: new Int32Array(0) };
   }
+
+  restore(): void {}
 }
 
 export class PopularitySampler implements NegativeSampler {
@@ -73,7 +105,7 @@ export class PopularitySampler implements NegativeSampler {
 
   sample(user: number, itemCount: number, positive: number): number {
     if (itemCount < 2) return -1;
-    let item = -1;
+    let item: number;
     for (let attempt = 0; attempt < RETRIES; attempt++) {
       // Until enough positives are seen, or one draw in ten, fall back to uniform: every item
       // keeps a chance of being a negative.
@@ -83,16 +115,17 @@ export class PopularitySampler implements NegativeSampler {
           : (this.#reservoir[this.#random.int(this.#filled)] as number);
       if (item !== positive && !this.#history.has(user, item)) return item;
     }
-    return item === positive ? -1 : item;
+    return scanForNegative(this.#random, this.#history, user, itemCount, positive);
   }
 
-  toJSON(): unknown {
-    return { kind: this.kind, seen: this.#seen, reservoir: Array.from(this.#reservoir.subarray(0, this.#filled)) };
+  toState(): SamplerState {
+    return { kind: this.kind, seen: this.#seen, reservoir: this.#reservoir.slice(0, this.#filled) };
   }
 
-  restore(data: { seen: number; reservoir: number[] }): void {
-    this.#reservoir.set(data.reservoir.slice(0, this.#reservoir.length));
-    this.#filled = Math.min(data.reservoir.length, this.#reservoir.length);
-    this.#seen = data.seen;
+  restore(state: SamplerState): void {
+    const n = Math.min(state.reservoir.length, this.#reservoir.length);
+    this.#reservoir.set(state.reservoir.subarray(0, n));
+    this.#filled = n;
+    this.#seen = state.seen;
   }
 }

@@ -99,7 +99,8 @@ export function updateScalar(
   if (config.kind === 'adagrad') {
     const a = (accum[index] as number) + g * g;
     accum[index] = a;
-    values[index] = v - (config.learningRate * g) / (Math.sqrt(a + config.initialAccumulator) + config.epsilon);
+    values[index] =
+      v - (config.learningRate * g) / (Math.sqrt(a + config.initialAccumulator) + config.epsilon);
   } else {
     values[index] = v - config.learningRate * g;
   }

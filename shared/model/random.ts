@@ -61,7 +61,13 @@ export function hashString(text: string, seed = 0): number {
  * The initial vector of a row, a pure function of (seed, table, id): every process that creates
  * the row creates the same values, which is what lets trainers merge shared rows as deltas.
  */
-export function initialVector(out: Float32Array, seed: number, table: string, id: string, std: number): Float32Array {
+export function initialVector(
+  out: Float32Array,
+  seed: number,
+  table: string,
+  id: string,
+  std: number,
+): Float32Array {
   const random = new Random(hashString(id, hashString(table, seed)));
   for (let d = 0; d < out.length; d++) out[d] = random.normal() * std;
   return out;

@@ -65,7 +65,8 @@ export function selectTopK(
     }
   }
   const order = Array.from({ length: size }, (_, j) => j).sort(
-    (a, b) => (heapVal[b] as number) - (heapVal[a] as number) || (heapIdx[a] as number) - (heapIdx[b] as number),
+    (a, b) =>
+      (heapVal[b] as number) - (heapVal[a] as number) || (heapIdx[a] as number) - (heapIdx[b] as number),
   );
   return {
     indices: Int32Array.from(order, (j) => heapIdx[j] as number),

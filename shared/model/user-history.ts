@@ -56,16 +56,24 @@ export class UserHistory {
     return this.#lengths[user] ?? 0;
   }
 
-  /** Plain data for checkpoints. */
-  toJSON(): { capacity: number; users: number[][] } {
-    return { capacity: this.capacity, users: this.#rings.map((_, user) => this.items(user)) };
+  /** Compact state for checkpoints: each user's items (oldest first) concatenated. */
+  toState(): { capacity: number; offsets: Int32Array; items: Int32Array } {
+    const users = this.#rings.length;
+    const offsets = new Int32Array(users + 1);
+    const all: number[] = [];
+    for (let user = 0; user < users; user++) {
+      all.push(...this.items(user));
+      offsets[user + 1] = all.length;
+    }
+    return { capacity: this.capacity, offsets, items: Int32Array.from(all) };
   }
 
-  static fromJSON(data: { capacity: number; users: number[][] }): UserHistory {
-    const history = new UserHistory(data.capacity);
-    data.users.forEach((items, user) => {
-      for (const item of items) history.add(user, item);
-    });
+  static fromState(state: { capacity: number; offsets: Int32Array; items: Int32Array }): UserHistory {
+    const history = new UserHistory(state.capacity);
+    for (let user = 0; user + 1 < state.offsets.length; user++) {
+      for (let k = state.offsets[user] as number; k < (state.offsets[user + 1] as number); k++)
+        history.add(user, state.items[k] as number);
+    }
     return history;
   }
 }

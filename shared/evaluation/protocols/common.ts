@@ -15,7 +15,11 @@ export function toInteraction(r: Rating, explicit: boolean): EvalInteraction {
 }
 
 /** Replays training interactions into the model for N epochs; returns seconds spent learning. */
-export function train(model: EvalModel, ratings: readonly Rating[], options: TrainOptions): { seconds: number; events: number } {
+export function train(
+  model: EvalModel,
+  ratings: readonly Rating[],
+  options: TrainOptions,
+): { seconds: number; events: number } {
   const explicit = model.feedback === 'explicit';
   const ordered = inTimeOrder(ratings);
   const random = new Random(options.seed ^ 0x5eed);
@@ -26,7 +30,8 @@ export function train(model: EvalModel, ratings: readonly Rating[], options: Tra
     const started = performance.now();
     for (let k = 0; k < order.length; k++) {
       model.learn(toInteraction(order[k] as Rating, explicit));
-      if ((k & 4095) === 0) options.onProgress?.(`train epoch ${epoch + 1}/${options.epochs}`, epoch * order.length + k, total);
+      if ((k & 4095) === 0)
+        options.onProgress?.(`train epoch ${epoch + 1}/${options.epochs}`, epoch * order.length + k, total);
     }
     model.flush();
     seconds += (performance.now() - started) / 1000;

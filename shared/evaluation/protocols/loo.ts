@@ -87,8 +87,20 @@ export function runLeaveOneOut(
   return {
     protocol: 'loo',
     model: model.name,
-    settings: { epochs: options.epochs, order: options.order, seed: options.seed, negatives: options.negatives, k: options.k, feedback: model.feedback },
-    metrics: { [`hr@${options.k}`]: hr.value, [`ndcg@${options.k}`]: ndcg.value, mrr: mrr.value, users: hr.count },
+    settings: {
+      epochs: options.epochs,
+      order: options.order,
+      seed: options.seed,
+      negatives: options.negatives,
+      k: options.k,
+      feedback: model.feedback,
+    },
+    metrics: {
+      [`hr@${options.k}`]: hr.value,
+      [`ndcg@${options.k}`]: ndcg.value,
+      mrr: mrr.value,
+      users: hr.count,
+    },
     trainSeconds: trained.seconds,
     eventsPerSecond: trained.seconds > 0 ? trained.events / trained.seconds : 0,
   };

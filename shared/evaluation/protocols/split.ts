@@ -66,7 +66,14 @@ export function runRandomSplit(
   return {
     protocol: 'split',
     model: model.name,
-    settings: { epochs: options.epochs, order: options.order, seed: options.seed, ratio: options.ratio, k, feedback: model.feedback },
+    settings: {
+      epochs: options.epochs,
+      order: options.order,
+      seed: options.seed,
+      ratio: options.ratio,
+      k,
+      feedback: model.feedback,
+    },
     metrics: {
       [`precision@${k}`]: precision.value,
       [`recall@${k}`]: recall.value,

@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs';
 import { ContextEncoder, type Context } from '../context.ts';
-import { EmbeddingTable } from '../embedding-table.ts';
-import { PopularitySampler, UniformSampler, type NegativeSampler } from '../negative-sampler.ts';
+import { EmbeddingTable, type TableState } from '../embedding-table.ts';
+import {
+  PopularitySampler,
+  UniformSampler,
+  type NegativeSampler,
+  type SamplerState,
+} from '../negative-sampler.ts';
 import { updateRow, type RowOptimizerConfig } from '../optimizer.ts';
 import { Random } from '../random.ts';
 import { UserHistory } from '../user-history.ts';
@@ -65,6 +70,37 @@ export interface NeuMfInteraction {
   readonly context?: Context | undefined;
 }
 
+/** A dense tensor's values and shape. */
+export interface TensorState {
+  readonly shape: number[];
+  readonly values: Float32Array;
+}
+
+/** Everything needed to resume NeuMF training exactly where it stopped. */
+export interface NeuMfState {
+  readonly format: 'recsys-neumf';
+  readonly version: 1;
+  readonly config: NeuMfConfig;
+  readonly tables: Record<'gmfUsers' | 'gmfItems' | 'mlpUsers' | 'mlpItems' | 'contexts', TableState>;
+  /** Tower weights in Tower.variables order. */
+  readonly dense: TensorState[];
+  /** Adam's iteration count and moments, in the optimizer's own order. */
+  readonly optimizer: TensorState[];
+  /** Adam's running powers beta1^t and beta2^t, exactly as accumulated (pow() would round differently). */
+  readonly adamPowers: [number, number] | null;
+  readonly pending: {
+    users: Int32Array;
+    items: Int32Array;
+    ctx: Int32Array;
+    labels: Float32Array;
+    weights: Float32Array;
+  };
+  readonly counters: { steps: number; examples: number; rejectedSteps: number; lastLoss: number };
+  readonly random: number;
+  readonly history: ReturnType<UserHistory['toState']>;
+  readonly sampler: SamplerState;
+}
+
 /**
  * NeuMF (He et al. 2017: GMF and MLP towers joined by one output unit) with context embeddings in
  * the MLP tower, trained from the event stream in micro-batches.
@@ -107,7 +143,8 @@ export class NeuMF {
     const c = this.config;
     this.context = new ContextEncoder({ fields: c.contextFields });
     const adagrad = c.rowOptimizer.kind === 'adagrad';
-    const table = (name: string, dim: number) => new EmbeddingTable({ name, dim, seed: c.seed, initStd: c.initStd, adagrad });
+    const table = (name: string, dim: number) =>
+      new EmbeddingTable({ name, dim, seed: c.seed, initStd: c.initStd, adagrad });
     this.gmfUsers = table('ncf:gmf:user', c.gmfDim);
     this.gmfItems = table('ncf:gmf:item', c.gmfDim);
     this.mlpUsers = table('ncf:mlp:user', c.mlpDim);
@@ -116,9 +153,16 @@ export class NeuMF {
     this.history = new UserHistory(c.historySize);
     this.random = new Random(c.seed);
     this.sampler =
-      c.sampler === 'popularity' ? new PopularitySampler(this.random, this.history) : new UniformSampler(this.random, this.history);
+      c.sampler === 'popularity'
+        ? new PopularitySampler(this.random, this.history)
+        : new UniformSampler(this.random, this.history);
     this.#mlpInputDim = 2 * c.mlpDim + (c.contextDim > 0 ? this.context.fields.length * c.contextDim : 0);
-    this.tower = buildTower({ gmfDim: c.gmfDim, mlpInputDim: this.#mlpInputDim, hidden: c.hidden, seed: c.seed });
+    this.tower = buildTower({
+      gmfDim: c.gmfDim,
+      mlpInputDim: this.#mlpInputDim,
+      hidden: c.hidden,
+      seed: c.seed,
+    });
     this.optimizer = tf.train.adam(c.denseLearningRate);
     const capacity = c.batchSize + c.negatives + 1;
     this.#users = new Int32Array(capacity);
@@ -192,7 +236,13 @@ export class NeuMF {
    * computes gradients for them and the tower, and every update is applied only if all of them
    * are finite.
    */
-  trainBatch(users: Int32Array, items: Int32Array, ctx: Int32Array, labels: Float32Array, weights: Float32Array): number {
+  trainBatch(
+    users: Int32Array,
+    items: Int32Array,
+    ctx: Int32Array,
+    labels: Float32Array,
+    weights: Float32Array,
+  ): number {
     const c = this.config;
     const b = users.length;
     const fields = this.context.fields.length;
@@ -242,7 +292,9 @@ export class NeuMF {
         this.rejectedSteps++;
         return Number.NaN;
       }
-      this.optimizer.applyGradients(Object.fromEntries(vars.map((v, i) => [v.name, denseGrads[i] as tf.Tensor])));
+      this.optimizer.applyGradients(
+        Object.fromEntries(vars.map((v, i) => [v.name, denseGrads[i] as tf.Tensor])),
+      );
     } finally {
       tf.dispose([...Object.values(tensors), ...denseGrads]);
     }
@@ -254,7 +306,12 @@ export class NeuMF {
   }
 
   /** Logits of `items` for one user under one context, in one batched call. */
-  scoreItems(user: number, items: Int32Array, ctx: Int32Array, out: Float32Array = new Float32Array(items.length)): Float32Array {
+  scoreItems(
+    user: number,
+    items: Int32Array,
+    ctx: Int32Array,
+    out: Float32Array = new Float32Array(items.length),
+  ): Float32Array {
     const n = items.length;
     if (n === 0) return out;
     const c = this.config;
@@ -274,6 +331,132 @@ export class NeuMF {
     out.set(logits.dataSync());
     logits.dispose();
     return out;
+  }
+
+  /** The complete state (copies), including the pending micro-batch and Adam's moments. */
+  async toState(): Promise<NeuMfState> {
+    const n = this.#pending;
+    const f = this.context.fields.length;
+    const optimizerWeights = await this.optimizer.getWeights();
+    return {
+      format: 'recsys-neumf',
+      version: 1,
+      config: this.config,
+      tables: {
+        gmfUsers: this.gmfUsers.snapshot(),
+        gmfItems: this.gmfItems.snapshot(),
+        mlpUsers: this.mlpUsers.snapshot(),
+        mlpItems: this.mlpItems.snapshot(),
+        contexts: this.contexts.snapshot(),
+      },
+      dense: this.tower.variables.map((v) => ({ shape: [...v.shape], values: v.dataSync() as Float32Array })),
+      optimizer: optimizerWeights.map((w) => ({
+        shape: [...w.tensor.shape],
+        values: w.tensor.dataSync() as Float32Array,
+      })),
+      adamPowers: adamPowers(this.optimizer),
+      pending: {
+        users: this.#users.slice(0, n),
+        items: this.#items.slice(0, n),
+        ctx: this.#ctx.slice(0, n * f),
+        labels: this.#labels.slice(0, n),
+        weights: this.#weights.slice(0, n),
+      },
+      counters: {
+        steps: this.steps,
+        examples: this.examples,
+        rejectedSteps: this.rejectedSteps,
+        lastLoss: this.lastLoss,
+      },
+      random: this.random.state,
+      history: this.history.toState(),
+      sampler: this.sampler.toState(),
+    };
+  }
+
+  /** A model that continues exactly where the one that produced `state` stopped. */
+  static async fromState(state: NeuMfState): Promise<NeuMF> {
+    if (state.format !== 'recsys-neumf' || state.version !== 1)
+      throw new RangeError('not a NeuMF state (version 1)');
+    const model = new NeuMF(state.config);
+    model.gmfUsers.restore(state.tables.gmfUsers);
+    model.gmfItems.restore(state.tables.gmfItems);
+    model.mlpUsers.restore(state.tables.mlpUsers);
+    model.mlpItems.restore(state.tables.mlpItems);
+    model.contexts.restore(state.tables.contexts);
+    model.setDenseWeights(state.dense);
+    if (state.optimizer.length > 0) {
+      // Adam restores by position: [iterations, first moments..., second moments...], in the
+      // order trainBatch applies gradients (Tower.variables order).
+      await model.optimizer.setWeights(
+        state.optimizer.map((w, i) => ({
+          name: i === 0 ? 'iter' : `w${i}`,
+          tensor: tf.tensor(w.values, w.shape),
+        })),
+      );
+      if (state.adamPowers !== null) setAdamPowers(model.optimizer, state.adamPowers);
+    }
+    const p = state.pending;
+    model.#users.set(p.users);
+    model.#items.set(p.items);
+    model.#ctx.set(p.ctx);
+    model.#labels.set(p.labels);
+    model.#weights.set(p.weights);
+    model.#pending = p.users.length;
+    model.steps = state.counters.steps;
+    model.examples = state.counters.examples;
+    model.rejectedSteps = state.counters.rejectedSteps;
+    model.lastLoss = state.counters.lastLoss;
+    model.random.state = state.random;
+    const history = UserHistory.fromState(state.history);
+    (model as { history: UserHistory }).history = history;
+    (model as { sampler: NegativeSampler }).sampler =
+      state.config.sampler === 'popularity'
+        ? new PopularitySampler(model.random, history)
+        : new UniformSampler(model.random, history);
+    model.sampler.restore(state.sampler);
+    return model;
+  }
+
+  /** Overwrites the tower's weights (Tower.variables order), e.g. from another process. */
+  setDenseWeights(weights: readonly TensorState[]): void {
+    const vars = this.tower.variables;
+    if (weights.length !== vars.length)
+      throw new RangeError(`expected ${vars.length} dense tensors, got ${weights.length}`);
+    weights.forEach((w, i) => {
+      const v = vars[i] as tf.Variable;
+      if (w.shape.join('x') !== v.shape.join('x')) {
+        throw new RangeError(
+          `dense tensor ${i} has shape ${w.shape.join('x')}, the tower needs ${v.shape.join('x')}`,
+        );
+      }
+      v.assign(tf.tensor(w.values, w.shape));
+    });
+  }
+
+  /** The tower in TF.js's Layers format (model.json topology + weight manifest + binary weights). */
+  async exportTower(): Promise<tf.io.ModelArtifacts> {
+    let saved: tf.io.ModelArtifacts | undefined;
+    await this.tower.model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    return saved as tf.io.ModelArtifacts;
+  }
+
+  /** Loads tower weights saved by exportTower (here or in Python via tensorflowjs). */
+  async importTower(artifacts: tf.io.ModelArtifacts): Promise<void> {
+    const loaded = await tf.loadLayersModel(tf.io.fromMemory(artifacts));
+    try {
+      const weights = loaded.getWeights();
+      this.setDenseWeights(
+        weights.map((w) => ({ shape: [...w.shape], values: w.dataSync() as Float32Array })),
+      );
+    } finally {
+      loaded.dispose();
+    }
   }
 
   /** Releases the TF.js tensors (tower and optimizer state). */
@@ -334,7 +517,14 @@ export class NeuMF {
     const stride = 2 * g + this.#mlpInputDim;
     // Per-example gradients: the loss is a mean over the batch, rows get each example's share back.
     const scale = b;
-    const apply = (table: EmbeddingTable, indices: ArrayLike<number>, column: number, dim: number, step: number, offsetOf: (k: number) => number) => {
+    const apply = (
+      table: EmbeddingTable,
+      indices: ArrayLike<number>,
+      column: number,
+      dim: number,
+      step: number,
+      offsetOf: (k: number) => number,
+    ) => {
       const sums = new Map<number, Float32Array>();
       for (let k = 0; k < indices.length; k++) {
         const row = indices[k] as number;
@@ -361,6 +551,28 @@ export class NeuMF {
       }
     }
   }
+}
+
+/**
+ * TF.js's Adam keeps beta1^t and beta2^t as running products (private fields accBeta1/accBeta2);
+ * setWeights() recomputes them with pow(), which rounds differently. Saving and restoring the
+ * products makes a resumed run bit-identical to an uninterrupted one.
+ */
+interface AdamInternals {
+  accBeta1?: tf.Variable;
+  accBeta2?: tf.Variable;
+}
+
+function adamPowers(optimizer: tf.Optimizer): [number, number] | null {
+  const adam = optimizer as unknown as AdamInternals;
+  if (adam.accBeta1 === undefined || adam.accBeta2 === undefined) return null;
+  return [adam.accBeta1.dataSync()[0] as number, adam.accBeta2.dataSync()[0] as number];
+}
+
+function setAdamPowers(optimizer: tf.Optimizer, [beta1, beta2]: [number, number]): void {
+  const adam = optimizer as unknown as AdamInternals;
+  adam.accBeta1?.assign(tf.scalar(beta1));
+  adam.accBeta2?.assign(tf.scalar(beta2));
 }
 
 /** Copies the rows `indices` of a table into one row-major array. */

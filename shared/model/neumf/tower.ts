@@ -68,6 +68,9 @@ export function forward(gmf: tf.Tensor2D, mlpInput: tf.Tensor2D, weights: readon
     h = tf.relu(tf.add(tf.matMul(h, weights[2 * i] as tf.Tensor2D), weights[2 * i + 1] as tf.Tensor1D));
   }
   const joined = tf.concat([gmf, h], 1);
-  const out = tf.add(tf.matMul(joined, weights[2 * layers] as tf.Tensor2D), weights[2 * layers + 1] as tf.Tensor1D);
+  const out = tf.add(
+    tf.matMul(joined, weights[2 * layers] as tf.Tensor2D),
+    weights[2 * layers + 1] as tf.Tensor1D,
+  );
   return tf.reshape(out, [-1]);
 }

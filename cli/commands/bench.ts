@@ -1,0 +1,64 @@
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { runModelBench } from '../../bench/model.ts';
+import { formatResults, machine, passed, type BenchResult } from '../../bench/report.ts';
+import type { BackendName } from '../../shared/model/tf-backend.ts';
+import { EXIT } from '../exit-codes.ts';
+import type { CommandIo } from '../run-command.ts';
+
+/**
+ * `recsys bench <suite>`: speed and memory targets are checked by benchmarks that print each
+ * figure with its target and PASS/FAIL (docs/benchmarks.md records results). The exit code is 1
+ * when a target is missed, so CI or a script can gate on it.
+ */
+export function benchCommand(io: CommandIo, setCode: (code: number) => void): Command {
+  const bench = new Command('bench').description(
+    'run a benchmark suite and print each figure with its target and PASS/FAIL',
+  );
+  bench
+    .command('model')
+    .description('MF updates/s, NeuMF training examples/s and scoring latency per TF.js backend')
+    .addOption(
+      new Option(
+        '--backends <list>',
+        'TF.js backends to measure: comma-separated tensorflow,wasm,cpu, or all',
+      )
+        .argParser(parseBackends)
+        .default(['wasm'], 'wasm'),
+    )
+    .option('--scale <factor>', 'shorten the run (0.1 = a tenth of the work)', parseFloat, 1)
+    .option('--json', 'print the results as one JSON object as the last line')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  recsys bench model\n  recsys bench model --backends all\n  npm run bench -- model --backends wasm,cpu',
+    )
+    .action(async (flags: { backends: BackendName[]; scale: number; json?: boolean }) => {
+      const results = await runModelBench({
+        backends: flags.backends,
+        scale: flags.scale,
+        onProgress: (line) => io.stderr.write(`bench: ${line}\n`),
+      });
+      setCode(await report(io, results, flags.json === true));
+    });
+  return bench;
+}
+
+function parseBackends(value: string): BackendName[] {
+  const all: BackendName[] = ['tensorflow', 'wasm', 'cpu'];
+  if (value === 'all') return all;
+  const list = value.split(',').map((v) => v.trim());
+  for (const name of list) {
+    if (!all.includes(name as BackendName))
+      throw new InvalidArgumentError(`unknown backend "${name}"; use tensorflow, wasm, cpu or all.`);
+  }
+  return list as BackendName[];
+}
+
+async function report(io: CommandIo, results: readonly BenchResult[], json: boolean): Promise<number> {
+  const where = await machine();
+  io.stdout.write(`${new Date().toISOString().slice(0, 10)} on ${where}\n${formatResults(results)}\n`);
+  if (json)
+    io.stdout.write(
+      `${JSON.stringify({ machine: where, results: results.map((r) => ({ ...r, pass: passed(r) })) })}\n`,
+    );
+  return results.some((r) => passed(r) === false) ? EXIT.FAILURE : EXIT.OK;
+}

@@ -1,0 +1,196 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeCheckpoint, encodeCheckpoint } from '../../../shared/model/checkpoint.ts';
+import { ContentIndex } from '../../../shared/model/content-similarity.ts';
+import { ContextEncoder } from '../../../shared/model/context.ts';
+import { featuresOf } from '../../../shared/model/features.ts';
+import { DecayedPopularity } from '../../../shared/model/popularity.ts';
+import { Random, hashString, initialVector } from '../../../shared/model/random.ts';
+import { BruteForceTopK, selectTopK } from '../../../shared/model/topk.ts';
+import { UserHistory } from '../../../shared/model/user-history.ts';
+
+describe('selectTopK', () => {
+  it('returns the k best in order, ties by lower index, skipping what it is told to', () => {
+    const scores = Float32Array.of(0.5, 3, 3, -1, 2, Number.NaN, 7);
+    const top = selectTopK(scores, 3);
+    expect(Array.from(top.indices)).toEqual([6, 1, 2]);
+    expect(Array.from(top.scores)).toEqual([7, 3, 3]);
+    expect(Array.from(selectTopK(scores, 3, scores.length, (i) => i === 6).indices)).toEqual([1, 2, 4]);
+    expect(Array.from(selectTopK(scores, 0).indices)).toEqual([]);
+  });
+
+  it('agrees with a full sort on any input', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: -50, max: 50 }), { maxLength: 200 }),
+        fc.integer({ min: 0, max: 30 }),
+        (values, k) => {
+          const sorted = values
+            .map((v, i) => ({ v, i }))
+            .sort((a, b) => b.v - a.v || a.i - b.i)
+            .slice(0, k)
+            .map((x) => x.i);
+          expect(Array.from(selectTopK(Float64Array.from(values), k).indices)).toEqual(sorted);
+        },
+      ),
+    );
+  });
+
+  it('brute-force search scores by inner product plus bias', () => {
+    const vectors = Float32Array.of(1, 0, 0, 1, 1, 1);
+    const search = new BruteForceTopK(() => ({
+      vectors,
+      count: 3,
+      dim: 2,
+      biases: Float32Array.of(0, 0.5, -1),
+    }));
+    // query [2, 1]: scores 2, 1.5, 2
+    const top = search.search(Float32Array.of(2, 1), 2);
+    expect(Array.from(top.indices)).toEqual([0, 2]);
+  });
+});
+
+describe('DecayedPopularity', () => {
+  it('halves an interaction per half-life and ranks by decayed value', () => {
+    const pop = new DecayedPopularity({ halfLifeMs: 10 });
+    pop.add(0, 1, 0);
+    pop.add(1, 1, 10);
+    expect(pop.score(0, 10)).toBeCloseTo(0.5, 12);
+    expect(pop.score(1, 20)).toBeCloseTo(0.5, 12);
+    expect(pop.score(0, 20)).toBeCloseTo(0.25, 12);
+    // Two old interactions (0.25 + 0.25 at t=20) tie one recent one... add another to item 0
+    pop.add(0, 1, 0);
+    expect(Array.from(pop.top(2, 20).indices)).toEqual([0, 1]);
+    pop.add(1, 1, 20);
+    expect(Array.from(pop.top(2, 20).indices)).toEqual([1, 0]);
+    expect(pop.top(2, 20).scores[0]).toBeCloseTo(1.5, 12);
+  });
+
+  it('keeps per-segment rankings and falls back to global for an unknown segment', () => {
+    const pop = new DecayedPopularity({ halfLifeMs: 1e9 });
+    pop.add(0, 5, 0, 'device=desktop');
+    pop.add(1, 1, 0, 'device=mobile');
+    pop.add(2, 2, 0, 'device=mobile');
+    expect(Array.from(pop.top(3, 0, 'device=mobile').indices)).toEqual([2, 1]);
+    expect(Array.from(pop.top(3, 0).indices)).toEqual([0, 2, 1]);
+    expect(Array.from(pop.top(1, 0, 'device=tv').indices)).toEqual([0]);
+  });
+
+  it('rebases far in the future without changing values or rankings', () => {
+    const pop = new DecayedPopularity({ halfLifeMs: 1 });
+    pop.add(0, 1, 0);
+    pop.add(1, 4, 1_000); // exponent 1000 > 512: rebases
+    expect(pop.score(1, 1_001)).toBeCloseTo(2, 9);
+    expect(pop.score(0, 1_000)).toBeCloseTo(2 ** -1000, 310);
+    expect(Array.from(pop.top(2, 1_000).indices)).toEqual([1, 0]);
+    const copy = DecayedPopularity.fromJSON(JSON.parse(JSON.stringify(pop.toJSON())));
+    expect(copy.score(1, 1_001)).toBeCloseTo(2, 9);
+  });
+});
+
+describe('ContentIndex', () => {
+  it('scores cosine similarity of TF-IDF weighted features', () => {
+    const index = new ContentIndex();
+    index.setItem(0, featuresOf({ tags: ['jazz', 'live'] }));
+    index.setItem(1, featuresOf({ tags: ['jazz'] }));
+    index.setItem(2, featuresOf({ tags: ['metal'] }));
+    // idf(jazz) = ln(4/3) + 1; idf(live) = ln(4/2) + 1
+    const jazz = Math.log(4 / 3) + 1;
+    const live = Math.log(2) + 1;
+    expect(index.similarity(0, 1)).toBeCloseTo(jazz / Math.sqrt(jazz * jazz + live * live), 9);
+    expect(index.similarity(0, 2)).toBe(0);
+    expect(Array.from(index.similar(1, 5).indices)).toEqual([0]);
+  });
+
+  it('finds content neighbours of a set of items, including never-clicked ones', () => {
+    const index = new ContentIndex();
+    index.setItem(0, featuresOf({ tags: ['a'], categories: ['x'] }));
+    index.setItem(1, featuresOf({ tags: ['b'], categories: ['y'] }));
+    index.setItem(2, featuresOf({ tags: ['a'], categories: ['x'] }));
+    index.setItem(3, featuresOf({ tags: ['b'] }));
+    const near = index.similarToItems([{ item: 0, weight: 1 }], 2, (i) => i === 0);
+    expect(near.indices[0]).toBe(2);
+    expect(near.scores[0]).toBeCloseTo(1, 6);
+    index.setItem(2, featuresOf({ tags: ['b'] })); // features replaced
+    expect(index.similarity(0, 2)).toBe(0);
+  });
+});
+
+describe('ContextEncoder', () => {
+  it('buckets hours and days and lower-cases fields, using the event time when context lacks them', () => {
+    const encoder = new ContextEncoder({ fields: ['locale'] });
+    expect(encoder.fields).toEqual(['hour', 'dow', 'device', 'locale']);
+    // 2026-11-25 is a Wednesday; 21:30 UTC is evening.
+    const time = Date.parse('2026-11-25T21:30:00Z');
+    expect(encoder.encode({ device: 'Mobile' }, time)).toEqual([
+      'hour=evening',
+      'dow=weekday',
+      'device=mobile',
+      'locale=?',
+    ]);
+    expect(encoder.encode({ hour: 3, dow: 6, locale: 'fr-FR' }, time)).toEqual([
+      'hour=night',
+      'dow=weekend',
+      'device=?',
+      'locale=fr-fr',
+    ]);
+    expect(encoder.segment({ device: 'tv', hour: 13 }, 0)).toBe('device=tv|hour=afternoon');
+  });
+});
+
+describe('random, history, features and checkpoints', () => {
+  it('draws the same sequence for a seed and initial rows as a function of (seed, table, id)', () => {
+    const a = new Random(42);
+    const b = new Random(42);
+    expect(Array.from({ length: 5 }, () => a.next())).toEqual(Array.from({ length: 5 }, () => b.next()));
+    expect(hashString('item-1', 7)).toBe(hashString('item-1', 7));
+    expect(hashString('item-1', 7)).not.toBe(hashString('item-2', 7));
+    const x = initialVector(new Float32Array(4), 1, 'mf:item', 'i', 0.1);
+    expect(initialVector(new Float32Array(4), 1, 'mf:item', 'i', 0.1)).toEqual(x);
+    expect(initialVector(new Float32Array(4), 1, 'mf:user', 'i', 0.1)).not.toEqual(x);
+    // A mean near 0 and a spread near 1 over many normals.
+    const r = new Random(1);
+    const draws = Array.from({ length: 20_000 }, () => r.normal());
+    const mean = draws.reduce((s, v) => s + v, 0) / draws.length;
+    const sd = Math.sqrt(draws.reduce((s, v) => s + (v - mean) ** 2, 0) / draws.length);
+    expect(Math.abs(mean)).toBeLessThan(0.03);
+    expect(Math.abs(sd - 1)).toBeLessThan(0.03);
+  });
+
+  it('keeps the most recent items per user, bounded', () => {
+    const history = new UserHistory(3);
+    for (const item of [1, 2, 3, 4, 2]) history.add(0, item);
+    expect(history.items(0)).toEqual([2, 3, 4]);
+    expect(history.has(0, 1)).toBe(false);
+    expect(UserHistory.fromState(history.toState()).items(0)).toEqual([2, 3, 4]);
+  });
+
+  it('turns tags, categories and attributes into namespaced features', () => {
+    expect(
+      featuresOf({
+        tags: ['Jazz'],
+        categories: ['Music'],
+        attributes: { year: 1999, country: 'FR', live: true, zero: 0 },
+      }),
+    ).toEqual([
+      { key: 'tag:jazz', weight: 1 },
+      { key: 'cat:music', weight: 1 },
+      { key: 'num:year', weight: 1999 },
+      { key: 'attr:country=fr', weight: 1 },
+      { key: 'attr:live=true', weight: 1 },
+    ]);
+  });
+
+  it('round-trips nested typed arrays through the checkpoint format', () => {
+    const state = {
+      a: Float32Array.of(1.5, -2),
+      b: { c: Float64Array.of(Math.PI), d: Int32Array.of(7, 8, 9) },
+      e: 'text',
+      f: [Uint8Array.of(1)],
+    };
+    const back = decodeCheckpoint<typeof state>(encodeCheckpoint(state));
+    expect(back).toEqual(state);
+    expect(back.b.c).toBeInstanceOf(Float64Array);
+    expect(() => decodeCheckpoint(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8))).toThrow(/checkpoint/);
+  });
+});

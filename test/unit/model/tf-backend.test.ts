@@ -1,0 +1,37 @@
+import * as tf from '@tensorflow/tfjs';
+import { describe, expect, it } from 'vitest';
+import { isRecsysError } from '../../../shared/errors/index.ts';
+import { useBackend } from '../../../shared/model/tf-backend.ts';
+
+describe('TF.js backend selection', () => {
+  it('auto falls back to WASM when the native module is absent', async () => {
+    const name = await useBackend('auto', {
+      native: () => Promise.reject(new Error("Cannot find module '@tensorflow/tfjs-node'")),
+    });
+    expect(name).toBe('wasm');
+    expect(tf.getBackend()).toBe('wasm');
+  });
+
+  it('auto picks the native backend when its module loads and registers it', async () => {
+    // A stand-in for @tensorflow/tfjs-node that registers a backend named "tensorflow" (the real
+    // module's math is not what this test is about: only the selection logic).
+    const native = async () => {
+      if (tf.findBackend('tensorflow') === null) {
+        const cpu = tf.findBackend('cpu') as tf.KernelBackend;
+        tf.registerBackend('tensorflow', () => new (cpu.constructor as new () => tf.KernelBackend)(), 1);
+      }
+    };
+    expect(await useBackend('auto', { native })).toBe('tensorflow');
+    expect(tf.getBackend()).toBe('tensorflow');
+    tf.removeBackend('tensorflow');
+  });
+
+  it('honours an explicit choice and fails clearly when it cannot be met', async () => {
+    expect(await useBackend('cpu')).toBe('cpu');
+    const failure = await useBackend('tensorflow', {
+      native: () => Promise.reject(new Error('no libtensorflow')),
+    }).catch((e: unknown) => e);
+    expect(isRecsysError(failure) && failure.code === 'BACKEND_UNAVAILABLE').toBe(true);
+    expect((failure as Error).message).toContain('tensorflow: no libtensorflow');
+  });
+});
