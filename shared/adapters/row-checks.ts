@@ -10,11 +10,13 @@ export function assertWritable(batch: CommitBatch): void {
   for (const group of batch.puts ?? []) {
     for (const { id, value } of group.rows) {
       assertFinite(group.table, id, value.vector, [value.bias, value.count, value.updatedAt]);
+      if (value.state !== undefined) assertFinite(group.table, id, value.state, []);
     }
   }
   for (const group of batch.deltas ?? []) {
     for (const { id, value } of group.rows) {
       assertFinite(group.table, id, value.vector, [value.bias, value.count, value.updatedAt]);
+      if (value.state !== undefined) assertFinite(group.table, id, value.state, []);
       if (value.init !== undefined) {
         if (value.init.length !== value.vector.length) {
           throw new RangeError(
@@ -29,6 +31,13 @@ export function assertWritable(batch: CommitBatch): void {
     if (!Number.isFinite(counter.by)) {
       throw new RecsysError('NON_FINITE_VALUE', {
         message: `counter ${counter.name}/${counter.field} increment is not finite; nothing written`,
+      });
+    }
+  }
+  for (const increment of batch.popularity ?? []) {
+    if (!Number.isFinite(increment.by)) {
+      throw new RecsysError('NON_FINITE_VALUE', {
+        message: `popularity of ${increment.itemId} in ${increment.segment} is not finite; nothing written`,
       });
     }
   }

@@ -7,6 +7,8 @@
 /** An embedding row: a vector plus the scalars the models keep with it. */
 export interface Row {
   readonly vector: Float32Array;
+  /** Optimizer state kept with the row (e.g. Adagrad accumulators); may be empty. */
+  readonly state: Float32Array;
   readonly bias: number;
   /** Interactions applied to this row (drives cold-to-warm blending). */
   readonly count: number;
@@ -19,6 +21,8 @@ export interface Row {
 /** The values a writer supplies; the store assigns `version`. */
 export interface RowValue {
   readonly vector: Float32Array;
+  /** Optimizer state to keep with the row (empty when omitted). */
+  readonly state?: Float32Array;
   readonly bias: number;
   readonly count: number;
   readonly updatedAt: number;
@@ -27,10 +31,12 @@ export interface RowValue {
 /** An additive change to a shared row (item rows, dense weights), merged atomically. */
 export interface RowDelta {
   readonly vector: Float32Array;
+  /** Change of the optimizer state (accumulators add up too); empty when omitted. */
+  readonly state?: Float32Array;
   readonly bias: number;
   readonly count: number;
   readonly updatedAt: number;
-  /** Starting value when the row does not exist yet (zeros when omitted). */
+  /** Starting vector when the row does not exist yet (zeros when omitted). */
   readonly init?: Float32Array;
 }
 
@@ -63,13 +69,43 @@ export interface CounterIncrement {
   readonly by: number;
 }
 
+/** Items to append to a user's recent history (oldest first); the store keeps the latest N. */
+export interface HistoryAppend {
+  readonly userId: string;
+  readonly items: readonly string[];
+}
+
+/** An increment of an item's (landmark-scaled) popularity score in one segment. */
+export interface PopularityIncrement {
+  readonly segment: string;
+  readonly itemId: string;
+  readonly by: number;
+}
+
 /** Everything one consumed batch changes, written all-or-nothing. */
 export interface CommitBatch {
   readonly offset?: OffsetAdvance;
   readonly puts?: readonly TableRows<RowValue>[];
   readonly deltas?: readonly TableRows<RowDelta>[];
   readonly counters?: readonly CounterIncrement[];
+  /** Per-user recent items (for seen-filtering, session fallback and negative sampling). */
+  readonly history?: readonly HistoryAppend[];
+  readonly popularity?: readonly PopularityIncrement[];
+  /** Item ids to register (in this order) when not registered yet: the stable catalogue order. */
+  readonly newItems?: readonly string[];
+  /** Item ids whose rows changed, appended to the change stream serving follows. */
+  readonly changedItems?: readonly string[];
 }
+
+/** One entry of the item change stream. */
+export interface ItemChanges {
+  /** Opaque, increasing position; pass it back to read what follows. */
+  readonly id: string;
+  readonly items: readonly string[];
+}
+
+/** A catalog record as stored (the schemas' ItemRecord / UserRecord, validated before). */
+export type CatalogRecord = Readonly<Record<string, unknown>>;
 
 export type CommitResult =
   | { readonly status: 'committed' }
@@ -90,7 +126,35 @@ export interface ModelStore {
   getOffsets(scope: string): Promise<ReadonlyMap<number, number>>;
   /** Values of counters, missing fields read as 0. */
   getCounters(name: string, fields: readonly string[]): Promise<number[]>;
+  /** Recent items of users (oldest first), up to the store's history limit; [] for unknown users. */
+  getHistories(userIds: readonly string[]): Promise<string[][]>;
+  /** Registered item ids in registration order, from position `from`. */
+  getItemRegistry(from: number): Promise<string[]>;
+  /** The `k` best items of a popularity segment with their (landmark-scaled) scores. */
+  getPopular(segment: string, k: number): Promise<{ itemId: string; score: number }[]>;
+  /** Change-stream entries after position `after` ('0' for the start), at most `count`. */
+  readItemChanges(after: string, count: number): Promise<ItemChanges[]>;
+  /** Deletes rows of a table not written since `olderThan` (ms since the epoch); returns how many. */
+  evictRows(table: RowTable, olderThan: number): Promise<number>;
+  /** Catalog: item and user records with their features. */
+  putItems(records: readonly { id: string; record: CatalogRecord }[]): Promise<void>;
+  getItems(ids: readonly string[]): Promise<(CatalogRecord | undefined)[]>;
+  deleteItem(id: string): Promise<boolean>;
+  /** All catalog item ids (for building serving's in-memory indexes). */
+  listItemIds(): Promise<string[]>;
+  putUsers(records: readonly { id: string; record: CatalogRecord }[]): Promise<void>;
+  getUsers(ids: readonly string[]): Promise<(CatalogRecord | undefined)[]>;
   /** True when the store answers. */
   ping(): Promise<boolean>;
   close(): Promise<void>;
 }
+
+/** Limits the store applies (the same for every adapter). */
+export interface ModelStoreLimits {
+  /** Items kept per user history. */
+  readonly historyLimit: number;
+  /** Entries kept in the item change stream (approximately, on Redis). */
+  readonly changeStreamLimit: number;
+}
+
+export const DEFAULT_STORE_LIMITS: ModelStoreLimits = { historyLimit: 100, changeStreamLimit: 100_000 };

@@ -233,6 +233,112 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
       expect(await store.getOffsets('big')).toEqual(new Map([[0, 10_000]]));
     });
 
+    it('keeps optimizer state with a row: puts overwrite it, deltas add to it', async () => {
+      await store.putRows('s', [{ id: 'r', value: { ...value(vec(1, 2)), state: vec(0.5, 4) } }]);
+      await store.addDeltas('s', [{ id: 'r', value: delta(vec(1, 1), { state: vec(0.25, 1) }) }]);
+      const [row] = await store.getRows('s', ['r']);
+      expect(Array.from(row!.vector)).toEqual([2, 3]);
+      expect(Array.from(row!.state)).toEqual([0.75, 5]);
+      await store.addDeltas('s', [{ id: 'fresh', value: delta(vec(1), { init: vec(2), state: vec(3) }) }]);
+      const [fresh] = await store.getRows('s', ['fresh']);
+      expect(Array.from(fresh!.vector)).toEqual([3]);
+      expect(Array.from(fresh!.state)).toEqual([3]);
+      await expect(store.addDeltas('s', [{ id: 'r', value: delta(vec(1, 1)) }])).rejects.toThrow(
+        /dimension|values/i,
+      );
+    });
+
+    it('appends user histories and keeps the latest 100, oldest first', async () => {
+      const items = Array.from({ length: 105 }, (_, i) => `i${i}`);
+      await store.commit({ history: [{ userId: 'u1', items: items.slice(0, 60) }] });
+      await store.commit({
+        history: [
+          { userId: 'u1', items: items.slice(60) },
+          { userId: 'u2', items: ['x'] },
+        ],
+      });
+      const [u1, u2, u3] = await store.getHistories(['u1', 'u2', 'nobody']);
+      expect(u1).toEqual(items.slice(5));
+      expect(u2).toEqual(['x']);
+      expect(u3).toEqual([]);
+    });
+
+    it('adds popularity per segment and returns the best first', async () => {
+      await store.commit({
+        popularity: [
+          { segment: '*', itemId: 'a', by: 1 },
+          { segment: '*', itemId: 'b', by: 2.5 },
+          { segment: 'device=tv', itemId: 'a', by: 4 },
+        ],
+      });
+      await store.commit({ popularity: [{ segment: '*', itemId: 'a', by: 2 }] });
+      expect(await store.getPopular('*', 5)).toEqual([
+        { itemId: 'a', score: 3 },
+        { itemId: 'b', score: 2.5 },
+      ]);
+      expect(await store.getPopular('device=tv', 1)).toEqual([{ itemId: 'a', score: 4 }]);
+      expect(await store.getPopular('device=radio', 3)).toEqual([]);
+    });
+
+    it('registers items once, in first-seen order', async () => {
+      await store.commit({ newItems: ['b', 'a', 'b'] });
+      await store.commit({ newItems: ['c', 'a'] });
+      expect(await store.getItemRegistry(0)).toEqual(['b', 'a', 'c']);
+      expect(await store.getItemRegistry(2)).toEqual(['c']);
+    });
+
+    it('streams changed item ids in order and resumes after a position', async () => {
+      await store.commit({ changedItems: ['a', 'b'] });
+      await store.commit({ changedItems: ['c'] });
+      const all = await store.readItemChanges('0', 10);
+      expect(all.map((e) => e.items)).toEqual([['a', 'b'], ['c']]);
+      expect((await store.readItemChanges(all[0]!.id, 10)).map((e) => e.items)).toEqual([['c']]);
+      expect(await store.readItemChanges(all[1]!.id, 10)).toEqual([]);
+    });
+
+    it('writes no history, popularity, registry or change entry for a fenced batch', async () => {
+      await store.commit({ offset: { scope: 'g', partition: 0, fromOffset: 0, nextOffset: 5 } });
+      const fenced = await store.commit({
+        offset: { scope: 'g', partition: 0, fromOffset: 0, nextOffset: 5 },
+        history: [{ userId: 'u', items: ['i'] }],
+        popularity: [{ segment: '*', itemId: 'i', by: 1 }],
+        newItems: ['i'],
+        changedItems: ['i'],
+      });
+      expect(fenced.status).toBe('fenced');
+      expect(await store.getHistories(['u'])).toEqual([[]]);
+      expect(await store.getPopular('*', 1)).toEqual([]);
+      expect(await store.getItemRegistry(0)).toEqual([]);
+      expect(await store.readItemChanges('0', 1)).toEqual([]);
+    });
+
+    it('evicts rows not written since a time', async () => {
+      await store.putRows('e', [
+        { id: 'old', value: value(vec(1), 0, 0, 1_000) },
+        { id: 'new', value: value(vec(1), 0, 0, 5_000) },
+      ]);
+      expect(await store.evictRows('e', 2_000)).toBe(1);
+      expect((await store.getRows('e', ['old', 'new'])).map((r) => r !== undefined)).toEqual([false, true]);
+    });
+
+    it('stores catalog items and users', async () => {
+      await store.putItems([
+        { id: 'i1', record: { itemId: 'i1', tags: ['jazz'], hidden: false } },
+        { id: 'i2', record: { itemId: 'i2', categories: ['books'] } },
+      ]);
+      await store.putUsers([{ id: 'u1', record: { userId: 'u1', attributes: { country: 'FR' } } }]);
+      expect(await store.getItems(['i2', 'nope', 'i1'])).toEqual([
+        { itemId: 'i2', categories: ['books'] },
+        undefined,
+        { itemId: 'i1', tags: ['jazz'], hidden: false },
+      ]);
+      expect((await store.listItemIds()).sort()).toEqual(['i1', 'i2']);
+      expect(await store.deleteItem('i1')).toBe(true);
+      expect(await store.deleteItem('i1')).toBe(false);
+      expect(await store.listItemIds()).toEqual(['i2']);
+      expect(await store.getUsers(['u1'])).toEqual([{ userId: 'u1', attributes: { country: 'FR' } }]);
+    });
+
     it('answers ping while open', async () => {
       expect(await store.ping()).toBe(true);
     });

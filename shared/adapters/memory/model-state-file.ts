@@ -1,11 +1,13 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { RecsysError } from '../../errors/index.ts';
+import type { CatalogRecord, ItemChanges } from '../../ports/index.ts';
 import { createMemoryModelState, tableOf, type MemoryModelState } from './model-state.ts';
 
 interface SerializedRow {
   readonly id: string;
   readonly v: string; // base64 of the little-endian float32 vector
+  readonly s: string; // base64 of the float32 optimizer state
   readonly b: number;
   readonly c: number;
   readonly ver: number;
@@ -14,42 +16,59 @@ interface SerializedRow {
 
 interface SerializedState {
   readonly format: 'recsys-model-state';
-  readonly formatVersion: 1;
+  readonly formatVersion: 2;
   readonly rows: Record<string, SerializedRow[]>;
   readonly offsets: Record<string, Record<string, number>>;
   readonly counters: Record<string, Record<string, number>>;
+  readonly histories: Record<string, string[]>;
+  readonly registry: string[];
+  readonly popularity: Record<string, Record<string, number>>;
+  readonly changes: { entries: ItemChanges[]; sequence: number };
+  readonly items: Record<string, CatalogRecord>;
+  readonly users: Record<string, CatalogRecord>;
 }
+
+const toBase64 = (a: Float32Array): string =>
+  Buffer.from(a.buffer, a.byteOffset, a.byteLength).toString('base64');
+const fromBase64 = (text: string): Float32Array => {
+  const bytes = Buffer.from(text, 'base64');
+  const out = new Float32Array(bytes.byteLength / 4);
+  new Uint8Array(out.buffer).set(bytes);
+  return out;
+};
+const mapOfMaps = <K>(m: Map<string, Map<K, number>>) =>
+  Object.fromEntries([...m].map(([k, inner]) => [k, Object.fromEntries(inner)])) as Record<
+    string,
+    Record<string, number>
+  >;
 
 /** Writes the state to `file` atomically (temporary file, then rename). */
 export function saveModelState(state: MemoryModelState, file: string): void {
+  const rows: Record<string, SerializedRow[]> = {};
+  for (const [table, entries] of state.rows) {
+    rows[table] = [...entries].map(([id, row]) => ({
+      id,
+      v: toBase64(row.vector),
+      s: toBase64(row.state),
+      b: row.bias,
+      c: row.count,
+      ver: row.version,
+      t: row.updatedAt,
+    }));
+  }
   const out: SerializedState = {
     format: 'recsys-model-state',
-    formatVersion: 1,
-    rows: {},
-    offsets: {},
-    counters: {},
+    formatVersion: 2,
+    rows,
+    offsets: mapOfMaps(state.offsets),
+    counters: mapOfMaps(state.counters),
+    histories: Object.fromEntries(state.histories),
+    registry: state.registry.order,
+    popularity: mapOfMaps(state.popularity),
+    changes: state.changes,
+    items: Object.fromEntries(state.items),
+    users: Object.fromEntries(state.users),
   };
-  for (const [table, rows] of state.rows) {
-    const list: SerializedRow[] = [];
-    for (const [id, row] of rows) {
-      const bytes = Buffer.from(row.vector.buffer, row.vector.byteOffset, row.vector.byteLength);
-      list.push({
-        id,
-        v: bytes.toString('base64'),
-        b: row.bias,
-        c: row.count,
-        ver: row.version,
-        t: row.updatedAt,
-      });
-    }
-    (out.rows as Record<string, SerializedRow[]>)[table] = list;
-  }
-  for (const [scope, partitions] of state.offsets) {
-    (out.offsets as Record<string, Record<string, number>>)[scope] = Object.fromEntries(partitions);
-  }
-  for (const [name, fields] of state.counters) {
-    (out.counters as Record<string, Record<string, number>>)[name] = Object.fromEntries(fields);
-  }
   mkdirSync(dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   writeFileSync(tmp, JSON.stringify(out));
@@ -69,27 +88,44 @@ export function loadModelState(file: string): MemoryModelState {
       cause,
     });
   }
-  if (parsed.format !== 'recsys-model-state' || parsed.formatVersion !== 1) {
+  if (parsed.format !== 'recsys-model-state' || parsed.formatVersion !== 2) {
     throw new RecsysError('DATASET_INVALID', {
-      message: `${file} is not a recsys model state (format version 1).`,
+      message: `${file} is not a recsys model state of format version 2; move it away to start afresh.`,
     });
   }
   for (const [table, list] of Object.entries(parsed.rows)) {
     const rows = tableOf(state.rows, table);
     for (const row of list) {
-      const bytes = Buffer.from(row.v, 'base64');
-      const vector = new Float32Array(bytes.byteLength / 4);
-      new Uint8Array(vector.buffer).set(bytes);
-      rows.set(row.id, { vector, bias: row.b, count: row.c, version: row.ver, updatedAt: row.t });
+      rows.set(row.id, {
+        vector: fromBase64(row.v),
+        state: fromBase64(row.s),
+        bias: row.b,
+        count: row.c,
+        version: row.ver,
+        updatedAt: row.t,
+      });
     }
   }
   for (const [scope, partitions] of Object.entries(parsed.offsets)) {
     const offsets = tableOf(state.offsets, scope);
     for (const [partition, offset] of Object.entries(partitions)) offsets.set(Number(partition), offset);
   }
-  for (const [name, fields] of Object.entries(parsed.counters)) {
-    const counters = tableOf(state.counters, name);
-    for (const [field, value] of Object.entries(fields)) counters.set(field, value);
+  const fill = (target: Map<string, Map<string, number>>, source: Record<string, Record<string, number>>) => {
+    for (const [name, fields] of Object.entries(source)) {
+      const inner = tableOf(target, name);
+      for (const [field, value] of Object.entries(fields)) inner.set(field, value);
+    }
+  };
+  fill(state.counters, parsed.counters);
+  fill(state.popularity, parsed.popularity);
+  for (const [user, items] of Object.entries(parsed.histories)) state.histories.set(user, items);
+  for (const id of parsed.registry) {
+    state.registry.order.push(id);
+    state.registry.known.add(id);
   }
+  state.changes.entries.push(...parsed.changes.entries);
+  state.changes.sequence = parsed.changes.sequence;
+  for (const [id, record] of Object.entries(parsed.items)) state.items.set(id, record);
+  for (const [id, record] of Object.entries(parsed.users)) state.users.set(id, record);
   return state;
 }

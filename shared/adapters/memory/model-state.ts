@@ -1,4 +1,4 @@
-import type { Row } from '../../ports/index.ts';
+import type { CatalogRecord, ItemChanges, Row } from '../../ports/index.ts';
 
 /**
  * The state behind the in-memory model store. Several MemoryModelStore handles may share one state
@@ -8,10 +8,26 @@ export interface MemoryModelState {
   readonly rows: Map<string, Map<string, Row>>;
   readonly offsets: Map<string, Map<number, number>>;
   readonly counters: Map<string, Map<string, number>>;
+  readonly histories: Map<string, string[]>;
+  readonly registry: { readonly order: string[]; readonly known: Set<string> };
+  readonly popularity: Map<string, Map<string, number>>;
+  readonly changes: { entries: ItemChanges[]; sequence: number };
+  readonly items: Map<string, CatalogRecord>;
+  readonly users: Map<string, CatalogRecord>;
 }
 
 export function createMemoryModelState(): MemoryModelState {
-  return { rows: new Map(), offsets: new Map(), counters: new Map() };
+  return {
+    rows: new Map(),
+    offsets: new Map(),
+    counters: new Map(),
+    histories: new Map(),
+    registry: { order: [], known: new Set() },
+    popularity: new Map(),
+    changes: { entries: [], sequence: 0 },
+    items: new Map(),
+    users: new Map(),
+  };
 }
 
 export function tableOf<V>(map: Map<string, Map<string, V>>, name: string): Map<string, V>;

@@ -1,12 +1,16 @@
-import type {
-  CommitBatch,
-  CommitResult,
-  ModelStore,
-  Row,
-  RowDelta,
-  RowEntry,
-  RowTable,
-  RowValue,
+import {
+  DEFAULT_STORE_LIMITS,
+  type CatalogRecord,
+  type CommitBatch,
+  type CommitResult,
+  type ItemChanges,
+  type ModelStore,
+  type ModelStoreLimits,
+  type Row,
+  type RowDelta,
+  type RowEntry,
+  type RowTable,
+  type RowValue,
 } from '../../ports/index.ts';
 import { assertWritable } from '../row-checks.ts';
 import { createMemoryModelState, tableOf, type MemoryModelState } from './model-state.ts';
@@ -17,29 +21,35 @@ export interface MemoryModelStoreOptions {
   readonly state?: MemoryModelState;
   /** When set, close() (and persist()) write the state here. */
   readonly file?: string;
+  readonly limits?: ModelStoreLimits;
 }
 
+const EMPTY = new Float32Array(0);
+
 /**
- * The embedded model store: rows, offsets and counters in memory, optionally persisted to a file.
- * Every operation completes synchronously inside its promise, so each is atomic with respect to
- * the others, as the Redis store's Lua scripts are.
+ * The embedded model store: rows, offsets, counters, histories, popularity, the item registry,
+ * the change stream and the catalog in memory, optionally persisted to a file. Every operation
+ * completes synchronously inside its promise, so each is atomic with respect to the others, as
+ * the Redis store's Lua scripts are.
  */
 export class MemoryModelStore implements ModelStore {
   readonly kind = 'memory' as const;
   readonly state: MemoryModelState;
   readonly #file: string | undefined;
+  readonly #limits: ModelStoreLimits;
   #closed = false;
 
   constructor(options: MemoryModelStoreOptions = {}) {
     this.state = options.state ?? createMemoryModelState();
     this.#file = options.file;
+    this.#limits = options.limits ?? DEFAULT_STORE_LIMITS;
   }
 
   async getRows(table: RowTable, ids: readonly string[]): Promise<(Row | undefined)[]> {
     const rows = this.state.rows.get(table);
     return ids.map((id) => {
       const row = rows?.get(id);
-      return row === undefined ? undefined : { ...row, vector: row.vector.slice() };
+      return row === undefined ? undefined : { ...row, vector: row.vector.slice(), state: row.state.slice() };
     });
   }
 
@@ -53,19 +63,38 @@ export class MemoryModelStore implements ModelStore {
 
   async commit(batch: CommitBatch): Promise<CommitResult> {
     assertWritable(batch);
-    this.#checkDimensions(batch);
     if (batch.offset !== undefined) {
-      const offsets = tableOf(this.state.offsets, batch.offset.scope);
-      const stored = offsets.get(batch.offset.partition);
-      if (stored !== undefined && stored !== batch.offset.fromOffset) {
+      const stored = this.state.offsets.get(batch.offset.scope)?.get(batch.offset.partition);
+      if (stored !== undefined && stored !== batch.offset.fromOffset)
         return { status: 'fenced', storedOffset: stored };
-      }
     }
+    this.#checkDimensions(batch);
     for (const group of batch.puts ?? []) this.#applyPuts(group.table, group.rows);
     for (const group of batch.deltas ?? []) this.#applyDeltas(group.table, group.rows);
     for (const counter of batch.counters ?? []) {
       const fields = tableOf(this.state.counters, counter.name);
       fields.set(counter.field, (fields.get(counter.field) ?? 0) + counter.by);
+    }
+    for (const { userId, items } of batch.history ?? []) {
+      const list = [...(this.state.histories.get(userId) ?? []), ...items];
+      this.state.histories.set(userId, list.slice(Math.max(0, list.length - this.#limits.historyLimit)));
+    }
+    for (const { segment, itemId, by } of batch.popularity ?? []) {
+      const scores = tableOf(this.state.popularity, segment);
+      scores.set(itemId, (scores.get(itemId) ?? 0) + by);
+    }
+    for (const id of batch.newItems ?? []) {
+      if (!this.state.registry.known.has(id)) {
+        this.state.registry.known.add(id);
+        this.state.registry.order.push(id);
+      }
+    }
+    if (batch.changedItems !== undefined && batch.changedItems.length > 0) {
+      const changes = this.state.changes;
+      changes.sequence++;
+      changes.entries.push({ id: `${changes.sequence}-0`, items: [...batch.changedItems] });
+      if (changes.entries.length > this.#limits.changeStreamLimit)
+        changes.entries.splice(0, changes.entries.length - this.#limits.changeStreamLimit);
     }
     if (batch.offset !== undefined) {
       tableOf(this.state.offsets, batch.offset.scope).set(batch.offset.partition, batch.offset.nextOffset);
@@ -80,6 +109,73 @@ export class MemoryModelStore implements ModelStore {
   async getCounters(name: string, fields: readonly string[]): Promise<number[]> {
     const counters = this.state.counters.get(name);
     return fields.map((field) => counters?.get(field) ?? 0);
+  }
+
+  async getHistories(userIds: readonly string[]): Promise<string[][]> {
+    return userIds.map((id) => [...(this.state.histories.get(id) ?? [])]);
+  }
+
+  async getItemRegistry(from: number): Promise<string[]> {
+    return this.state.registry.order.slice(from);
+  }
+
+  async getPopular(segment: string, k: number): Promise<{ itemId: string; score: number }[]> {
+    const scores = this.state.popularity.get(segment);
+    if (scores === undefined) return [];
+    return [...scores]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? 1 : a[0] > b[0] ? -1 : 0))
+      .slice(0, k)
+      .map(([itemId, score]) => ({ itemId, score }));
+  }
+
+  async readItemChanges(after: string, count: number): Promise<ItemChanges[]> {
+    const afterSequence = Number(after.split('-')[0] ?? 0);
+    return this.state.changes.entries
+      .filter((e) => Number(e.id.split('-')[0]) > afterSequence)
+      .slice(0, count);
+  }
+
+  async evictRows(table: RowTable, olderThan: number): Promise<number> {
+    const rows = this.state.rows.get(table);
+    if (rows === undefined) return 0;
+    let evicted = 0;
+    for (const [id, row] of rows) {
+      if (row.updatedAt < olderThan) {
+        rows.delete(id);
+        evicted++;
+      }
+    }
+    return evicted;
+  }
+
+  async putItems(records: readonly { id: string; record: CatalogRecord }[]): Promise<void> {
+    for (const { id, record } of records) this.state.items.set(id, structuredClone(record));
+  }
+
+  async getItems(ids: readonly string[]): Promise<(CatalogRecord | undefined)[]> {
+    return ids.map((id) => {
+      const record = this.state.items.get(id);
+      return record === undefined ? undefined : structuredClone(record);
+    });
+  }
+
+  async deleteItem(id: string): Promise<boolean> {
+    return this.state.items.delete(id);
+  }
+
+  async listItemIds(): Promise<string[]> {
+    return [...this.state.items.keys()];
+  }
+
+  async putUsers(records: readonly { id: string; record: CatalogRecord }[]): Promise<void> {
+    for (const { id, record } of records) this.state.users.set(id, structuredClone(record));
+  }
+
+  async getUsers(ids: readonly string[]): Promise<(CatalogRecord | undefined)[]> {
+    return ids.map((id) => {
+      const record = this.state.users.get(id);
+      return record === undefined ? undefined : structuredClone(record);
+    });
   }
 
   async ping(): Promise<boolean> {
@@ -97,32 +193,36 @@ export class MemoryModelStore implements ModelStore {
     this.#closed = true;
   }
 
-  #applyPuts(table: RowTable, rows: readonly RowEntry<RowValue>[]): void {
-    const target = tableOf(this.state.rows, table);
-    for (const { id, value } of rows) {
-      const version = (target.get(id)?.version ?? 0) + 1;
-      target.set(id, {
-        vector: value.vector.slice(),
-        bias: value.bias,
-        count: value.count,
-        version,
-        updatedAt: value.updatedAt,
-      });
-    }
-  }
-
-  /** Deltas must match the dimension of the rows they add to; checked before any write. */
+  /** Deltas must match the shape of the rows they add to; checked before any write. */
   #checkDimensions(batch: CommitBatch): void {
     for (const group of batch.deltas ?? []) {
       const rows = this.state.rows.get(group.table);
       for (const { id, value } of group.rows) {
         const current = rows?.get(id);
-        if (current !== undefined && current.vector.length !== value.vector.length) {
+        const stateLength = value.state?.length ?? 0;
+        if (
+          current !== undefined &&
+          (current.vector.length !== value.vector.length || current.state.length !== stateLength)
+        ) {
           throw new RangeError(
-            `DIMENSION_MISMATCH ${group.table}/${id} has ${current.vector.length} dimensions, delta has ${value.vector.length}`,
+            `DIMENSION_MISMATCH ${group.table}/${id} has ${current.vector.length}+${current.state.length} values, delta has ${value.vector.length}+${stateLength}`,
           );
         }
       }
+    }
+  }
+
+  #applyPuts(table: RowTable, rows: readonly RowEntry<RowValue>[]): void {
+    const target = tableOf(this.state.rows, table);
+    for (const { id, value } of rows) {
+      target.set(id, {
+        vector: value.vector.slice(),
+        state: value.state?.slice() ?? EMPTY,
+        bias: value.bias,
+        count: value.count,
+        version: (target.get(id)?.version ?? 0) + 1,
+        updatedAt: value.updatedAt,
+      });
     }
   }
 
@@ -131,10 +231,14 @@ export class MemoryModelStore implements ModelStore {
     for (const { id, value } of deltas) {
       const current = target.get(id);
       const vector = current?.vector.slice() ?? value.init?.slice() ?? new Float32Array(value.vector.length);
+      const state = current?.state.slice() ?? new Float32Array(value.state?.length ?? 0);
       // Accumulate in float64 then round once, exactly as the Redis Lua script does.
       for (let i = 0; i < vector.length; i++) vector[i] = (vector[i] as number) + (value.vector[i] as number);
+      if (value.state !== undefined)
+        for (let i = 0; i < state.length; i++) state[i] = (state[i] as number) + (value.state[i] as number);
       target.set(id, {
         vector,
+        state,
         bias: (current?.bias ?? 0) + value.bias,
         count: (current?.count ?? 0) + value.count,
         version: (current?.version ?? 0) + 1,
