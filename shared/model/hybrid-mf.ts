@@ -100,7 +100,7 @@ export interface HybridMfState {
   };
   readonly itemFeatureLists: FeatureListsState;
   readonly userFeatureLists: FeatureListsState;
-  readonly globalMean: number;
+  readonly ratingSum: number;
   readonly ratingCount: number;
   readonly steps: number;
   readonly rejectedSteps: number;
@@ -125,8 +125,8 @@ export class HybridMF {
   readonly history: UserHistory;
   readonly random: Random;
   readonly sampler: NegativeSampler;
-  /** Running mean of ratings (the global bias mu). */
-  globalMean = 0;
+  /** Sum and number of ratings learned: their mean is the global bias mu. */
+  ratingSum = 0;
   ratingCount = 0;
   rejectedSteps = 0;
   steps = 0;
@@ -141,6 +141,7 @@ export class HybridMF {
   readonly #vj: Float32Array;
   readonly #gU: Float32Array;
   readonly #negItems: Int32Array;
+  #given: ArrayLike<number> | undefined;
   readonly #negCoef: Float64Array;
 
   constructor(config: Partial<HybridMfConfig> = {}) {
@@ -182,7 +183,7 @@ export class HybridMF {
       },
       itemFeatureLists: packLists(this.#itemFeat, this.#itemFeatW, this.items.size),
       userFeatureLists: packLists(this.#userFeat, this.#userFeatW, this.users.size),
-      globalMean: this.globalMean,
+      ratingSum: this.ratingSum,
       ratingCount: this.ratingCount,
       steps: this.steps,
       rejectedSteps: this.rejectedSteps,
@@ -203,7 +204,7 @@ export class HybridMF {
     model.itemFeatures.restore(state.tables.itemFeatures);
     unpackLists(state.itemFeatureLists, model.#itemFeat, model.#itemFeatW);
     unpackLists(state.userFeatureLists, model.#userFeat, model.#userFeatW);
-    model.globalMean = state.globalMean;
+    model.ratingSum = state.ratingSum;
     model.ratingCount = state.ratingCount;
     model.steps = state.steps;
     model.rejectedSteps = state.rejectedSteps;
@@ -217,6 +218,11 @@ export class HybridMF {
         : new UniformSampler(random, history);
     model.sampler.restore(state.sampler);
     return model;
+  }
+
+  /** The global bias mu: the mean of all ratings learned (0 before the first). */
+  get globalMean(): number {
+    return this.ratingCount === 0 ? 0 : this.ratingSum / this.ratingCount;
   }
 
   /** Sets (replaces) an item's content features; creates the item row when new. */
@@ -264,9 +270,14 @@ export class HybridMF {
     );
   }
 
-  /** Learns one interaction. Returns its loss, or NaN when the step was rejected. */
-  learn(x: Interaction): number {
+  /**
+   * Learns one interaction. Returns its loss, or NaN when the step was rejected. `negatives`
+   * (item indices) replaces the model's own sampling, for callers that draw them elsewhere (the
+   * trainer draws them from the persisted item registry, so a restart draws the same ones).
+   */
+  learn(x: Interaction, negatives?: ArrayLike<number>): number {
     this.steps++;
+    this.#given = negatives;
     const loss =
       x.kind === 'explicit'
         ? this.#learnRating(x)
@@ -346,8 +357,8 @@ export class HybridMF {
     let count = 0;
     let loss = 0;
     let sumC = 0;
-    for (let n = 0; n < this.config.negatives; n++) {
-      const j = this.sampler.sample(x.user, this.items.size, x.item);
+    for (let n = 0; n < this.#negativeCount(); n++) {
+      const j = this.#negative(n, x);
       if (j < 0) continue;
       const jPlain = this.#itemFeat[j] === undefined;
       const jA = jPlain ? this.items.vectors : this.itemVector(j, this.#vj);
@@ -396,8 +407,8 @@ export class HybridMF {
     let loss = x.weight * softplus(-si);
     for (let d = 0; d < dim; d++) gU[d] = ci * (vi[d] as number);
     let count = 0;
-    for (let n = 0; n < this.config.negatives; n++) {
-      const j = this.sampler.sample(x.user, this.items.size, x.item);
+    for (let n = 0; n < this.#negativeCount(); n++) {
+      const j = this.#negative(n, x);
       if (j < 0) continue;
       this.itemVector(j, vj);
       const sj = dot(u, 0, vj, 0, dim) + (useBias ? (this.items.biases[j] as number) : 0);
@@ -442,7 +453,8 @@ export class HybridMF {
     const { dim } = this.config;
     const u = this.userVector(x.user, this.#u);
     const vi = this.itemVector(x.item, this.#vi);
-    const mean = this.globalMean + (x.value - this.globalMean) / (this.ratingCount + 1);
+    // mu includes this rating (sum / count, so any process holding the sum and count agrees).
+    const mean = (this.ratingSum + x.value) / (this.ratingCount + 1);
     const prediction =
       mean +
       (this.users.biases[x.user] as number) +
@@ -450,9 +462,8 @@ export class HybridMF {
       dot(u, 0, vi, 0, dim);
     const error = (prediction - x.value) * x.weight;
     if (!Number.isFinite(error)) return Number.NaN;
-    // The running mean of ratings is the global bias mu.
+    this.ratingSum += x.value;
     this.ratingCount++;
-    this.globalMean = mean;
     // loss = error^2 / 2: d/du = error v, d/dv = error u, d/db = error.
     this.#applyUser(x.user, vi, error, error);
     this.#applyItem(x.item, u, 0, error, error);
@@ -462,6 +473,14 @@ export class HybridMF {
   /** Explicit prediction (the rating scale) for a user and item. */
   predictRating(user: number, item: number): number {
     return this.score(user, item, true);
+  }
+
+  #negativeCount(): number {
+    return this.#given === undefined ? this.config.negatives : Math.min(this.#given.length, this.#negItems.length);
+  }
+
+  #negative(n: number, x: Interaction): number {
+    return this.#given === undefined ? this.sampler.sample(x.user, this.items.size, x.item) : (this.#given[n] as number);
   }
 
   // --- row updates -------------------------------------------------------------------------

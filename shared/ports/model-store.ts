@@ -28,11 +28,15 @@ export interface RowValue {
   readonly updatedAt: number;
 }
 
-/** An additive change to a shared row (item rows, dense weights), merged atomically. */
+/**
+ * An additive change to a shared row (item rows, dense weights), merged atomically. Give the
+ * change in float64 (the difference of two float32 rows is exact there): the store adds in float64
+ * and rounds once, so a lone writer's row in the store equals its local row bit for bit.
+ */
 export interface RowDelta {
-  readonly vector: Float32Array;
+  readonly vector: Float64Array | Float32Array;
   /** Change of the optimizer state (accumulators add up too); empty when omitted. */
-  readonly state?: Float32Array;
+  readonly state?: Float64Array | Float32Array;
   readonly bias: number;
   readonly count: number;
   readonly updatedAt: number;

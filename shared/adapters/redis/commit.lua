@@ -62,9 +62,9 @@ for i = 1, nDeltas do
   local n = struct.unpack('<I4', payload, 5)
   local s = struct.unpack('<I4', payload, 41)
   local width = n + s
-  local fmt = '<' .. string.rep('f', width)
+  local rowFmt = '<' .. string.rep('f', width)
   local dBias, dCount, dVersion, dTime = struct.unpack('<dddd', payload, 9)
-  local delta = { struct.unpack(fmt, payload, HEADER + 1) }
+  local delta = { struct.unpack('<' .. string.rep('d', width), payload, HEADER + 1) }
   local existing = pending[key]
   if existing == nil then
     existing = redis.call('GET', key)
@@ -78,18 +78,22 @@ for i = 1, nDeltas do
       return redis.error_reply('DIMENSION_MISMATCH ' .. key .. ' has ' .. cn .. '+' .. cs .. ' values, delta has ' .. n .. '+' .. s)
     end
     bias, count, version, updatedAt = struct.unpack('<dddd', existing, 9)
-    base = { struct.unpack(fmt, existing, HEADER + 1) }
-  elseif string.len(payload) >= HEADER + 8 * width then
-    base = { struct.unpack(fmt, payload, HEADER + 4 * width + 1) }
+    base = { struct.unpack(rowFmt, existing, HEADER + 1) }
   else
     base = {}
-    for j = 1, width do base[j] = 0 end
+    if string.len(payload) >= HEADER + 8 * (width + n) then
+      local init = { struct.unpack('<' .. string.rep('d', n), payload, HEADER + 8 * width + 1) }
+      for j = 1, n do base[j] = init[j] end
+    else
+      for j = 1, n do base[j] = 0 end
+    end
+    for j = n + 1, width do base[j] = 0 end
   end
   local out = {}
   for j = 1, width do out[j] = base[j] + delta[j] end
   if dTime > updatedAt then updatedAt = dTime end
   stage(key, struct.pack('<I4I4ddddI4I4', 2, n, bias + dBias, count + dCount, version + 1, updatedAt, s, 0)
-    .. struct.pack(fmt, unpack(out)))
+    .. struct.pack(rowFmt, unpack(out)))
   k = k + 1
   a = a + 1
 end

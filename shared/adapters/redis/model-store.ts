@@ -16,7 +16,7 @@ import {
 } from '../../ports/index.ts';
 import { assertWritable } from '../row-checks.ts';
 import { storeUnavailable } from './connect.ts';
-import { decodeRow, encodeRow } from './row-codec.ts';
+import { decodeRow, encodeDelta, encodeRow } from './row-codec.ts';
 
 const COMMIT_SCRIPT = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
 const READ_CHUNK = 1_000;
@@ -238,17 +238,7 @@ export class RedisModelStore implements ModelStore {
     for (const group of batch.deltas ?? []) {
       for (const { id, value } of group.rows) {
         keys.push(this.rowKey(group.table, id));
-        args.push(
-          encodeRow(
-            value.vector,
-            value.state ?? EMPTY,
-            value.bias,
-            value.count,
-            0,
-            value.updatedAt,
-            value.init,
-          ),
-        );
+        args.push(encodeDelta(value.vector, value.state ?? EMPTY, value.bias, value.count, value.updatedAt, value.init));
         nDeltas++;
       }
     }

@@ -13,10 +13,13 @@ import type { Row } from '../../ports/index.ts';
  *   offset 44  u32  reserved (0)
  *   offset 48  f32 * (n + s)  vector, then optimizer state
  *
- * A delta payload uses the same header (bias, count and updatedAt are increments and time;
- * version is unused) followed by the n + s deltas and, optionally, n + s initial values.
+ * A delta payload (format 0x44) uses the same header (bias, count and updatedAt are increments and
+ * time; version is unused) followed by the n + s changes as f64 and, optionally, the n initial
+ * values as f64 (the optimizer state starts at zero). The script adds in double precision and
+ * rounds to f32 once.
  */
 export const ROW_FORMAT = 2;
+export const DELTA_FORMAT = 0x44;
 export const HEADER_BYTES = 48;
 
 export function encodeRow(
@@ -26,13 +29,41 @@ export function encodeRow(
   count: number,
   version: number,
   updatedAt: number,
-  init?: Float32Array,
 ): Buffer {
   const n = vector.length;
   const s = state.length;
-  const width = n + s;
-  const buffer = Buffer.allocUnsafe(HEADER_BYTES + 4 * width * (init === undefined ? 1 : 2));
-  buffer.writeUInt32LE(ROW_FORMAT, 0);
+  const buffer = Buffer.allocUnsafe(HEADER_BYTES + 4 * (n + s));
+  writeHeader(buffer, ROW_FORMAT, n, s, bias, count, version, updatedAt);
+  writeFloats(buffer, HEADER_BYTES, vector);
+  writeFloats(buffer, HEADER_BYTES + 4 * n, state);
+  return buffer;
+}
+
+/** A delta payload: changes in f64, then optionally the initial vector in f64. */
+export function encodeDelta(
+  vector: ArrayLike<number>,
+  state: ArrayLike<number>,
+  bias: number,
+  count: number,
+  updatedAt: number,
+  init?: ArrayLike<number>,
+): Buffer {
+  const n = vector.length;
+  const s = state.length;
+  const buffer = Buffer.allocUnsafe(HEADER_BYTES + 8 * (n + s + (init === undefined ? 0 : n)));
+  writeHeader(buffer, DELTA_FORMAT, n, s, bias, count, 0, updatedAt);
+  let offset = HEADER_BYTES;
+  for (const values of init === undefined ? [vector, state] : [vector, state, init]) {
+    for (let i = 0; i < values.length; i++) {
+      buffer.writeDoubleLE(values[i] as number, offset);
+      offset += 8;
+    }
+  }
+  return buffer;
+}
+
+function writeHeader(buffer: Buffer, format: number, n: number, s: number, bias: number, count: number, version: number, updatedAt: number): void {
+  buffer.writeUInt32LE(format, 0);
   buffer.writeUInt32LE(n, 4);
   buffer.writeDoubleLE(bias, 8);
   buffer.writeDoubleLE(count, 16);
@@ -40,13 +71,6 @@ export function encodeRow(
   buffer.writeDoubleLE(updatedAt, 32);
   buffer.writeUInt32LE(s, 40);
   buffer.writeUInt32LE(0, 44);
-  writeFloats(buffer, HEADER_BYTES, vector);
-  writeFloats(buffer, HEADER_BYTES + 4 * n, state);
-  if (init !== undefined) {
-    writeFloats(buffer, HEADER_BYTES + 4 * width, init);
-    buffer.fill(0, HEADER_BYTES + 4 * (width + init.length));
-  }
-  return buffer;
 }
 
 export function decodeRow(buffer: Buffer): Row {

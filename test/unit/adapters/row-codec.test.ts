@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { HEADER_BYTES, decodeRow, encodeRow } from '../../../shared/adapters/redis/index.ts';
+import { HEADER_BYTES, decodeRow, encodeDelta, encodeRow } from '../../../shared/adapters/redis/index.ts';
 
 describe('Redis row codec', () => {
   it('lays a row out as documented (header, vector, optimizer state; little-endian)', () => {
@@ -18,10 +18,12 @@ describe('Redis row codec', () => {
     expect(buffer.readFloatLE(56)).toBe(7);
   });
 
-  it('appends the initial values of a delta, with zero optimizer state', () => {
-    const buffer = encodeRow(Float32Array.of(1, 1), Float32Array.of(0.5), 0, 1, 0, 9, Float32Array.of(3, 4));
-    expect(buffer.length).toBe(HEADER_BYTES + 24);
-    expect([buffer.readFloatLE(60), buffer.readFloatLE(64), buffer.readFloatLE(68)]).toEqual([3, 4, 0]);
+  it('writes a delta in float64, with the initial vector after the changes', () => {
+    const buffer = encodeDelta(Float64Array.of(1e-10, 1), Float64Array.of(0.5), 0.25, 1, 9, Float64Array.of(3, 4));
+    expect(buffer.readUInt32LE(0)).toBe(0x44);
+    expect(buffer.readUInt32LE(40)).toBe(1);
+    expect(buffer.length).toBe(HEADER_BYTES + 8 * 5);
+    expect([48, 56, 64, 72, 80].map((o) => buffer.readDoubleLE(o))).toEqual([1e-10, 1, 0.5, 3, 4]);
   });
 
   it('round-trips any finite row', () => {

@@ -103,9 +103,9 @@ describe('HybridMF steps against hand-computed values', () => {
     const m = handModel({ dim: 1 });
     m.users.load('u', Float32Array.of(0.5), 0.1, 0);
     m.items.load('i', Float32Array.of(0.4), -0.2, 0);
-    m.globalMean = 3;
+    m.ratingSum = 3;
     m.ratingCount = 1;
-    // mean after this rating = 3 + (4 - 3) / 2 = 3.5; prediction = 3.5 + 0.1 - 0.2 + 0.2 = 3.6
+    // mean after this rating = (3 + 4) / 2 = 3.5; prediction = 3.5 + 0.1 - 0.2 + 0.2 = 3.6
     // error = -0.4; loss = 0.08; u' = 0.5 + 0.1*0.4*0.4 = 0.516; v' = 0.4 + 0.1*0.4*0.5 = 0.42
     expect(m.learn({ user: 0, item: 0, weight: 1, kind: 'explicit', value: 4, time: 1 })).toBeCloseTo(
       0.08,
@@ -117,6 +117,17 @@ describe('HybridMF steps against hand-computed values', () => {
     expect(m.users.biases[0]).toBeCloseTo(0.14, 6);
     expect(m.items.biases[0]).toBeCloseTo(-0.16, 6);
     expect(m.predictRating(0, 0)).toBeCloseTo(3.5 + 0.14 - 0.16 + 0.516 * 0.42, 5);
+  });
+
+  it('learns against negatives given by the caller instead of its own sampler', () => {
+    const m = handModel();
+    m.users.load('u', Float32Array.of(0.1, 0.2), 0, 0);
+    for (const id of ['i', 'j', 'k']) m.items.load(id, Float32Array.of(0.5, 0.5), 0, 0);
+    const random = m.random.state;
+    m.learn(click(0, 0), Int32Array.of(2));
+    expect(m.random.state).toBe(random); // nothing was drawn
+    expect(Array.from(m.items.row(1))).toEqual([0.5, 0.5]);
+    expect(m.items.row(2)[0]).toBeLessThan(0.5);
   });
 
   it('rejects a step with a non-finite value: nothing changes, the rejection is counted', () => {
