@@ -95,10 +95,10 @@ export interface CommitBatch {
   /** Per-user recent items (for seen-filtering, session fallback and negative sampling). */
   readonly history?: readonly HistoryAppend[];
   readonly popularity?: readonly PopularityIncrement[];
-  /** Item ids to register (in this order) when not registered yet: the stable catalogue order. */
-  readonly newItems?: readonly string[];
-  /** Item ids whose rows changed, appended to the change stream serving follows. */
-  readonly changedItems?: readonly string[];
+  /** Item ids to register (in this order) when not registered yet: a stable item order per registry. */
+  readonly newItems?: { readonly registry: string; readonly ids: readonly string[] };
+  /** Item ids whose rows changed, appended to a change stream serving follows. */
+  readonly changedItems?: { readonly stream: string; readonly ids: readonly string[] };
 }
 
 /** One entry of the item change stream. */
@@ -132,12 +132,12 @@ export interface ModelStore {
   getCounters(name: string, fields: readonly string[]): Promise<number[]>;
   /** Recent items of users (oldest first), up to the store's history limit; [] for unknown users. */
   getHistories(userIds: readonly string[]): Promise<string[][]>;
-  /** Registered item ids in registration order, from position `from`. */
-  getItemRegistry(from: number): Promise<string[]>;
+  /** Item ids of a registry in registration order, from position `from`. */
+  getItemRegistry(registry: string, from: number): Promise<string[]>;
   /** The `k` best items of a popularity segment with their (landmark-scaled) scores. */
   getPopular(segment: string, k: number): Promise<{ itemId: string; score: number }[]>;
-  /** Change-stream entries after position `after` ('0' for the start), at most `count`. */
-  readItemChanges(after: string, count: number): Promise<ItemChanges[]>;
+  /** Entries of a change stream after position `after` ('0' for the start), at most `count`. */
+  readItemChanges(stream: string, after: string, count: number): Promise<ItemChanges[]>;
   /** Deletes rows of a table not written since `olderThan` (ms since the epoch); returns how many. */
   evictRows(table: RowTable, olderThan: number): Promise<number>;
   /** Catalog: item and user records with their features. */

@@ -16,7 +16,7 @@ function value(vector: Float32Array, bias = 0, count = 0, updatedAt = 1_000): Ro
   return { vector, bias, count, updatedAt };
 }
 
-function delta(vector: Float32Array, extra: Partial<RowDelta> = {}): RowDelta {
+function delta(vector: Float32Array | Float64Array, extra: Partial<RowDelta> = {}): RowDelta {
   return { vector, bias: 0, count: 1, updatedAt: 1_000, ...extra };
 }
 
@@ -303,19 +303,24 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
     });
 
     it('registers items once, in first-seen order', async () => {
-      await store.commit({ newItems: ['b', 'a', 'b'] });
-      await store.commit({ newItems: ['c', 'a'] });
-      expect(await store.getItemRegistry(0)).toEqual(['b', 'a', 'c']);
-      expect(await store.getItemRegistry(2)).toEqual(['c']);
+      await store.commit({ newItems: { registry: 'mf', ids: ['b', 'a', 'b'] } });
+      await store.commit({ newItems: { registry: 'mf', ids: ['c', 'a'] } });
+      await store.commit({ newItems: { registry: 'other', ids: ['z'] } });
+      expect(await store.getItemRegistry('mf', 0)).toEqual(['b', 'a', 'c']);
+      expect(await store.getItemRegistry('mf', 2)).toEqual(['c']);
+      expect(await store.getItemRegistry('other', 0)).toEqual(['z']);
+      expect(await store.getItemRegistry('none', 0)).toEqual([]);
     });
 
     it('streams changed item ids in order and resumes after a position', async () => {
-      await store.commit({ changedItems: ['a', 'b'] });
-      await store.commit({ changedItems: ['c'] });
-      const all = await store.readItemChanges('0', 10);
+      await store.commit({ changedItems: { stream: 'mf', ids: ['a', 'b'] } });
+      await store.commit({ changedItems: { stream: 'mf', ids: ['c'] } });
+      await store.commit({ changedItems: { stream: 'neumf', ids: ['d'] } });
+      const all = await store.readItemChanges('mf', '0', 10);
       expect(all.map((e) => e.items)).toEqual([['a', 'b'], ['c']]);
-      expect((await store.readItemChanges(all[0]!.id, 10)).map((e) => e.items)).toEqual([['c']]);
-      expect(await store.readItemChanges(all[1]!.id, 10)).toEqual([]);
+      expect((await store.readItemChanges('mf', all[0]!.id, 10)).map((e) => e.items)).toEqual([['c']]);
+      expect(await store.readItemChanges('mf', all[1]!.id, 10)).toEqual([]);
+      expect((await store.readItemChanges('neumf', '0', 10)).map((e) => e.items)).toEqual([['d']]);
     });
 
     it('writes no history, popularity, registry or change entry for a fenced batch', async () => {
@@ -324,14 +329,14 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
         offset: { scope: 'g', partition: 0, fromOffset: 0, nextOffset: 5 },
         history: [{ userId: 'u', items: ['i'] }],
         popularity: [{ segment: '*', itemId: 'i', by: 1 }],
-        newItems: ['i'],
-        changedItems: ['i'],
+        newItems: { registry: 'mf', ids: ['i'] },
+        changedItems: { stream: 'mf', ids: ['i'] },
       });
       expect(fenced.status).toBe('fenced');
       expect(await store.getHistories(['u'])).toEqual([[]]);
       expect(await store.getPopular('*', 1)).toEqual([]);
-      expect(await store.getItemRegistry(0)).toEqual([]);
-      expect(await store.readItemChanges('0', 1)).toEqual([]);
+      expect(await store.getItemRegistry('mf', 0)).toEqual([]);
+      expect(await store.readItemChanges('mf', '0', 1)).toEqual([]);
     });
 
     it('evicts rows not written since a time', async () => {

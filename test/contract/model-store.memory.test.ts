@@ -32,9 +32,9 @@ describe('MemoryModelStore persistence', () => {
         ],
         counters: [{ name: 'events', field: 'u', by: 2 }],
         history: [{ userId: 'u', items: ['a', 'b'] }],
-        newItems: ['a'],
+        newItems: { registry: 'mf', ids: ['a'] },
         popularity: [{ segment: '*', itemId: 'a', by: 2 }],
-        changedItems: ['a'],
+        changedItems: { stream: 'mf', ids: ['a'] },
       });
       await store.putItems([{ id: 'a', record: { itemId: 'a', tags: ['t'] } }]);
       await store.close();
@@ -45,9 +45,9 @@ describe('MemoryModelStore persistence', () => {
       expect(await reopened.getOffsets('mf')).toEqual(new Map([[1, 42]]));
       expect(await reopened.getCounters('events', ['u'])).toEqual([2]);
       expect(await reopened.getHistories(['u'])).toEqual([['a', 'b']]);
-      expect(await reopened.getItemRegistry(0)).toEqual(['a']);
+      expect(await reopened.getItemRegistry('mf', 0)).toEqual(['a']);
       expect(await reopened.getPopular('*', 1)).toEqual([{ itemId: 'a', score: 2 }]);
-      expect((await reopened.readItemChanges('0', 5)).map((e) => e.items)).toEqual([['a']]);
+      expect((await reopened.readItemChanges('mf', '0', 5)).map((e) => e.items)).toEqual([['a']]);
       expect(await reopened.getItems(['a'])).toEqual([{ itemId: 'a', tags: ['t'] }]);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -16,14 +16,14 @@ interface SerializedRow {
 
 interface SerializedState {
   readonly format: 'recsys-model-state';
-  readonly formatVersion: 2;
+  readonly formatVersion: 3;
   readonly rows: Record<string, SerializedRow[]>;
   readonly offsets: Record<string, Record<string, number>>;
   readonly counters: Record<string, Record<string, number>>;
   readonly histories: Record<string, string[]>;
-  readonly registry: string[];
+  readonly registries: Record<string, string[]>;
   readonly popularity: Record<string, Record<string, number>>;
-  readonly changes: { entries: ItemChanges[]; sequence: number };
+  readonly streams: Record<string, { entries: ItemChanges[]; sequence: number }>;
   readonly items: Record<string, CatalogRecord>;
   readonly users: Record<string, CatalogRecord>;
 }
@@ -58,14 +58,14 @@ export function saveModelState(state: MemoryModelState, file: string): void {
   }
   const out: SerializedState = {
     format: 'recsys-model-state',
-    formatVersion: 2,
+    formatVersion: 3,
     rows,
     offsets: mapOfMaps(state.offsets),
     counters: mapOfMaps(state.counters),
     histories: Object.fromEntries(state.histories),
-    registry: state.registry.order,
+    registries: Object.fromEntries([...state.registries].map(([name, r]) => [name, r.order])),
     popularity: mapOfMaps(state.popularity),
-    changes: state.changes,
+    streams: Object.fromEntries(state.streams),
     items: Object.fromEntries(state.items),
     users: Object.fromEntries(state.users),
   };
@@ -88,9 +88,9 @@ export function loadModelState(file: string): MemoryModelState {
       cause,
     });
   }
-  if (parsed.format !== 'recsys-model-state' || parsed.formatVersion !== 2) {
+  if (parsed.format !== 'recsys-model-state' || parsed.formatVersion !== 3) {
     throw new RecsysError('DATASET_INVALID', {
-      message: `${file} is not a recsys model state of format version 2; move it away to start afresh.`,
+      message: `${file} is not a recsys model state of format version 3; move it away to start afresh.`,
     });
   }
   for (const [table, list] of Object.entries(parsed.rows)) {
@@ -119,12 +119,10 @@ export function loadModelState(file: string): MemoryModelState {
   fill(state.counters, parsed.counters);
   fill(state.popularity, parsed.popularity);
   for (const [user, items] of Object.entries(parsed.histories)) state.histories.set(user, items);
-  for (const id of parsed.registry) {
-    state.registry.order.push(id);
-    state.registry.known.add(id);
+  for (const [name, order] of Object.entries(parsed.registries)) {
+    state.registries.set(name, { order: [...order], known: new Set(order) });
   }
-  state.changes.entries.push(...parsed.changes.entries);
-  state.changes.sequence = parsed.changes.sequence;
+  for (const [name, stream] of Object.entries(parsed.streams)) state.streams.set(name, stream);
   for (const [id, record] of Object.entries(parsed.items)) state.items.set(id, record);
   for (const [id, record] of Object.entries(parsed.users)) state.users.set(id, record);
   return state;

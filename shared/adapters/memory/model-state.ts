@@ -9,9 +9,9 @@ export interface MemoryModelState {
   readonly offsets: Map<string, Map<number, number>>;
   readonly counters: Map<string, Map<string, number>>;
   readonly histories: Map<string, string[]>;
-  readonly registry: { readonly order: string[]; readonly known: Set<string> };
+  readonly registries: Map<string, { readonly order: string[]; readonly known: Set<string> }>;
   readonly popularity: Map<string, Map<string, number>>;
-  readonly changes: { entries: ItemChanges[]; sequence: number };
+  readonly streams: Map<string, { entries: ItemChanges[]; sequence: number }>;
   readonly items: Map<string, CatalogRecord>;
   readonly users: Map<string, CatalogRecord>;
 }
@@ -22,9 +22,9 @@ export function createMemoryModelState(): MemoryModelState {
     offsets: new Map(),
     counters: new Map(),
     histories: new Map(),
-    registry: { order: [], known: new Set() },
+    registries: new Map(),
     popularity: new Map(),
-    changes: { entries: [], sequence: 0 },
+    streams: new Map(),
     items: new Map(),
     users: new Map(),
   };

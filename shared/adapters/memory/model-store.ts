@@ -83,18 +83,22 @@ export class MemoryModelStore implements ModelStore {
       const scores = tableOf(this.state.popularity, segment);
       scores.set(itemId, (scores.get(itemId) ?? 0) + by);
     }
-    for (const id of batch.newItems ?? []) {
-      if (!this.state.registry.known.has(id)) {
-        this.state.registry.known.add(id);
-        this.state.registry.order.push(id);
+    if (batch.newItems !== undefined) {
+      const registry = this.#registry(batch.newItems.registry);
+      for (const id of batch.newItems.ids) {
+        if (!registry.known.has(id)) {
+          registry.known.add(id);
+          registry.order.push(id);
+        }
       }
     }
-    if (batch.changedItems !== undefined && batch.changedItems.length > 0) {
-      const changes = this.state.changes;
+    if (batch.changedItems !== undefined && batch.changedItems.ids.length > 0) {
+      let changes = this.state.streams.get(batch.changedItems.stream);
+      if (changes === undefined) this.state.streams.set(batch.changedItems.stream, (changes = { entries: [], sequence: 0 }));
       changes.sequence++;
-      changes.entries.push({ id: `${changes.sequence}-0`, items: [...batch.changedItems] });
-      if (changes.entries.length > this.#limits.changeStreamLimit)
-        changes.entries.splice(0, changes.entries.length - this.#limits.changeStreamLimit);
+      changes.entries.push({ id: `${changes.sequence}-0`, items: [...batch.changedItems.ids] });
+      const excess = changes.entries.length - this.#limits.changeStreamLimit;
+      if (excess > 0) changes.entries.splice(0, excess);
     }
     if (batch.offset !== undefined) {
       tableOf(this.state.offsets, batch.offset.scope).set(batch.offset.partition, batch.offset.nextOffset);
@@ -115,8 +119,8 @@ export class MemoryModelStore implements ModelStore {
     return userIds.map((id) => [...(this.state.histories.get(id) ?? [])]);
   }
 
-  async getItemRegistry(from: number): Promise<string[]> {
-    return this.state.registry.order.slice(from);
+  async getItemRegistry(registry: string, from: number): Promise<string[]> {
+    return this.state.registries.get(registry)?.order.slice(from) ?? [];
   }
 
   async getPopular(segment: string, k: number): Promise<{ itemId: string; score: number }[]> {
@@ -128,11 +132,10 @@ export class MemoryModelStore implements ModelStore {
       .map(([itemId, score]) => ({ itemId, score }));
   }
 
-  async readItemChanges(after: string, count: number): Promise<ItemChanges[]> {
+  async readItemChanges(stream: string, after: string, count: number): Promise<ItemChanges[]> {
     const afterSequence = Number(after.split('-')[0] ?? 0);
-    return this.state.changes.entries
-      .filter((e) => Number(e.id.split('-')[0]) > afterSequence)
-      .slice(0, count);
+    const entries = this.state.streams.get(stream)?.entries ?? [];
+    return entries.filter((e) => Number(e.id.split('-')[0]) > afterSequence).slice(0, count);
   }
 
   async evictRows(table: RowTable, olderThan: number): Promise<number> {
@@ -191,6 +194,12 @@ export class MemoryModelStore implements ModelStore {
     if (this.#closed) return;
     this.persist();
     this.#closed = true;
+  }
+
+  #registry(name: string): { readonly order: string[]; readonly known: Set<string> } {
+    let registry = this.state.registries.get(name);
+    if (registry === undefined) this.state.registries.set(name, (registry = { order: [], known: new Set() }));
+    return registry;
   }
 
   /** Deltas must match the shape of the rows they add to; checked before any write. */

@@ -39,8 +39,8 @@ export interface RedisModelStoreOptions {
  *
  *   <prefix>:r:<table>:<id>   row (binary, row-codec.ts)       <prefix>:offsets:<scope>  hash
  *   <prefix>:counter:<name>   hash                             <prefix>:hist:<user>      list
- *   <prefix>:pop:<segment>    sorted set                       <prefix>:registry(:set)   list, hash
- *   <prefix>:changes          stream of changed item ids       <prefix>:item:<id>        JSON
+ *   <prefix>:pop:<segment>    sorted set                       <prefix>:registry:<name>  list (+ :set hash)
+ *   <prefix>:changes:<name>   stream of changed item ids       <prefix>:item:<id>        JSON
  *   <prefix>:items            set of catalog item ids          <prefix>:user:<id>        JSON
  *
  * Every model write goes through one Lua script (commit.lua), which makes a batch atomic and
@@ -113,8 +113,8 @@ export class RedisModelStore implements ModelStore {
     });
   }
 
-  async getItemRegistry(from: number): Promise<string[]> {
-    return this.#call('read of the item registry', () => this.#redis.lrange(this.#key('registry'), from, -1));
+  async getItemRegistry(registry: string, from: number): Promise<string[]> {
+    return this.#call('read of the item registry', () => this.#redis.lrange(this.#key('registry', registry), from, -1));
   }
 
   async getPopular(segment: string, k: number): Promise<{ itemId: string; score: number }[]> {
@@ -127,9 +127,9 @@ export class RedisModelStore implements ModelStore {
     return out;
   }
 
-  async readItemChanges(after: string, count: number): Promise<ItemChanges[]> {
+  async readItemChanges(stream: string, after: string, count: number): Promise<ItemChanges[]> {
     const entries = await this.#call('read of the change stream', () =>
-      this.#redis.xrange(this.#key('changes'), `(${after === '0' ? '0-0' : after}`, '+', 'COUNT', count),
+      this.#redis.xrange(this.#key('changes', stream), `(${after === '0' ? '0-0' : after}`, '+', 'COUNT', count),
     );
     return entries.map(([id, fields]) => {
       const at = fields.indexOf('items');
@@ -257,14 +257,15 @@ export class RedisModelStore implements ModelStore {
       keys.push(this.#key('pop', segment));
       args.push(itemId, String(by));
     }
-    const newItems = batch.newItems ?? [];
+    const newItems = batch.newItems?.ids ?? [];
     if (newItems.length > 0) {
-      keys.push(this.#key('registry'), this.#key('registry', 'set'));
+      const registry = (batch.newItems as { registry: string }).registry;
+      keys.push(this.#key('registry', registry), this.#key('registry', registry, 'set'));
       args.push(...newItems);
     }
-    const changed = batch.changedItems ?? [];
+    const changed = batch.changedItems?.ids ?? [];
     if (changed.length > 0) {
-      keys.push(this.#key('changes'));
+      keys.push(this.#key('changes', (batch.changedItems as { stream: string }).stream));
       args.push(...changed);
     }
     if (keys.length === 0) return { status: 'committed' };
