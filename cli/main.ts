@@ -1,9 +1,16 @@
 import { Command, Option } from 'commander';
-import { describeDeployment, loadConfig, type RecsysConfig } from '../shared/config/index.ts';
+import {
+  describeDeployment,
+  loadConfig,
+  type Config,
+  type DeepPartial,
+  type RecsysConfig,
+} from '../shared/config/index.ts';
 import { openEventLog, openModelStore } from '../shared/adapters/open.ts';
 import { createLogger } from '../shared/observability/index.ts';
 import { benchCommand } from './commands/bench.ts';
 import { evalCommand } from './commands/eval.ts';
+import { trainerCommand } from './commands/trainer.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportError, type CommandIo } from './run-command.ts';
 
@@ -30,9 +37,9 @@ export async function main(
     .exitOverride();
 
   let code: number = EXIT.OK;
-  const config = (): RecsysConfig => {
+  const config = (overrides: DeepPartial<Config> = {}): RecsysConfig => {
     const opts = program.opts<GlobalOptions>();
-    return loadConfig(opts.config === undefined ? {} : { file: opts.config });
+    return loadConfig({ ...(opts.config === undefined ? {} : { file: opts.config }), overrides });
   };
 
   program
@@ -58,6 +65,7 @@ export async function main(
     code = c;
   };
   add(evalCommand(ctx, setCode));
+  add(trainerCommand(config, setCode));
   add(benchCommand(ctx, setCode));
 
   program

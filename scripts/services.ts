@@ -4,7 +4,10 @@
  * Starts (or stops) a real Redis and a real Apache Kafka broker on free loopback ports, for
  * machines without Docker. See scripts/local-services.ts for how.
  */
+import { filterKnownWarnings } from '../shared/observability/warnings.ts';
 import { ENV_FILE, envLines, runningState, servicesDown, servicesUp } from './local-services.ts';
+
+filterKnownWarnings();
 
 const say = (line: string): void => {
   process.stderr.write(`services: ${line}\n`);

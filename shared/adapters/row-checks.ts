@@ -49,7 +49,12 @@ export function assertWritable(batch: CommitBatch): void {
   }
 }
 
-function assertFinite(table: string, id: string, vector: ArrayLike<number>, scalars: readonly number[]): void {
+function assertFinite(
+  table: string,
+  id: string,
+  vector: ArrayLike<number>,
+  scalars: readonly number[],
+): void {
   let finite = scalars.every(Number.isFinite);
   for (let i = 0; finite && i < vector.length; i++) finite = Number.isFinite(vector[i] as number);
   if (!finite) {

@@ -59,5 +59,42 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
     description: 'folder of the embedded adapters',
   },
   { name: 'HOST', path: ['serving', 'host'], parse: 'string', description: 'serving bind address' },
+  {
+    name: 'RECSYS_TF_BACKEND',
+    path: ['model', 'backend'],
+    parse: 'string',
+    description: 'TF.js backend for NeuMF',
+  },
+  { name: 'RECSYS_MF_DIM', path: ['model', 'mf', 'dim'], parse: 'int', description: 'MF embedding size' },
+  {
+    name: 'RECSYS_TRAINER_MODELS',
+    path: ['trainer', 'models'],
+    parse: 'list',
+    description: 'models the trainer runs, e.g. mf,neumf',
+  },
+  {
+    name: 'RECSYS_TRAINER_GROUP_PREFIX',
+    path: ['trainer', 'groupPrefix'],
+    parse: 'string',
+    description: 'consumer groups are <prefix>-<model>',
+  },
+  {
+    name: 'RECSYS_METRICS_PORT',
+    path: ['trainer', 'metricsPort'],
+    parse: 'int',
+    description: 'trainer /metrics and /healthz port',
+  },
+  {
+    name: 'RECSYS_AUDIT_EVENT_IDS',
+    path: ['trainer', 'auditEventIds'],
+    parse: 'bool',
+    description: 'count every applied event id (audits, tests)',
+  },
+  {
+    name: 'RECSYS_EVICT_AFTER_MS',
+    path: ['trainer', 'evictAfterMs'],
+    parse: 'int',
+    description: 'evict rows not written for this long (0: never)',
+  },
   { name: 'PORT', path: ['serving', 'port'], parse: 'int', description: 'serving port' },
 ];

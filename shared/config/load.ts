@@ -47,6 +47,8 @@ export function loadConfig(options: LoadConfigOptions = {}): RecsysConfig {
     mergeInto(config, options.overrides as Record<string, unknown>, [], origin, 'command-line option');
   }
 
+  if (config.kafka.deadLetterTopic === '') config.kafka.deadLetterTopic = `${config.kafka.topic}.dlq`;
+
   if (!validateConfig(config)) {
     throw new RecsysError('CONFIG_INVALID', {
       message: `Invalid configuration: ${describeAjvErrors(validateConfig.errors ?? [], origin)}`,

@@ -43,7 +43,8 @@ export const ConfigSchema = Type.Object(
         brokers: Type.Array(Type.String({ minLength: 1 })),
         clientId: Type.String({ minLength: 1 }),
         topic: Type.String({ minLength: 1, maxLength: 249, pattern: '^[A-Za-z0-9._-]+$' }),
-        deadLetterTopic: Type.String({ minLength: 1, maxLength: 249, pattern: '^[A-Za-z0-9._-]+$' }),
+        /** Empty: `<topic>.dlq`. */
+        deadLetterTopic: Type.String({ maxLength: 249, pattern: '^[A-Za-z0-9._-]*$' }),
         partitions: Type.Integer({ minimum: 1, maximum: 10_000 }),
         replicationFactor: Type.Integer({ minimum: 1, maximum: 16 }),
         connectionTimeoutMs: Type.Integer({ minimum: 100 }),
@@ -77,6 +78,92 @@ export const ConfigSchema = Type.Object(
       {
         host: Type.String({ minLength: 1 }),
         port: Type.Integer({ minimum: 0, maximum: 65535 }),
+      },
+      { additionalProperties: false },
+    ),
+    model: Type.Object(
+      {
+        seed: Type.Integer({ minimum: 0 }),
+        /** TF.js backend for NeuMF: auto = native if installed, else wasm, else cpu. */
+        backend: Type.Union([
+          Type.Literal('auto'),
+          Type.Literal('tensorflow'),
+          Type.Literal('wasm'),
+          Type.Literal('cpu'),
+        ]),
+        /** Half-life of the time-decayed popularity. */
+        popularityHalfLifeMs: Type.Integer({ minimum: 1 }),
+        /**
+         * Popularity scores are stored as weight * 2^((t - epoch) / halfLife): they grow with time
+         * and overflow about 1,000 half-lives after the epoch (about 19 years at 7 days).
+         */
+        popularityEpochMs: Type.Integer({ minimum: 0 }),
+        mf: Type.Object(
+          {
+            dim: Type.Integer({ minimum: 1, maximum: 1024 }),
+            loss: Type.Union([Type.Literal('bpr'), Type.Literal('logistic')]),
+            negatives: Type.Integer({ minimum: 0, maximum: 256 }),
+            optimizer: Type.Union([Type.Literal('adagrad'), Type.Literal('sgd')]),
+            learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10 }),
+            biasLearningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10 }),
+            l2: Type.Number({ minimum: 0, maximum: 1 }),
+            clipNorm: Type.Number({ minimum: 0 }),
+            maxNorm: Type.Number({ minimum: 0 }),
+            initStd: Type.Number({ minimum: 0, maximum: 1 }),
+          },
+          { additionalProperties: false },
+        ),
+        neumf: Type.Object(
+          {
+            gmfDim: Type.Integer({ minimum: 1, maximum: 512 }),
+            mlpDim: Type.Integer({ minimum: 1, maximum: 512 }),
+            hidden: Type.Array(Type.Integer({ minimum: 1, maximum: 2048 }), { minItems: 1, maxItems: 8 }),
+            contextDim: Type.Integer({ minimum: 0, maximum: 128 }),
+            contextFields: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,31}$' }), {
+              maxItems: 16,
+            }),
+            negatives: Type.Integer({ minimum: 0, maximum: 64 }),
+            batchSize: Type.Integer({ minimum: 1, maximum: 65_536 }),
+            learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10 }),
+            denseLearningRate: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+          },
+          { additionalProperties: false },
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    trainer: Type.Object(
+      {
+        /** Models to train, each in its own consumer group; the first also writes serving data. */
+        models: Type.Array(Type.Union([Type.Literal('mf'), Type.Literal('neumf')]), {
+          minItems: 1,
+          maxItems: 2,
+          uniqueItems: true,
+        }),
+        /** Consumer group of a model: `<groupPrefix>-<model>`. */
+        groupPrefix: Type.String({ minLength: 1, maxLength: 200, pattern: '^[A-Za-z0-9._-]+$' }),
+        metricsHost: Type.String({ minLength: 1 }),
+        /** /metrics and /healthz port (0: any free port). */
+        metricsPort: Type.Integer({ minimum: 0, maximum: 65535 }),
+        /** Shared (item) rows cached longer than this are reloaded: the staleness bound. */
+        itemRefreshMs: Type.Integer({ minimum: 0 }),
+        /** Rows held in the local cache before it is emptied (reloaded from the store on demand). */
+        cacheRows: Type.Integer({ minimum: 1_000 }),
+        /** Items kept in each user's recent history. */
+        historyLimit: Type.Integer({ minimum: 1, maximum: 10_000 }),
+        /** Rows not written for this long are evicted (0: never). */
+        evictAfterMs: Type.Integer({ minimum: 0 }),
+        evictIntervalMs: Type.Integer({ minimum: 1_000 }),
+        /** How often NeuMF's dense tower is merged into and read back from the store. */
+        densePublishMs: Type.Integer({ minimum: 100 }),
+        /** Share of events ranked before they are learned (prequential HR@10 and NDCG@10). */
+        prequentialSample: Type.Number({ minimum: 0, maximum: 1 }),
+        /** SIGTERM: how long to finish the batch in progress before exiting anyway. */
+        shutdownTimeoutMs: Type.Integer({ minimum: 100 }),
+        /** Pause before a batch that failed on Redis or Kafka is tried again (doubles, up to 10 s). */
+        retryDelayMs: Type.Integer({ minimum: 10 }),
+        /** Count every applied event id in `applied:<model>` (for audits and tests; costs memory). */
+        auditEventIds: Type.Boolean(),
       },
       { additionalProperties: false },
     ),

@@ -476,11 +476,15 @@ export class HybridMF {
   }
 
   #negativeCount(): number {
-    return this.#given === undefined ? this.config.negatives : Math.min(this.#given.length, this.#negItems.length);
+    return this.#given === undefined
+      ? this.config.negatives
+      : Math.min(this.#given.length, this.#negItems.length);
   }
 
   #negative(n: number, x: Interaction): number {
-    return this.#given === undefined ? this.sampler.sample(x.user, this.items.size, x.item) : (this.#given[n] as number);
+    return this.#given === undefined
+      ? this.sampler.sample(x.user, this.items.size, x.item)
+      : (this.#given[n] as number);
   }
 
   // --- row updates -------------------------------------------------------------------------

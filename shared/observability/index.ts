@@ -1,2 +1,3 @@
 export { createLogger, silentLogger, type Logger, type LoggerConfig } from './logger.ts';
 export { createMetricsRegistry, type MetricsRegistryOptions } from './metrics.ts';
+export { filterKnownWarnings } from './warnings.ts';

@@ -73,6 +73,12 @@ export interface ConsumeOptions {
 export interface Subscription {
   /** Partitions currently assigned to this consumer. */
   assignment(): readonly number[];
+  /**
+   * Continues an assigned partition from `offset`: the next batch of that partition starts
+   * there (batches fetched before are stale). Used after a fenced write, to move to the
+   * offset stored with the model.
+   */
+  seek(partition: number, offset: number): void;
   /** Stops fetching the given partitions (all when omitted) until resumed. */
   pause(partitions?: readonly number[]): void;
   resume(partitions?: readonly number[]): void;

@@ -151,6 +151,30 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
       expect([...assignedWith].sort()).toEqual([0, 1, 2, 3]);
     });
 
+    it('moves a partition to the offset given to seek()', async () => {
+      await log.append(Array.from({ length: 30 }, (_, i) => record('one-key', `e${i}`)));
+      const offsets: number[] = [];
+      let sought = false;
+      const subscription = await consume(log, {
+        groupId: fixture.group(),
+        eachBatch: async (batch, ctx) => {
+          for (const r of batch.records) {
+            if (ctx.isStale()) return;
+            offsets.push(r.offset);
+            ctx.markProcessed(r.offset + 1);
+            if (r.offset === 4 && !sought) {
+              sought = true;
+              subscription.seek(batch.partition, 20);
+              return;
+            }
+          }
+        },
+      });
+      await waitUntil(() => offsets.includes(29), 'the records after the seek', 30_000);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(offsets).toEqual([0, 1, 2, 3, 4, ...Array.from({ length: 10 }, (_, i) => 20 + i)]);
+    });
+
     it('re-delivers only unprocessed records after a retriable error', async () => {
       await log.append(Array.from({ length: 10 }, (_, i) => record('same-key', `e${i}`)));
       const processed: number[] = [];

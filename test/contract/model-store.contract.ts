@@ -233,26 +233,39 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
       expect(await store.getOffsets('big')).toEqual(new Map([[0, 10_000]]));
     });
 
-    it('adds float64 deltas exactly: a lone writer\'s stored row equals its local row bit for bit', async () => {
+    it("adds float64 deltas exactly: a lone writer's stored row equals its local row bit for bit", async () => {
       const dim = 32;
       const rows = 200;
-      const random = (k: number) => Math.sin(k * 12.9898) * 43758.5453 - Math.floor(Math.sin(k * 12.9898) * 43758.5453) - 0.5;
-      const base = Array.from({ length: rows }, (_, r) => Float32Array.from({ length: dim }, (_, d) => random(r * dim + d)));
-      await store.putRows('x', base.map((v, r) => ({ id: `r${r}`, value: value(v) })));
+      const random = (k: number) =>
+        Math.sin(k * 12.9898) * 43758.5453 - Math.floor(Math.sin(k * 12.9898) * 43758.5453) - 0.5;
+      const base = Array.from({ length: rows }, (_, r) =>
+        Float32Array.from({ length: dim }, (_, d) => random(r * dim + d)),
+      );
+      await store.putRows(
+        'x',
+        base.map((v, r) => ({ id: `r${r}`, value: value(v) })),
+      );
       // Local training moves each float32 row; the writer sends current - base in float64.
-      const local = base.map((v, r) => Float32Array.from(v, (x, d) => x - 0.013 * random(r + d + 7) * x + 1e-7 * d));
+      const local = base.map((v, r) =>
+        Float32Array.from(v, (x, d) => x - 0.013 * random(r + d + 7) * x + 1e-7 * d),
+      );
       await store.addDeltas(
         'x',
         local.map((v, r) => ({
           id: `r${r}`,
-          value: delta(Float64Array.from(v, (x, d) => x - (base[r]![d] as number)), { count: 0 }),
+          value: delta(
+            Float64Array.from(v, (x, d) => x - (base[r]![d] as number)),
+            { count: 0 },
+          ),
         })),
       );
       const stored = await store.getRows(
         'x',
         base.map((_, r) => `r${r}`),
       );
-      stored.forEach((row, r) => expect(Buffer.from(row!.vector.buffer).equals(Buffer.from(local[r]!.buffer))).toBe(true));
+      stored.forEach((row, r) =>
+        expect(Buffer.from(row!.vector.buffer).equals(Buffer.from(local[r]!.buffer))).toBe(true),
+      );
     });
 
     it('keeps optimizer state with a row: puts overwrite it, deltas add to it', async () => {

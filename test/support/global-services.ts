@@ -1,4 +1,5 @@
 import type { TestProject } from 'vitest/node';
+import { filterKnownWarnings } from '../../shared/observability/warnings.ts';
 import { acquireServices, type ServiceEndpoints } from './services.ts';
 
 declare module 'vitest' {
@@ -20,6 +21,7 @@ const KEY = Symbol.for('recsys.test.services');
  * teardown releases what was started.
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  filterKnownWarnings();
   const holder = globalThis as unknown as Record<symbol, Shared | undefined>;
   let shared = holder[KEY];
   if (shared === undefined) {

@@ -239,6 +239,7 @@ export class KafkaEventLog implements EventLog {
 
     const subscription: Subscription = {
       assignment: () => [...assigned],
+      seek: (partition, offset) => consumer.seek({ topic, partition, offset: String(offset) }),
       pause: (partitions) =>
         consumer.pause([{ topic, ...(partitions ? { partitions: [...partitions] } : {}) }]),
       resume: (partitions) =>

@@ -153,6 +153,10 @@ export class MemoryEventLog implements EventLog {
     const loop = this.#run(topic, group, member, options).catch(() => undefined);
     const subscription: Subscription = {
       assignment: () => [...member.assigned],
+      seek: (partition, offset) => {
+        member.seeks.set(partition, offset);
+        this.#wake();
+      },
       pause: (partitions) => {
         for (const p of partitions ?? [...Array(topic.partitions.length).keys()]) member.paused.add(p);
       },
@@ -236,6 +240,11 @@ export class MemoryEventLog implements EventLog {
     generation: number,
   ): Promise<boolean> {
     const log = topic.partitions[partition] as StoredRecord[];
+    const sought = member.seeks.get(partition);
+    if (sought !== undefined) {
+      member.seeks.delete(partition);
+      if (positions.has(partition)) positions.set(partition, sought);
+    }
     const position = positions.get(partition) ?? 0;
     if (position >= log.length) return false;
     const end = Math.min(log.length, position + this.#options.maxBatchSize);
@@ -257,14 +266,15 @@ export class MemoryEventLog implements EventLog {
         },
         {
           heartbeat: async () => {},
-          isStale: () => member.stopped || this.#closed || generation !== group.generation,
+          isStale: () =>
+            member.stopped || this.#closed || generation !== group.generation || member.seeks.has(partition),
           markProcessed: (nextOffset) => {
             marked = Math.max(marked, nextOffset);
           },
         },
       );
       if (marked >= 0) group.commit(partition, marked);
-      if (positions.has(partition)) positions.set(partition, end);
+      if (positions.has(partition) && !member.seeks.has(partition)) positions.set(partition, end);
     } catch (error) {
       // Only unprocessed records come back: continue from what was marked.
       if (marked >= 0) group.commit(partition, marked);

@@ -3,6 +3,8 @@ export interface GroupMember {
   readonly id: number;
   assigned: number[];
   readonly paused: Set<number>;
+  /** Positions asked for by seek(), applied before the next batch of the partition. */
+  readonly seeks: Map<number, number>;
   stopped: boolean;
 }
 
@@ -26,7 +28,13 @@ export class MemoryGroup {
   }
 
   join(): GroupMember {
-    const member: GroupMember = { id: this.#nextId++, assigned: [], paused: new Set(), stopped: false };
+    const member: GroupMember = {
+      id: this.#nextId++,
+      assigned: [],
+      paused: new Set(),
+      seeks: new Map(),
+      stopped: false,
+    };
     this.#members.push(member);
     this.generation++;
     return member;

@@ -94,7 +94,8 @@ export class MemoryModelStore implements ModelStore {
     }
     if (batch.changedItems !== undefined && batch.changedItems.ids.length > 0) {
       let changes = this.state.streams.get(batch.changedItems.stream);
-      if (changes === undefined) this.state.streams.set(batch.changedItems.stream, (changes = { entries: [], sequence: 0 }));
+      if (changes === undefined)
+        this.state.streams.set(batch.changedItems.stream, (changes = { entries: [], sequence: 0 }));
       changes.sequence++;
       changes.entries.push({ id: `${changes.sequence}-0`, items: [...batch.changedItems.ids] });
       const excess = changes.entries.length - this.#limits.changeStreamLimit;

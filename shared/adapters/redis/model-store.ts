@@ -95,26 +95,36 @@ export class RedisModelStore implements ModelStore {
   }
 
   async getCounters(name: string, fields: readonly string[]): Promise<number[]> {
-    if (fields.length === 0) return [];
-    const values = await this.#call('read of counters', () =>
-      this.#redis.hmget(this.#key('counter', name), ...fields),
-    );
-    return values.map((value) => (value === null ? 0 : Number(value)));
+    const out: number[] = [];
+    for (let start = 0; start < fields.length; start += READ_CHUNK) {
+      const chunk = fields.slice(start, start + READ_CHUNK);
+      const values = await this.#call('read of counters', () =>
+        this.#redis.hmget(this.#key('counter', name), ...chunk),
+      );
+      for (const value of values) out.push(value === null ? 0 : Number(value));
+    }
+    return out;
   }
 
   async getHistories(userIds: readonly string[]): Promise<string[][]> {
-    if (userIds.length === 0) return [];
-    const pipeline = this.#redis.pipeline();
-    for (const id of userIds) pipeline.lrange(this.#key('hist', id), 0, -1);
-    const results = await this.#call('read of histories', () => pipeline.exec());
-    return (results ?? []).map(([error, value]) => {
-      if (error) throw storeUnavailable(error, 'read of histories');
-      return value as string[];
-    });
+    const out: string[][] = [];
+    for (let start = 0; start < userIds.length; start += READ_CHUNK) {
+      const pipeline = this.#redis.pipeline();
+      for (const id of userIds.slice(start, start + READ_CHUNK))
+        pipeline.lrange(this.#key('hist', id), 0, -1);
+      const results = await this.#call('read of histories', () => pipeline.exec());
+      for (const [error, value] of results ?? []) {
+        if (error) throw storeUnavailable(error, 'read of histories');
+        out.push(value as string[]);
+      }
+    }
+    return out;
   }
 
   async getItemRegistry(registry: string, from: number): Promise<string[]> {
-    return this.#call('read of the item registry', () => this.#redis.lrange(this.#key('registry', registry), from, -1));
+    return this.#call('read of the item registry', () =>
+      this.#redis.lrange(this.#key('registry', registry), from, -1),
+    );
   }
 
   async getPopular(segment: string, k: number): Promise<{ itemId: string; score: number }[]> {
@@ -129,7 +139,13 @@ export class RedisModelStore implements ModelStore {
 
   async readItemChanges(stream: string, after: string, count: number): Promise<ItemChanges[]> {
     const entries = await this.#call('read of the change stream', () =>
-      this.#redis.xrange(this.#key('changes', stream), `(${after === '0' ? '0-0' : after}`, '+', 'COUNT', count),
+      this.#redis.xrange(
+        this.#key('changes', stream),
+        `(${after === '0' ? '0-0' : after}`,
+        '+',
+        'COUNT',
+        count,
+      ),
     );
     return entries.map(([id, fields]) => {
       const at = fields.indexOf('items');
@@ -238,7 +254,16 @@ export class RedisModelStore implements ModelStore {
     for (const group of batch.deltas ?? []) {
       for (const { id, value } of group.rows) {
         keys.push(this.rowKey(group.table, id));
-        args.push(encodeDelta(value.vector, value.state ?? EMPTY, value.bias, value.count, value.updatedAt, value.init));
+        args.push(
+          encodeDelta(
+            value.vector,
+            value.state ?? EMPTY,
+            value.bias,
+            value.count,
+            value.updatedAt,
+            value.init,
+          ),
+        );
         nDeltas++;
       }
     }

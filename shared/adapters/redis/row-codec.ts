@@ -62,7 +62,16 @@ export function encodeDelta(
   return buffer;
 }
 
-function writeHeader(buffer: Buffer, format: number, n: number, s: number, bias: number, count: number, version: number, updatedAt: number): void {
+function writeHeader(
+  buffer: Buffer,
+  format: number,
+  n: number,
+  s: number,
+  bias: number,
+  count: number,
+  version: number,
+  updatedAt: number,
+): void {
   buffer.writeUInt32LE(format, 0);
   buffer.writeUInt32LE(n, 4);
   buffer.writeDoubleLE(bias, 8);

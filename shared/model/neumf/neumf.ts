@@ -164,7 +164,8 @@ export class NeuMF {
       seed: c.seed,
     });
     this.optimizer = tf.train.adam(c.denseLearningRate);
-    const capacity = c.batchSize + c.negatives + 1;
+    // Room for a full batch plus one more positive with up to 64 caller-given negatives.
+    const capacity = c.batchSize + Math.max(c.negatives, 64) + 1;
     this.#users = new Int32Array(capacity);
     this.#items = new Int32Array(capacity);
     this.#ctx = new Int32Array(capacity * this.context.fields.length);
@@ -197,14 +198,19 @@ export class NeuMF {
   /**
    * Adds an interaction to the micro-batch (a positive with sampled negatives, or one negative
    * example for a negative weight); trains when the batch is full. Returns the loss of the step
-   * it triggered, or undefined.
+   * it triggered, or undefined. `negatives` (item indices, at most 64) replaces the model's own
+   * sampling.
    */
-  learn(x: NeuMfInteraction): number | undefined {
+  learn(x: NeuMfInteraction, negatives?: ArrayLike<number>): number | undefined {
     const ctx = this.contextRows(x.context, x.time);
     if (x.weight > 0) {
       this.#push(x.user, x.item, ctx, 1, x.weight);
-      for (let n = 0; n < this.config.negatives; n++) {
-        const j = this.sampler.sample(x.user, this.gmfItems.size, x.item);
+      const count = negatives === undefined ? this.config.negatives : negatives.length;
+      for (let n = 0; n < count; n++) {
+        const j =
+          negatives === undefined
+            ? this.sampler.sample(x.user, this.gmfItems.size, x.item)
+            : (negatives[n] as number);
         if (j >= 0) this.#push(x.user, j, ctx, 0, 1);
       }
       this.history.add(x.user, x.item);

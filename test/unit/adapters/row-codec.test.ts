@@ -19,7 +19,14 @@ describe('Redis row codec', () => {
   });
 
   it('writes a delta in float64, with the initial vector after the changes', () => {
-    const buffer = encodeDelta(Float64Array.of(1e-10, 1), Float64Array.of(0.5), 0.25, 1, 9, Float64Array.of(3, 4));
+    const buffer = encodeDelta(
+      Float64Array.of(1e-10, 1),
+      Float64Array.of(0.5),
+      0.25,
+      1,
+      9,
+      Float64Array.of(3, 4),
+    );
     expect(buffer.readUInt32LE(0)).toBe(0x44);
     expect(buffer.readUInt32LE(40)).toBe(1);
     expect(buffer.length).toBe(HEADER_BYTES + 8 * 5);

@@ -1,0 +1,109 @@
+import { Random, hashString } from '../../shared/model/random.ts';
+import type { ModelStore } from '../../shared/ports/index.ts';
+
+/**
+ * The local mirror of a model's item registry: every item id ever trained on, in the order it was
+ * first committed. Negatives are drawn from registry positions, not from local table indices, so
+ * a restarted trainer (whose local tables fill in a different order) draws the very same
+ * negatives for the same event: a function of (seed, partition, offset, registry, history).
+ */
+export class ItemRegistry {
+  readonly name: string;
+  #ids: string[] = [];
+  #positions = new Map<string, number>();
+  /** Registered in the store (the rest are pending in the current batch). */
+  #committed = 0;
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  get size(): number {
+    return this.#ids.length;
+  }
+
+  idAt(position: number): string {
+    return this.#ids[position] as string;
+  }
+
+  /** Reads what the store has beyond what is known locally (after a start or a failed write). */
+  async refresh(store: ModelStore): Promise<void> {
+    this.rollback();
+    const tail = await store.getItemRegistry(this.name, this.#committed);
+    for (const id of tail) this.#append(id);
+    this.#committed = this.#ids.length;
+  }
+
+  /** Registers an id locally if new; returns whether it was new (to be committed). */
+  add(id: string): boolean {
+    if (this.#positions.has(id)) return false;
+    this.#append(id);
+    return true;
+  }
+
+  /** The ids added since the last commit, in order. */
+  pending(): string[] {
+    return this.#ids.slice(this.#committed);
+  }
+
+  committed(): void {
+    this.#committed = this.#ids.length;
+  }
+
+  /** Forgets ids added since the last commit (the batch that added them was not written). */
+  rollback(): void {
+    for (const id of this.#ids.splice(this.#committed)) this.#positions.delete(id);
+  }
+
+  #append(id: string): void {
+    if (this.#positions.has(id)) return;
+    this.#positions.set(id, this.#ids.length);
+    this.#ids.push(id);
+  }
+}
+
+/** The seeded generator of one event: the same (seed, partition, offset) always draws the same. */
+export function eventRandom(seed: number, partition: number, offset: number): Random {
+  return new Random(hashString(`${partition}:${offset}`, seed));
+}
+
+/**
+ * Draws `count` negatives for a user among the first `size` registry positions, avoiding the
+ * positive and the user's recent items (eight tries each, then a scan from a random start, as
+ * the model's own sampler does). Returns registry positions.
+ */
+export function drawNegatives(
+  random: Random,
+  registry: ItemRegistry,
+  size: number,
+  count: number,
+  positive: string,
+  excluded: ReadonlySet<string>,
+): number[] {
+  const out: number[] = [];
+  if (size < 2) return out;
+  const usable = (position: number): boolean => {
+    const id = registry.idAt(position);
+    return id !== positive && !excluded.has(id);
+  };
+  for (let n = 0; n < count; n++) {
+    let found = -1;
+    for (let attempt = 0; attempt < 8 && found < 0; attempt++) {
+      const position = random.int(size);
+      if (usable(position)) found = position;
+    }
+    if (found < 0) {
+      const start = random.int(size);
+      let fallback = -1;
+      for (let k = 0; k < size && found < 0; k++) {
+        const position = (start + k) % size;
+        if (registry.idAt(position) === positive) continue;
+        if (!excluded.has(registry.idAt(position))) found = position;
+        else if (fallback < 0) fallback = position;
+      }
+      if (found < 0) found = fallback;
+    }
+    if (found >= 0) out.push(found);
+  }
+  return out;
+}

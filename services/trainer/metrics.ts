@@ -1,0 +1,163 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/**
+ * The trainer's metrics (docs/operations.md lists each with its meaning). Labels never carry user
+ * or item ids: only model, event type, outcome, partition and error code.
+ */
+export function createTrainerMetrics(registry: Registry) {
+  const registers = [registry];
+  return {
+    events: new Counter({
+      name: 'recsys_trainer_events_total',
+      help: 'Events consumed, by model, event type and outcome (applied, dead_lettered, rejected).',
+      labelNames: ['model', 'type', 'outcome'],
+      registers,
+    }),
+    batchSeconds: new Histogram({
+      name: 'recsys_trainer_batch_seconds',
+      help: 'Time to process one consumed batch, from decoding to the committed write.',
+      labelNames: ['model'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers,
+    }),
+    batchSize: new Histogram({
+      name: 'recsys_trainer_batch_size',
+      help: 'Records per consumed batch.',
+      labelNames: ['model'],
+      buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+      registers,
+    }),
+    lag: new Gauge({
+      name: 'recsys_trainer_consumer_lag',
+      help: 'Records behind the newest in the partition when the last batch was fetched.',
+      labelNames: ['model', 'partition'],
+      registers,
+    }),
+    loss: new Gauge({
+      name: 'recsys_trainer_loss',
+      help: 'Mean training loss of the last batch.',
+      labelNames: ['model'],
+      registers,
+    }),
+    hitRate: new Gauge({
+      name: 'recsys_trainer_prequential_hit_rate',
+      help: 'Prequential HR@10 over the last 1,000 sampled events (ranked before being learned, against 99 random items).',
+      labelNames: ['model'],
+      registers,
+    }),
+    ndcg: new Gauge({
+      name: 'recsys_trainer_prequential_ndcg',
+      help: 'Prequential NDCG@10 over the last 1,000 sampled events.',
+      labelNames: ['model'],
+      registers,
+    }),
+    freshness: new Histogram({
+      name: 'recsys_trainer_freshness_seconds',
+      help: 'From an event entering the log to its row updates being written to the store.',
+      labelNames: ['model'],
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    cacheRows: new Gauge({
+      name: 'recsys_trainer_cache_rows',
+      help: 'Rows held in the local cache.',
+      labelNames: ['model'],
+      registers,
+    }),
+    storeWriteSeconds: new Histogram({
+      name: 'recsys_trainer_store_write_seconds',
+      help: 'Latency of the atomic batch write to the model store (Redis).',
+      labelNames: ['model'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: 'recsys_trainer_dead_letters_total',
+      help: 'Events sent to the dead-letter topic, by error code.',
+      labelNames: ['model', 'code'],
+      registers,
+    }),
+    fenced: new Counter({
+      name: 'recsys_trainer_fenced_batches_total',
+      help: 'Batches not written because they did not start at the stored offset (stale consumer or replay).',
+      labelNames: ['model'],
+      registers,
+    }),
+    rejectedSteps: new Counter({
+      name: 'recsys_trainer_rejected_steps_total',
+      help: 'Training steps rejected because a value was NaN or infinite.',
+      labelNames: ['model'],
+      registers,
+    }),
+    retries: new Counter({
+      name: 'recsys_trainer_retries_total',
+      help: 'Batches retried after an infrastructure error (Redis or Kafka unavailable).',
+      labelNames: ['model', 'code'],
+      registers,
+    }),
+    rowsCreated: new Counter({
+      name: 'recsys_trainer_rows_created_total',
+      help: 'Items seen for the first time (new rows in the dynamic table).',
+      labelNames: ['model'],
+      registers,
+    }),
+    rowsEvicted: new Counter({
+      name: 'recsys_trainer_rows_evicted_total',
+      help: 'Rows evicted because they were not written for trainer.evictAfterMs.',
+      labelNames: ['table'],
+      registers,
+    }),
+    densePublished: new Counter({
+      name: 'recsys_trainer_dense_publishes_total',
+      help: 'Merges of the NeuMF dense tower into the store.',
+      labelNames: ['model'],
+      registers,
+    }),
+    backend: new Gauge({
+      name: 'recsys_model_backend_info',
+      help: 'The TF.js backend in use (value 1).',
+      labelNames: ['backend'],
+      registers,
+    }),
+  };
+}
+
+export type TrainerMetrics = ReturnType<typeof createTrainerMetrics>;
+
+/** A moving window of prequential outcomes (hit, ndcg) exported as means. */
+export class PrequentialWindow {
+  readonly #hits: Float64Array;
+  readonly #ndcg: Float64Array;
+  #count = 0;
+  #next = 0;
+
+  constructor(size = 1_000) {
+    this.#hits = new Float64Array(size);
+    this.#ndcg = new Float64Array(size);
+  }
+
+  add(rank: number, k = 10): void {
+    this.#hits[this.#next] = rank < k ? 1 : 0;
+    this.#ndcg[this.#next] = rank < k ? 1 / Math.log2(rank + 2) : 0;
+    this.#next = (this.#next + 1) % this.#hits.length;
+    this.#count = Math.min(this.#count + 1, this.#hits.length);
+  }
+
+  get hitRate(): number {
+    return mean(this.#hits, this.#count);
+  }
+
+  get ndcg(): number {
+    return mean(this.#ndcg, this.#count);
+  }
+
+  get count(): number {
+    return this.#count;
+  }
+}
+
+function mean(values: Float64Array, count: number): number {
+  let sum = 0;
+  for (let i = 0; i < count; i++) sum += values[i] as number;
+  return count === 0 ? 0 : sum / count;
+}

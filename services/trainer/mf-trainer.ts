@@ -1,0 +1,314 @@
+import type { RecsysConfig } from '../../shared/config/index.ts';
+import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
+import { HybridMF, type HybridMfConfig } from '../../shared/model/hybrid-mf.ts';
+import { Random } from '../../shared/model/random.ts';
+import type {
+  CounterIncrement,
+  ModelStore,
+  RowDelta,
+  RowValue,
+  TableRows,
+} from '../../shared/ports/index.ts';
+import type { BatchEvent } from './decode.ts';
+import { ItemRegistry, drawNegatives, eventRandom } from './item-registry.ts';
+import type { ModelTrainer, TrainedBatch } from './model-trainer.ts';
+import { TableSync } from './table-sync.ts';
+import { UserHistories } from './user-histories.ts';
+
+/** Counter hash holding the sum and number of ratings (their mean is the global bias). */
+export const MF_GLOBAL_COUNTER = 'mf:global';
+
+export function mfConfigFrom(config: RecsysConfig): Partial<HybridMfConfig> {
+  const mf = config.model.mf;
+  const optimizer = {
+    kind: mf.optimizer,
+    learningRate: mf.learningRate,
+    l2: mf.l2,
+    clipNorm: mf.clipNorm,
+    maxNorm: mf.maxNorm,
+    epsilon: 1e-8,
+    initialAccumulator: 0.1,
+  } as const;
+  return {
+    dim: mf.dim,
+    seed: config.model.seed,
+    initStd: mf.initStd,
+    loss: mf.loss,
+    negatives: mf.negatives,
+    sampler: 'uniform',
+    historySize: config.trainer.historyLimit,
+    optimizer,
+    biasOptimizer: { ...optimizer, learningRate: mf.biasLearningRate, l2: 0, maxNorm: 0 },
+    l2Bias: mf.l2,
+  };
+}
+
+interface Deps {
+  readonly config: RecsysConfig;
+  readonly store: ModelStore;
+}
+
+/**
+ * Hybrid MF in the trainer. Every source of variation is pinned so that one partition replayed
+ * from the store gives the same rows bit for bit, however often the process was killed:
+ * negatives are drawn from the persisted item registry with a generator seeded by the event's
+ * (partition, offset) and excluding the persisted user history; rows, optimizer state and the
+ * rating sum come from the store; shared rows go back as exact float64 deltas.
+ */
+export class MfTrainer implements ModelTrainer {
+  readonly name = 'mf' as const;
+  readonly #config: RecsysConfig;
+  readonly #store: ModelStore;
+  readonly #mfConfig: Partial<HybridMfConfig>;
+  readonly #registry = new ItemRegistry('mf');
+  readonly #histories: UserHistories;
+  #model!: HybridMF;
+  #users!: TableSync;
+  #items!: TableSync;
+  #userFeatures!: TableSync;
+  #itemFeatures!: TableSync;
+  /** Items and users whose catalog features were read (per local model). */
+  #catalogRead = new Set<string>();
+  #touched: { users: number[]; items: number[]; userFeatures: number[]; itemFeatures: number[] } | undefined;
+  #registryLoaded = false;
+
+  constructor({ config, store }: Deps) {
+    this.#config = config;
+    this.#store = store;
+    this.#mfConfig = mfConfigFrom(config);
+    this.#histories = new UserHistories(config.trainer.historyLimit);
+    this.#reset();
+  }
+
+  get model(): HybridMF {
+    return this.#model;
+  }
+
+  async onAssign(): Promise<void> {
+    this.#users.invalidateAll();
+    this.#histories.clear();
+    await this.#registry.refresh(this.#store);
+    this.#registryLoaded = true;
+  }
+
+  cacheRows(): number {
+    return (
+      this.#model.users.size +
+      this.#model.items.size +
+      this.#model.itemFeatures.size +
+      this.#model.userFeatures.size
+    );
+  }
+
+  async train(events: readonly BatchEvent[], now: number): Promise<TrainedBatch> {
+    if (!this.#registryLoaded) await this.onAssign();
+    const model = this.#model;
+    const refresh = this.#config.trainer.itemRefreshMs;
+    const [sum, count] = await this.#store.getCounters(MF_GLOBAL_COUNTER, ['sum', 'count']);
+    model.ratingSum = sum ?? 0;
+    model.ratingCount = count ?? 0;
+
+    const userIds = events.map((e) => e.event.userId);
+    await this.#histories.load(this.#store, userIds);
+    await this.#readUserCatalog(userIds);
+    const userIndex = await this.#users.load(this.#store, userIds, now, refresh);
+
+    // Register new items and draw negatives in event order, mirroring the history as the store
+    // will hold it after each event.
+    const registered = this.#registry.size;
+    const negativeIds: string[][] = [];
+    for (const e of events) {
+      this.#registry.add(e.event.itemId);
+      const positive = e.weight > 0;
+      if (positive && e.kind === 'implicit' && model.config.negatives > 0) {
+        const random = eventRandom(this.#config.model.seed, e.partition, e.offset);
+        const positions = drawNegatives(
+          random,
+          this.#registry,
+          this.#registry.size,
+          model.config.negatives,
+          e.event.itemId,
+          this.#histories.excluded(e.event.userId),
+        );
+        negativeIds.push(positions.map((p) => this.#registry.idAt(p)));
+      } else {
+        negativeIds.push([]);
+      }
+      if (positive) this.#histories.add(e.event.userId, e.event.itemId);
+    }
+    const newItems = this.#registry.size - registered;
+
+    const itemIds = [...new Set([...events.map((e) => e.event.itemId), ...negativeIds.flat()])];
+    await this.#readItemCatalog(itemIds);
+    await this.#items.load(this.#store, itemIds, now, refresh);
+    // Feature rows are shared by many items and trainers: keep the batch's within the bound too.
+    const featureKeys = new Set<string>();
+    for (const id of itemIds)
+      for (const key of model.itemFeatureList(model.items.indexOf(id)).keys) featureKeys.add(key);
+    if (featureKeys.size > 0) await this.#itemFeatures.load(this.#store, [...featureKeys], now, refresh);
+    for (const table of [model.users, model.items, model.userFeatures, model.itemFeatures]) table.takeDirty();
+
+    let lossSum = 0;
+    let steps = 0;
+    let rejected = 0;
+    const ranks: number[] = [];
+    const sample = this.#config.trainer.prequentialSample;
+    events.forEach((e, k) => {
+      const user = userIndex[k] as number;
+      const item = model.items.indexOf(e.event.itemId);
+      if (sample > 0 && e.weight > 0 && e.kind === 'implicit') {
+        const pick = new Random((e.offset * 2654435761 + e.partition) >>> 0);
+        if (pick.next() < sample) ranks.push(this.#rank(user, item, pick, e.event.userId));
+      }
+      const negatives = Int32Array.from(negativeIds[k] as string[], (id) => model.items.indexOf(id));
+      const loss = model.learn(
+        { user, item, weight: e.weight, kind: e.kind, value: e.event.value ?? 0, time: e.time },
+        e.kind === 'implicit' && e.weight > 0 ? negatives : undefined,
+      );
+      if (Number.isNaN(loss)) rejected++;
+      else {
+        lossSum += loss;
+        steps++;
+      }
+    });
+
+    const touched = {
+      users: model.users.takeDirty(),
+      items: model.items.takeDirty(),
+      userFeatures: model.userFeatures.takeDirty(),
+      itemFeatures: model.itemFeatures.takeDirty(),
+    };
+    this.#touched = touched;
+    const puts: TableRows<RowValue>[] = [];
+    const deltas: TableRows<RowDelta>[] = [];
+    const collect = (sync: TableSync, indices: number[]) => {
+      const w = sync.writes(indices, now);
+      if (w.puts) puts.push(w.puts);
+      if (w.deltas) deltas.push(w.deltas);
+    };
+    collect(this.#users, touched.users);
+    collect(this.#items, touched.items);
+    collect(this.#userFeatures, touched.userFeatures);
+    collect(this.#itemFeatures, touched.itemFeatures);
+    const counters: CounterIncrement[] = [];
+    const ratings = events.filter((e) => e.kind === 'explicit');
+    if (ratings.length > 0) {
+      const applied = model.ratingCount - (count ?? 0);
+      counters.push({ name: MF_GLOBAL_COUNTER, field: 'sum', by: model.ratingSum - (sum ?? 0) });
+      counters.push({ name: MF_GLOBAL_COUNTER, field: 'count', by: applied });
+    }
+    const pendingItems = this.#registry.pending();
+    return {
+      writes: {
+        puts,
+        deltas,
+        counters,
+        ...(pendingItems.length > 0 ? { newItems: { registry: 'mf', ids: pendingItems } } : {}),
+        ...(touched.items.length > 0
+          ? { changedItems: { stream: 'mf', ids: touched.items.map((i) => model.items.idAt(i)) } }
+          : {}),
+      },
+      loss: steps === 0 ? Number.NaN : lossSum / steps,
+      rejected,
+      ranks,
+      newItems,
+    };
+  }
+
+  committed(): void {
+    const t = this.#touched;
+    if (t !== undefined) {
+      this.#items.committed(t.items);
+      this.#userFeatures.committed(t.userFeatures);
+      this.#itemFeatures.committed(t.itemFeatures);
+    }
+    this.#touched = undefined;
+    this.#registry.committed();
+    this.#histories.committed();
+    if (this.cacheRows() > this.#config.trainer.cacheRows) this.#reset();
+  }
+
+  discard(everything = false): void {
+    if (everything) {
+      this.#touched = undefined;
+      this.#registry.rollback();
+      this.#registryLoaded = false;
+      this.#reset();
+      return;
+    }
+    const t = this.#touched;
+    if (t !== undefined) {
+      this.#users.invalidate(t.users);
+      this.#items.invalidate(t.items);
+      this.#userFeatures.invalidate(t.userFeatures);
+      this.#itemFeatures.invalidate(t.itemFeatures);
+    }
+    this.#touched = undefined;
+    this.#registry.rollback();
+    this.#histories.discard();
+  }
+
+  /** Rank (0-based) of the item among itself and 99 random cached items, before learning it. */
+  #rank(user: number, item: number, random: Random, userId: string): number {
+    const model = this.#model;
+    const excluded = this.#histories.excluded(userId);
+    const target = model.score(user, item);
+    let greater = 0;
+    let drawn = 0;
+    for (let attempt = 0; attempt < 300 && drawn < 99; attempt++) {
+      const j = random.int(model.items.size);
+      if (j === item || excluded.has(model.items.idAt(j))) continue;
+      drawn++;
+      if (model.score(user, j) > target) greater++;
+    }
+    return greater;
+  }
+
+  async #readItemCatalog(itemIds: readonly string[]): Promise<void> {
+    const fresh = itemIds.filter((id) => !this.#catalogRead.has(`i:${id}`));
+    if (fresh.length === 0) return;
+    const records = await this.#store.getItems(fresh);
+    const featureKeys: string[] = [];
+    fresh.forEach((id, k) => {
+      this.#catalogRead.add(`i:${id}`);
+      const record = records[k] as FeatureSource | undefined;
+      if (record === undefined) return;
+      const features = featuresOf(record);
+      if (features.length === 0) return;
+      this.#model.setItemFeatures(id, features);
+      featureKeys.push(...features.map((f) => f.key));
+    });
+    if (featureKeys.length > 0)
+      await this.#itemFeatures.load(this.#store, featureKeys, Date.now(), this.#config.trainer.itemRefreshMs);
+  }
+
+  async #readUserCatalog(userIds: readonly string[]): Promise<void> {
+    const fresh = [...new Set(userIds)].filter((id) => !this.#catalogRead.has(`u:${id}`));
+    if (fresh.length === 0) return;
+    const records = await this.#store.getUsers(fresh);
+    const featureKeys: string[] = [];
+    fresh.forEach((id, k) => {
+      this.#catalogRead.add(`u:${id}`);
+      const record = records[k] as FeatureSource | undefined;
+      if (record === undefined) return;
+      const features = featuresOf(record);
+      if (features.length === 0) return;
+      this.#model.setUserFeatures(id, features);
+      featureKeys.push(...features.map((f) => f.key));
+    });
+    if (featureKeys.length > 0)
+      await this.#userFeatures.load(this.#store, featureKeys, Date.now(), this.#config.trainer.itemRefreshMs);
+  }
+
+  /** A fresh, empty local cache (everything is read again from the store on demand). */
+  #reset(): void {
+    this.#model = new HybridMF(this.#mfConfig);
+    const withState = this.#model.config.optimizer.kind === 'adagrad';
+    this.#users = new TableSync(this.#model.users, 'owned', withState);
+    this.#items = new TableSync(this.#model.items, 'shared', withState);
+    this.#userFeatures = new TableSync(this.#model.userFeatures, 'shared', withState);
+    this.#itemFeatures = new TableSync(this.#model.itemFeatures, 'shared', withState);
+    this.#catalogRead = new Set();
+    this.#histories.clear();
+  }
+}

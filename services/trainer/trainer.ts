@@ -1,0 +1,154 @@
+import type { Registry } from 'prom-client';
+import type { RecsysConfig } from '../../shared/config/index.ts';
+import type { Logger } from '../../shared/observability/index.ts';
+import type { EventLog, ModelStore } from '../../shared/ports/index.ts';
+import { createEventCodec } from '../../shared/schemas/index.ts';
+import { GroupWorker } from './group-worker.ts';
+import { startOpsServer } from './http.ts';
+import { createTrainerMetrics } from './metrics.ts';
+import { MfTrainer } from './mf-trainer.ts';
+import type { ModelTrainer } from './model-trainer.ts';
+import type { NeuMfTrainer } from './neumf-trainer.ts';
+
+export interface TrainerDeps {
+  readonly config: RecsysConfig;
+  readonly eventLog: EventLog;
+  readonly store: ModelStore;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  /** Serve /metrics, /healthz and /readyz on trainer.metricsHost:metricsPort (default true). */
+  readonly http?: boolean;
+  /** Called when a consumer stopped on a non-retriable error (main exits non-zero). */
+  readonly onFatal?: (error: unknown) => void;
+}
+
+export interface Trainer {
+  readonly workers: readonly GroupWorker[];
+  readonly trainers: readonly ModelTrainer[];
+  /** Where /metrics is served, when it is. */
+  readonly metricsUrl: string | undefined;
+  /** Finishes the batches in progress, writes them, publishes NeuMF's tower, leaves the groups. */
+  stop(): Promise<void>;
+}
+
+/**
+ * The trainer: one consumer group per model on the events topic (so a slow model lags alone),
+ * models kept in the model store, metrics on a small HTTP port. The first model in
+ * `trainer.models` also writes what serving reads (histories, popularity).
+ */
+export async function startTrainer(deps: TrainerDeps): Promise<Trainer> {
+  const { config, eventLog, store, registry, logger } = deps;
+  const log = logger.child({ component: 'trainer' });
+  const metrics = createTrainerMetrics(registry);
+  const codec = createEventCodec({ types: config.events.types, maxBytes: config.events.maxBytes });
+  const trainers: ModelTrainer[] = [];
+  for (const name of config.trainer.models) {
+    if (name === 'neumf') {
+      // Loaded on demand: an MF-only trainer never loads TF.js.
+      const [{ useBackend }, { NeuMfTrainer }] = await Promise.all([
+        import('../../shared/model/tf-backend.ts'),
+        import('./neumf-trainer.ts'),
+      ]);
+      const backend = await useBackend(config.model.backend);
+      metrics.backend.set({ backend }, 1);
+      log.info({ backend }, 'NeuMF runs on this TF.js backend');
+      trainers.push(new NeuMfTrainer({ config, store }));
+    } else {
+      trainers.push(new MfTrainer({ config, store }));
+    }
+  }
+  const onFatal = deps.onFatal ?? (() => undefined);
+  const workers = trainers.map(
+    (trainer, i) =>
+      new GroupWorker({
+        config,
+        eventLog,
+        store,
+        codec,
+        metrics,
+        logger,
+        trainer,
+        primary: i === 0,
+        onFatal,
+      }),
+  );
+  await eventLog.ensureTopics();
+  for (const worker of workers) await worker.start();
+
+  const evictor = startEvictor(config, store, metrics, log);
+  const ops =
+    deps.http === false
+      ? undefined
+      : await startOpsServer({
+          host: config.trainer.metricsHost,
+          port: config.trainer.metricsPort,
+          registry,
+          health: () => ({
+            ok: workers.every((w) => w.healthy),
+            details: Object.fromEntries(
+              workers.map((w) => [
+                w.groupId,
+                { healthy: w.healthy, partitions: w.assignment(), batches: w.batches },
+              ]),
+            ),
+          }),
+          ready: async () => {
+            const [log, model] = await Promise.all([eventLog.ping(), store.ping()]);
+            return {
+              ok: log && model && workers.every((w) => w.healthy),
+              details: { eventLog: log, modelStore: model },
+            };
+          },
+        });
+  if (ops !== undefined) log.info({ url: ops.url }, 'trainer metrics and health');
+  log.info({ models: config.trainer.models, groups: workers.map((w) => w.groupId) }, 'trainer started');
+
+  let stopping: Promise<void> | undefined;
+  return {
+    workers,
+    trainers,
+    metricsUrl: ops?.url,
+    stop: () => {
+      stopping ??= (async () => {
+        clearInterval(evictor);
+        await Promise.all(workers.map((w) => w.stop()));
+        for (const trainer of trainers) {
+          if (trainer.name === 'neumf')
+            await (trainer as NeuMfTrainer)
+              .publish()
+              .catch((error: unknown) => log.warn({ err: error }, 'final publish of the NeuMF tower failed'));
+          trainer.dispose?.();
+        }
+        await ops?.close();
+        log.info('trainer stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+const EVICTED_TABLES = ['mf:user', 'mf:item', 'ncf:gmf:user', 'ncf:mlp:user', 'ncf:gmf:item', 'ncf:mlp:item'];
+
+/** Deletes rows not written for trainer.evictAfterMs, every evictIntervalMs (when enabled). */
+function startEvictor(
+  config: RecsysConfig,
+  store: ModelStore,
+  metrics: ReturnType<typeof createTrainerMetrics>,
+  log: Logger,
+): NodeJS.Timeout | undefined {
+  const after = config.trainer.evictAfterMs;
+  if (after <= 0) return undefined;
+  const timer = setInterval(() => {
+    void (async () => {
+      for (const table of EVICTED_TABLES) {
+        const evicted = await store.evictRows(table, Date.now() - after);
+        if (evicted > 0) {
+          metrics.rowsEvicted.inc({ table }, evicted);
+          log.info({ table, evicted }, 'evicted rows not written recently');
+        }
+      }
+    })().catch((error: unknown) => log.warn({ err: error }, 'eviction failed; will try again'));
+  }, config.trainer.evictIntervalMs);
+  timer.unref();
+  return timer;
+}

@@ -1,0 +1,3 @@
+import { filterKnownWarnings } from '../../shared/observability/warnings.ts';
+
+filterKnownWarnings();
