@@ -10,6 +10,7 @@ import { openEventLog, openModelStore } from '../shared/adapters/open.ts';
 import { createLogger } from '../shared/observability/index.ts';
 import { benchCommand } from './commands/bench.ts';
 import { evalCommand } from './commands/eval.ts';
+import { replayCommand } from './commands/replay.ts';
 import { trainerCommand } from './commands/trainer.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportError, type CommandIo } from './run-command.ts';
@@ -66,6 +67,7 @@ export async function main(
   };
   add(evalCommand(ctx, setCode));
   add(trainerCommand(config, setCode));
+  add(replayCommand(ctx, config, setCode));
   add(benchCommand(ctx, setCode));
 
   program

@@ -1,6 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runModelBench } from '../../bench/model.ts';
 import { formatResults, machine, passed, type BenchResult } from '../../bench/report.ts';
+import { loadConfig } from '../../shared/config/index.ts';
+import { RecsysError } from '../../shared/errors/index.ts';
 import type { BackendName } from '../../shared/model/tf-backend.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { CommandIo } from '../run-command.ts';
@@ -39,7 +41,41 @@ export function benchCommand(io: CommandIo, setCode: (code: number) => void): Co
       });
       setCode(await report(io, results, flags.json === true));
     });
+  bench
+    .command('trainer')
+    .description(
+      'end-to-end trainer throughput (Kafka to Redis), freshness and memory, on real Kafka and Redis',
+    )
+    .option('--scale <factor>', 'shorten the run (0.1 = a tenth of the events)', parseFloat, 1)
+    .option('--json', 'print the results as one JSON object as the last line')
+    .addHelpText(
+      'after',
+      '\nNeeds KAFKA_BROKERS and REDIS_URL (npm run services:up starts both locally).\n\nExamples:\n  recsys bench trainer\n  recsys bench trainer --scale 0.1',
+    )
+    .action(async (flags: { scale: number; json?: boolean }) => {
+      const { kafkaBrokers, redisUrl } = servicesFromEnv();
+      const { runTrainerBench } = await import('../../bench/trainer.ts');
+      const results = await runTrainerBench({
+        kafkaBrokers,
+        redisUrl,
+        scale: flags.scale,
+        onProgress: (line) => io.stderr.write(`bench: ${line}\n`),
+      });
+      setCode(await report(io, results, flags.json === true));
+    });
   return bench;
+}
+
+/** The brokers and Redis of the configuration; the trainer benchmark needs both. */
+function servicesFromEnv(): { kafkaBrokers: string; redisUrl: string } {
+  const config = loadConfig();
+  if (config.kafka.brokers.length === 0 || config.redis.url === '') {
+    throw new RecsysError('CONFIG_INVALID', {
+      message:
+        'This benchmark needs real Kafka and Redis: set KAFKA_BROKERS and REDIS_URL (npm run services:up prints both).',
+    });
+  }
+  return { kafkaBrokers: config.kafka.brokers.join(','), redisUrl: config.redis.url };
 }
 
 function parseBackends(value: string): BackendName[] {

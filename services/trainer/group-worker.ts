@@ -1,14 +1,16 @@
 import type { RecsysConfig } from '../../shared/config/index.ts';
-import { ContextEncoder } from '../../shared/model/context.ts';
 import { isRecsysError, isRetriable } from '../../shared/errors/index.ts';
+import { ContextEncoder } from '../../shared/model/context.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import type {
   BatchContext,
   CommitBatch,
   CounterIncrement,
+  DeadLetterRecord,
   EventLog,
   HistoryAppend,
   ModelStore,
+  OffsetAdvance,
   PopularityIncrement,
   RecordBatch,
   Subscription,
@@ -16,7 +18,7 @@ import type {
 import type { EventCodec } from '../../shared/schemas/index.ts';
 import { decodeBatch, type BatchEvent } from './decode.ts';
 import { PrequentialWindow, type TrainerMetrics } from './metrics.ts';
-import type { ModelTrainer } from './model-trainer.ts';
+import type { ModelTrainer, TrainStats } from './model-trainer.ts';
 
 /** Per-user event counters of a model: `events:<model>` -> userId -> count. */
 export const eventCounter = (model: string): string => `events:${model}`;
@@ -36,15 +38,29 @@ export interface GroupWorkerDeps {
   readonly now?: () => number;
 }
 
+/** A batch trained but not written yet. */
+interface Pending {
+  readonly advance: OffsetAdvance;
+  readonly events: readonly BatchEvent[];
+  readonly dead: readonly DeadLetterRecord[];
+  readonly stats: TrainStats;
+  readonly records: number;
+}
+
 /**
- * One model's consumer group: batches in, one atomic write out.
+ * One model's consumer group: batches in, atomic writes out.
  *
- * For each batch: decode (bad records go to the dead-letter topic with their bytes and reason),
- * train, then write rows, counters, serving data and the partition's next offset in one
- * compare-and-set (ModelStore.commit). A fenced write (the batch does not start at the stored
- * offset: another consumer owns the partition, or this is a replay) changes nothing; the local
- * rows it touched are read again and the partition continues from the stored offset. A failed
- * write (Redis down) is retried from the same records after a pause, never dead-lettered.
+ * Each batch is decoded (bad records go to the dead-letter topic with their bytes and reason) and
+ * trained into the local rows at once. Trained batches are then written together (a group commit,
+ * at most every `trainer.flushMs` or `trainer.flushRecords` records): their rows, counters,
+ * serving data and every batch's offset advance in one compare-and-set (ModelStore.commit), so
+ * hot rows touched by many batches are written once.
+ *
+ * A fenced write (a batch does not start at the stored offset: another consumer owns the
+ * partition, or Redis lost writes) changes nothing; the local cache is emptied and the partitions
+ * continue from the stored offsets. A failed write (Redis down) is retried from the same records
+ * after a pause that doubles each time (partitions paused meanwhile); nothing is dead-lettered
+ * for it. Kafka's own offsets are only marked for lag monitoring: the store's are the truth.
  */
 export class GroupWorker {
   readonly groupId: string;
@@ -53,10 +69,16 @@ export class GroupWorker {
   readonly #window = new PrequentialWindow();
   readonly #context: ContextEncoder;
   #subscription: Subscription | undefined;
+  #pending: Pending[] = [];
+  #pendingSince = 0;
+  #pendingRecords = 0;
+  #timer: NodeJS.Timeout | undefined;
+  /** The write in flight (training goes on meanwhile); resolves true when it went through. */
+  #inflight: Promise<boolean> | undefined;
   #lastTick = 0;
   #busy: Promise<void> = Promise.resolve();
   #healthy = true;
-  #batches = 0;
+  #writes = 0;
   /** Consecutive infrastructure failures: the pause before the next try doubles with each. */
   #failures = 0;
 
@@ -71,8 +93,9 @@ export class GroupWorker {
     return this.#healthy;
   }
 
+  /** Atomic writes done so far. */
   get batches(): number {
-    return this.#batches;
+    return this.#writes;
   }
 
   assignment(): readonly number[] {
@@ -83,130 +106,268 @@ export class GroupWorker {
     const { eventLog, store, trainer } = this.#deps;
     this.#subscription = await eventLog.consume({
       groupId: this.groupId,
-      onAssign: async (partitions) => {
-        await trainer.onAssign();
-        const stored = await store.getOffsets(this.groupId);
-        this.#log.info(
-          { partitions, stored: Object.fromEntries(stored) },
-          'partitions assigned; continuing from the stored offsets',
-        );
-        return new Map(partitions.filter((p) => stored.has(p)).map((p) => [p, stored.get(p) as number]));
-      },
+      onAssign: (partitions) =>
+        this.#serialize(async () => {
+          // Batches trained for partitions we may no longer own: write them now or never.
+          await this.#flush();
+          await this.#settle();
+          await trainer.onAssign();
+          const stored = await store.getOffsets(this.groupId);
+          this.#log.info(
+            { partitions, stored: Object.fromEntries(stored) },
+            'partitions assigned; continuing from the stored offsets',
+          );
+          // A partition with no stored offset has had nothing applied: it starts at the beginning
+          // of the log (Kafka's committed offset may already be ahead: it is marked before the write).
+          return new Map(partitions.map((p) => [p, stored.get(p) ?? 0]));
+        }),
       onRevoke: (partitions) => {
         this.#log.info({ partitions }, 'partitions revoked');
       },
-      eachBatch: (batch, context) => this.#serialize(() => this.#process(batch, context)),
+      eachBatch: (batch, context) => this.#serialize(() => this.#train(batch, context)),
       onError: (error) => {
         this.#healthy = false;
         this.#log.error({ err: error }, 'consumer stopped by a non-retriable error');
         this.#deps.onFatal(error);
       },
     });
+    const flushMs = this.#deps.config.trainer.flushMs;
+    this.#timer = setInterval(
+      () => {
+        if (this.#pending.length > 0 && this.#now() - this.#pendingSince >= flushMs)
+          void this.#serialize(() => this.#flush());
+      },
+      Math.max(10, Math.floor(flushMs / 2)),
+    );
   }
 
-  /** Finishes the batch in progress, writes it, and leaves the group. */
+  /** Writes what was trained, leaves the group. */
   async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#subscription?.pause();
+    await this.#serialize(async () => {
+      await this.#flush();
+      await this.#settle();
+    });
     await this.#subscription?.stop();
-    await this.#busy.catch(() => undefined);
+    await this.#serialize(async () => {
+      await this.#flush();
+      await this.#settle();
+    });
   }
 
-  /** One batch at a time per model, even if the event log hands several partitions in parallel. */
-  #serialize(fn: () => Promise<void>): Promise<void> {
+  #now(): number {
+    return (this.#deps.now ?? Date.now)();
+  }
+
+  /** One thing at a time per model: batches, writes and assignments never interleave. */
+  #serialize<T>(fn: () => Promise<T>): Promise<T> {
     const run = this.#busy.then(fn, fn);
-    this.#busy = run.catch(() => undefined);
+    this.#busy = run.then(
+      () => undefined,
+      () => undefined,
+    );
     return run;
   }
 
-  async #process(batch: RecordBatch, context: BatchContext): Promise<void> {
+  async #train(batch: RecordBatch, context: BatchContext): Promise<void> {
     if (context.isStale()) return;
-    const { config, codec, store, eventLog, metrics, trainer } = this.#deps;
+    const { config, codec, eventLog, metrics, trainer } = this.#deps;
     const model = trainer.name;
-    const now = this.#deps.now ?? Date.now;
-    const started = performance.now();
     metrics.batchSize.observe({ model }, batch.records.length);
     metrics.lag.set(
       { model, partition: String(batch.partition) },
       Math.max(0, batch.highWatermark - batch.nextOffset),
     );
-
+    const started = performance.now();
     const { events, dead } = decodeBatch(batch, codec, config.events.types);
-    if (dead.length > 0) {
-      // At least once: a batch retried after this point sends its dead letters again.
-      await eventLog.deadLetter(dead);
-    }
-    let trained;
+    let stats: TrainStats;
     try {
-      trained = await trainer.train(events, now());
+      if (dead.length > 0) await eventLog.deadLetter(dead); // at least once: a retried batch sends them again
+      stats = await trainer.train(events, this.#now());
     } catch (error) {
-      trainer.discard();
-      await this.#retrying(error);
+      // Nothing of this batch is marked processed: it comes back. Batches trained before it are
+      // in the local rows together with its partial training: drop them all and re-read.
+      await this.#abandon(error, [], [{ partition: batch.partition, offset: batch.firstOffset }]);
       throw error;
     }
-    const write: CommitBatch = {
-      ...trained.writes,
-      offset: {
+    if (this.#pending.length === 0) this.#pendingSince = this.#now();
+    this.#pending.push({
+      advance: {
         scope: this.groupId,
         partition: batch.partition,
         fromOffset: batch.firstOffset,
         nextOffset: batch.nextOffset,
       },
-      counters: [...(trained.writes.counters ?? []), ...this.#counters(events)],
+      events,
+      dead,
+      stats,
+      records: batch.records.length,
+    });
+    this.#pendingRecords += batch.records.length;
+    // Kafka's offset only feeds lag tooling; the truth is written with the model below.
+    context.markProcessed(batch.nextOffset);
+    metrics.batchSeconds.observe({ model }, (performance.now() - started) / 1000);
+    if (
+      this.#pendingRecords >= config.trainer.flushRecords ||
+      this.#now() - this.#pendingSince >= config.trainer.flushMs
+    ) {
+      await this.#flush();
+    }
+  }
+
+  /**
+   * Starts writing every pending batch in one atomic step and returns without waiting: the next
+   * batches train while it is in flight (one write at a time, in order). A write that fails or is
+   * fenced takes every batch trained after it down with it.
+   */
+  async #flush(): Promise<void> {
+    if (this.#inflight !== undefined) {
+      const ok = await this.#inflight;
+      this.#inflight = undefined;
+      if (!ok) return;
+    }
+    if (this.#pending.length === 0) return;
+    const pending = this.#pending;
+    this.#pending = [];
+    this.#pendingRecords = 0;
+    const now = this.#now();
+    const events = pending.flatMap((p) => p.events);
+    const model = this.#deps.trainer.writes(now);
+    const write: CommitBatch = {
+      ...model.writes,
+      offsets: pending.map((p) => p.advance),
+      counters: [...(model.writes.counters ?? []), ...this.#counters(events)],
       ...(this.#deps.primary ? this.#servingData(events) : {}),
     };
-    const writeStarted = performance.now();
+    this.#inflight = this.#write(write, pending, model.done);
+  }
+
+  /** Waits for the write in flight, if any. */
+  async #settle(): Promise<void> {
+    if (this.#inflight === undefined) return;
+    await this.#inflight;
+    this.#inflight = undefined;
+  }
+
+  async #write(write: CommitBatch, pending: readonly Pending[], done: () => void): Promise<boolean> {
+    const { store, metrics, trainer } = this.#deps;
+    const model = trainer.name;
+    const started = performance.now();
     let result;
     try {
       result = await store.commit(write);
     } catch (error) {
-      trainer.discard();
-      await this.#retrying(error);
-      throw error;
+      // Handled in turn, after what is running now (which may be waiting for this very write:
+      // never wait for the handler here).
+      void this.#serialize(() => this.#abandon(error, pending));
+      return false;
     }
-    this.#failures = 0;
-    metrics.storeWriteSeconds.observe({ model }, (performance.now() - writeStarted) / 1000);
+    metrics.storeWriteSeconds.observe({ model }, (performance.now() - started) / 1000);
     if (result.status === 'fenced') {
-      trainer.discard(true);
       metrics.fenced.inc({ model });
       this.#log.warn(
-        { partition: batch.partition, batchStart: batch.firstOffset, storedOffset: result.storedOffset },
-        'batch fenced: it does not start at the stored offset; continuing from the stored offset',
+        { partition: result.partition, storedOffset: result.storedOffset, batches: pending.length },
+        'write fenced: a batch does not start at the stored offset; continuing from the stored offsets',
       );
-      this.#subscription?.seek(batch.partition, result.storedOffset);
-      return;
+      void this.#serialize(async () => {
+        this.#deps.trainer.discard(true);
+        const all = [...pending, ...this.#pending];
+        this.#pending = [];
+        this.#pendingRecords = 0;
+        this.#seekBack(all, new Map([[result.partition, result.storedOffset]]));
+      });
+      return false;
     }
-    trainer.committed();
-    context.markProcessed(batch.nextOffset);
-    this.#batches++;
-
-    const written = now();
-    for (const e of events) {
-      metrics.events.inc({ model, type: e.event.type, outcome: 'applied' });
-      metrics.freshness.observe({ model }, Math.max(0, written - e.loggedAt) / 1000);
-    }
-    for (const d of dead) {
-      metrics.events.inc({ model, type: 'unknown', outcome: 'dead_lettered' });
-      metrics.deadLetters.inc({ model, code: d.reason.code });
-    }
-    if (trained.rejected > 0) metrics.rejectedSteps.inc({ model }, trained.rejected);
-    if (trained.newItems > 0) metrics.rowsCreated.inc({ model }, trained.newItems);
-    if (Number.isFinite(trained.loss)) metrics.loss.set({ model }, trained.loss);
-    for (const rank of trained.ranks) this.#window.add(rank);
-    if (this.#window.count > 0) {
-      metrics.hitRate.set({ model }, this.#window.hitRate);
-      metrics.ndcg.set({ model }, this.#window.ndcg);
-    }
-    metrics.cacheRows.set({ model }, trainer.cacheRows());
-    metrics.batchSeconds.observe({ model }, (performance.now() - started) / 1000);
-
+    this.#failures = 0;
+    done();
+    this.#writes++;
+    const written = this.#now();
+    this.#observe(pending, written);
+    this.#log.debug(
+      { batches: pending.length, writeMs: Math.round(performance.now() - started) },
+      'batches written',
+    );
     if (trainer.tick !== undefined && written - this.#lastTick >= 1_000) {
       this.#lastTick = written;
       await trainer
         .tick(written)
         .catch((error: unknown) => this.#log.warn({ err: error }, 'periodic publish failed; will retry'));
     }
+    return true;
   }
 
-  /** Per-user and per-type event counts of this model (exact: they commit with the offset). */
+  /**
+   * The local rows hold training the store does not have: drop them, send the partitions of the
+   * unwritten batches back to where they started, and (for an infrastructure error) pause with
+   * a doubling delay before the records come back.
+   */
+  async #abandon(
+    error: unknown,
+    unwritten: readonly Pending[],
+    alsoFrom: readonly { partition: number; offset: number }[] = [],
+  ): Promise<void> {
+    const pending = [...unwritten, ...this.#pending];
+    this.#pending = [];
+    this.#pendingRecords = 0;
+    this.#deps.trainer.discard(true);
+    this.#seekBack(pending, new Map(), alsoFrom);
+    if (!isRetriable(error)) return;
+    const code = isRecsysError(error) ? error.code : 'UNKNOWN';
+    this.#deps.metrics.retries.inc({ model: this.#deps.trainer.name, code });
+    const delay = Math.min(this.#deps.config.trainer.retryDelayMs * 2 ** this.#failures, 10_000);
+    this.#failures = Math.min(this.#failures + 1, 10);
+    this.#log.warn(
+      { err: (error as Error).message, retryInMs: delay },
+      'the store or the log failed; retrying the same records',
+    );
+    this.#subscription?.pause();
+    await new Promise((resolve) => setTimeout(resolve, delay));
+    this.#subscription?.resume();
+  }
+
+  /** Seeks each partition of `pending` back to its first unwritten offset (or a known stored one). */
+  #seekBack(
+    pending: readonly Pending[],
+    stored: ReadonlyMap<number, number>,
+    also: readonly { partition: number; offset: number }[] = [],
+  ): void {
+    const starts = new Map<number, number>();
+    for (const { partition, offset } of [
+      ...pending.map((p) => ({ partition: p.advance.partition, offset: p.advance.fromOffset })),
+      ...also,
+    ]) {
+      starts.set(partition, Math.min(starts.get(partition) ?? offset, offset));
+    }
+    for (const [partition, offset] of stored) starts.set(partition, offset);
+    for (const [partition, offset] of starts) this.#subscription?.seek(partition, offset);
+  }
+
+  #observe(pending: readonly Pending[], written: number): void {
+    const { metrics, trainer } = this.#deps;
+    const model = trainer.name;
+    for (const p of pending) {
+      for (const e of p.events) {
+        metrics.events.inc({ model, type: e.event.type, outcome: 'applied' });
+        metrics.freshness.observe({ model }, Math.max(0, written - e.loggedAt) / 1000);
+      }
+      for (const d of p.dead) {
+        metrics.events.inc({ model, type: 'unknown', outcome: 'dead_lettered' });
+        metrics.deadLetters.inc({ model, code: d.reason.code });
+      }
+      if (p.stats.rejected > 0) metrics.rejectedSteps.inc({ model }, p.stats.rejected);
+      if (p.stats.newItems > 0) metrics.rowsCreated.inc({ model }, p.stats.newItems);
+      if (Number.isFinite(p.stats.loss)) metrics.loss.set({ model }, p.stats.loss);
+      for (const rank of p.stats.ranks) this.#window.add(rank);
+    }
+    if (this.#window.count > 0) {
+      metrics.hitRate.set({ model }, this.#window.hitRate);
+      metrics.ndcg.set({ model }, this.#window.ndcg);
+    }
+    metrics.cacheRows.set({ model }, trainer.cacheRows());
+  }
+
+  /** Per-user and per-type event counts of this model (exact: they commit with the offsets). */
   #counters(events: readonly BatchEvent[]): CounterIncrement[] {
     const model = this.#deps.trainer.name;
     const perUser = new Map<string, number>();
@@ -254,19 +415,5 @@ export class GroupWorker {
         return { segment, itemId, by };
       }),
     };
-  }
-
-  /** Counts and logs an infrastructure failure, then waits (exponential backoff, capped). */
-  async #retrying(error: unknown): Promise<void> {
-    if (!isRetriable(error)) return;
-    const code = isRecsysError(error) ? error.code : 'UNKNOWN';
-    this.#deps.metrics.retries.inc({ model: this.#deps.trainer.name, code });
-    const delay = Math.min(this.#deps.config.trainer.retryDelayMs * 2 ** this.#failures, 10_000);
-    this.#failures = Math.min(this.#failures + 1, 10);
-    this.#log.warn(
-      { err: (error as Error).message, retryInMs: delay },
-      'batch failed on the infrastructure; retrying the same records',
-    );
-    await new Promise((resolve) => setTimeout(resolve, delay));
   }
 }

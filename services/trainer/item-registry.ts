@@ -46,8 +46,9 @@ export class ItemRegistry {
     return this.#ids.slice(this.#committed);
   }
 
-  committed(): void {
-    this.#committed = this.#ids.length;
+  /** The first `upTo` ids are now in the store (default: all known). */
+  committed(upTo = this.#ids.length): void {
+    this.#committed = Math.max(this.#committed, upTo);
   }
 
   /** Forgets ids added since the last commit (the batch that added them was not written). */

@@ -29,13 +29,16 @@ export async function runTrainerProcess(config: RecsysConfig): Promise<number> {
       wake();
     },
   });
-  let signals = 0;
+  let firstSignalAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    signals++;
-    if (signals > 1) {
+    // A signal to the process group can arrive twice (directly and through the launcher in
+    // bin/recsys.mjs): only a second signal a while after the first means "exit now".
+    if (firstSignalAt > 0) {
+      if (Date.now() - firstSignalAt < 2_000) return;
       logger.warn({ signal }, 'second signal: exiting now');
       process.exit(130);
     }
+    firstSignalAt = Date.now();
     logger.info({ signal }, 'stopping: finishing the batch in progress');
     wake();
   };

@@ -55,7 +55,7 @@ export function createTrainerMetrics(registry: Registry) {
       name: 'recsys_trainer_freshness_seconds',
       help: 'From an event entering the log to its row updates being written to the store.',
       labelNames: ['model'],
-      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      buckets: [0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.75, 1, 2.5, 5, 10, 30, 60, 300],
       registers,
     }),
     cacheRows: new Gauge({

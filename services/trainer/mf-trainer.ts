@@ -11,7 +11,7 @@ import type {
 } from '../../shared/ports/index.ts';
 import type { BatchEvent } from './decode.ts';
 import { ItemRegistry, drawNegatives, eventRandom } from './item-registry.ts';
-import type { ModelTrainer, TrainedBatch } from './model-trainer.ts';
+import type { ModelTrainer, PendingWrite, TrainStats } from './model-trainer.ts';
 import { TableSync } from './table-sync.ts';
 import { UserHistories } from './user-histories.ts';
 
@@ -69,7 +69,15 @@ export class MfTrainer implements ModelTrainer {
   #itemFeatures!: TableSync;
   /** Items and users whose catalog features were read (per local model). */
   #catalogRead = new Set<string>();
-  #touched: { users: number[]; items: number[]; userFeatures: number[]; itemFeatures: number[] } | undefined;
+  /** Rows trained since the last write, per table. */
+  #touched = {
+    users: new Set<number>(),
+    items: new Set<number>(),
+    userFeatures: new Set<number>(),
+    itemFeatures: new Set<number>(),
+  };
+  /** Ratings trained since the last write: their sum and number. */
+  #ratings = { sum: 0, count: 0 };
   #registryLoaded = false;
 
   constructor({ config, store }: Deps) {
@@ -100,13 +108,16 @@ export class MfTrainer implements ModelTrainer {
     );
   }
 
-  async train(events: readonly BatchEvent[], now: number): Promise<TrainedBatch> {
+  async train(events: readonly BatchEvent[], now: number): Promise<TrainStats> {
     if (!this.#registryLoaded) await this.onAssign();
     const model = this.#model;
     const refresh = this.#config.trainer.itemRefreshMs;
-    const [sum, count] = await this.#store.getCounters(MF_GLOBAL_COUNTER, ['sum', 'count']);
-    model.ratingSum = sum ?? 0;
-    model.ratingCount = count ?? 0;
+    if (events.some((e) => e.kind === 'explicit')) {
+      // mu = all ratings' mean: what the store has, plus what was trained here but not written.
+      const [sum, count] = await this.#store.getCounters(MF_GLOBAL_COUNTER, ['sum', 'count']);
+      model.ratingSum = (sum ?? 0) + this.#ratings.sum;
+      model.ratingCount = (count ?? 0) + this.#ratings.count;
+    }
 
     const userIds = events.map((e) => e.event.userId);
     await this.#histories.load(this.#store, userIds);
@@ -172,80 +183,90 @@ export class MfTrainer implements ModelTrainer {
       }
     });
 
-    const touched = {
-      users: model.users.takeDirty(),
-      items: model.items.takeDirty(),
-      userFeatures: model.userFeatures.takeDirty(),
-      itemFeatures: model.itemFeatures.takeDirty(),
-    };
-    this.#touched = touched;
+    for (const [set, table, sync] of [
+      [this.#touched.users, model.users, this.#users],
+      [this.#touched.items, model.items, this.#items],
+      [this.#touched.userFeatures, model.userFeatures, this.#userFeatures],
+      [this.#touched.itemFeatures, model.itemFeatures, this.#itemFeatures],
+    ] as const) {
+      const dirty = table.takeDirty();
+      sync.markChanged(dirty);
+      for (const index of dirty) set.add(index);
+    }
+    for (const e of events) {
+      if (e.kind === 'explicit' && Number.isFinite(e.event.value)) {
+        this.#ratings.sum += e.event.value ?? 0;
+        this.#ratings.count++;
+      }
+    }
+    return { loss: steps === 0 ? Number.NaN : lossSum / steps, rejected, ranks, newItems };
+  }
+
+  writes(now: number): PendingWrite {
+    const model = this.#model;
+    const t = this.#touched;
+    const ratings = this.#ratings;
+    this.#clearTouched();
     const puts: TableRows<RowValue>[] = [];
     const deltas: TableRows<RowDelta>[] = [];
-    const collect = (sync: TableSync, indices: number[]) => {
-      const w = sync.writes(indices, now);
+    const done: (() => void)[] = [];
+    const collect = (sync: TableSync, indices: Set<number>) => {
+      const w = sync.writes([...indices], now);
       if (w.puts) puts.push(w.puts);
       if (w.deltas) deltas.push(w.deltas);
+      done.push(w.done);
     };
-    collect(this.#users, touched.users);
-    collect(this.#items, touched.items);
-    collect(this.#userFeatures, touched.userFeatures);
-    collect(this.#itemFeatures, touched.itemFeatures);
-    const counters: CounterIncrement[] = [];
-    const ratings = events.filter((e) => e.kind === 'explicit');
-    if (ratings.length > 0) {
-      const applied = model.ratingCount - (count ?? 0);
-      counters.push({ name: MF_GLOBAL_COUNTER, field: 'sum', by: model.ratingSum - (sum ?? 0) });
-      counters.push({ name: MF_GLOBAL_COUNTER, field: 'count', by: applied });
-    }
+    collect(this.#users, t.users);
+    collect(this.#items, t.items);
+    collect(this.#userFeatures, t.userFeatures);
+    collect(this.#itemFeatures, t.itemFeatures);
+    const counters: CounterIncrement[] =
+      ratings.count > 0
+        ? [
+            { name: MF_GLOBAL_COUNTER, field: 'sum', by: ratings.sum },
+            { name: MF_GLOBAL_COUNTER, field: 'count', by: ratings.count },
+          ]
+        : [];
     const pendingItems = this.#registry.pending();
+    const registered = this.#registry.size;
     return {
       writes: {
         puts,
         deltas,
         counters,
         ...(pendingItems.length > 0 ? { newItems: { registry: 'mf', ids: pendingItems } } : {}),
-        ...(touched.items.length > 0
-          ? { changedItems: { stream: 'mf', ids: touched.items.map((i) => model.items.idAt(i)) } }
+        ...(t.items.size > 0
+          ? { changedItems: { stream: 'mf', ids: [...t.items].map((i) => model.items.idAt(i)) } }
           : {}),
       },
-      loss: steps === 0 ? Number.NaN : lossSum / steps,
-      rejected,
-      ranks,
-      newItems,
+      done: () => {
+        for (const d of done) d();
+        this.#registry.committed(registered);
+        this.#histories.committed();
+        if (this.cacheRows() > this.#config.trainer.cacheRows) this.#reset();
+      },
     };
   }
 
-  committed(): void {
-    const t = this.#touched;
-    if (t !== undefined) {
-      this.#items.committed(t.items);
-      this.#userFeatures.committed(t.userFeatures);
-      this.#itemFeatures.committed(t.itemFeatures);
-    }
-    this.#touched = undefined;
-    this.#registry.committed();
-    this.#histories.committed();
-    if (this.cacheRows() > this.#config.trainer.cacheRows) this.#reset();
-  }
-
   discard(everything = false): void {
+    this.#registry.rollback();
     if (everything) {
-      this.#touched = undefined;
-      this.#registry.rollback();
       this.#registryLoaded = false;
       this.#reset();
       return;
     }
     const t = this.#touched;
-    if (t !== undefined) {
-      this.#users.invalidate(t.users);
-      this.#items.invalidate(t.items);
-      this.#userFeatures.invalidate(t.userFeatures);
-      this.#itemFeatures.invalidate(t.itemFeatures);
-    }
-    this.#touched = undefined;
-    this.#registry.rollback();
+    this.#users.invalidate(t.users);
+    this.#items.invalidate(t.items);
+    this.#userFeatures.invalidate(t.userFeatures);
+    this.#itemFeatures.invalidate(t.itemFeatures);
+    this.#clearTouched();
     this.#histories.discard();
+  }
+
+  #clearTouched(): void {
+    this.#touched = { users: new Set(), items: new Set(), userFeatures: new Set(), itemFeatures: new Set() };
+    this.#ratings = { sum: 0, count: 0 };
   }
 
   /** Rank (0-based) of the item among itself and 99 random cached items, before learning it. */
@@ -310,5 +331,6 @@ export class MfTrainer implements ModelTrainer {
     this.#itemFeatures = new TableSync(this.#model.itemFeatures, 'shared', withState);
     this.#catalogRead = new Set();
     this.#histories.clear();
+    this.#clearTouched();
   }
 }

@@ -1,10 +1,8 @@
 import type { CommitBatch } from '../../shared/ports/index.ts';
 import type { BatchEvent } from './decode.ts';
 
-/** What a model contributes to one batch's atomic write, and what the batch taught it. */
-export interface TrainedBatch {
-  /** Rows, counters and registry entries of this model (the worker adds offset and serving data). */
-  readonly writes: Omit<CommitBatch, 'offset'>;
+/** What training one batch taught a model. */
+export interface TrainStats {
   /** Mean loss of the batch's steps (NaN when none). */
   readonly loss: number;
   /** Steps rejected because a value was not finite. */
@@ -15,27 +13,39 @@ export interface TrainedBatch {
   readonly newItems: number;
 }
 
+/** A model's share of one atomic write. */
+export interface PendingWrite {
+  readonly writes: Omit<CommitBatch, 'offsets'>;
+  /** Call once the write went through. */
+  readonly done: () => void;
+}
+
 /**
  * One model as the trainer's consumer group sees it: trained batch by batch from the event
- * stream, its local rows a cache of the store. The worker calls, for every batch:
- * `train`, then `committed` when the write went through, or `discard` when it was fenced or
- * failed (the local rows then hold changes the store does not have, so they are read again).
+ * stream, its local rows a cache of the store. The worker trains one or more batches, then asks
+ * for `writes` (everything changed since the last write) and writes them with the batches'
+ * offsets in one atomic step; then calls its `done`, or `discard` when the write was fenced or
+ * failed (the local rows then hold changes the store does not have).
  */
 export interface ModelTrainer {
   readonly name: 'mf' | 'neumf';
   /** After partitions were assigned: the rows of users may have moved; read them again. */
   onAssign(): Promise<void>;
-  train(events: readonly BatchEvent[], now: number): Promise<TrainedBatch>;
-  committed(): void;
+  train(events: readonly BatchEvent[], now: number): Promise<TrainStats>;
   /**
-   * The batch was not written. `everything`: the store may have moved in ways the local cache
-   * cannot know (a fenced write: another consumer wrote, or Redis restarted and lost writes), so
-   * every cached row is read again; otherwise only what the batch touched.
+   * Rows, counters and registry entries of everything trained since the last `writes`, and what
+   * to record once they are written. Training may go on while the write is in flight.
+   */
+  writes(now: number): PendingWrite;
+  /**
+   * The trained batches were not written. `everything`: the store may have moved in ways the
+   * local cache cannot know (a fenced write: another consumer wrote, or Redis restarted and lost
+   * writes), so every cached row is read again; otherwise only what the batches touched.
    */
   discard(everything?: boolean): void;
   /** Rows held locally. */
   cacheRows(): number;
-  /** Called between batches (at most every second): periodic publishing. */
+  /** Called between writes (at most every second): periodic publishing. */
   tick?(now: number): Promise<void>;
   /** Releases resources (TF.js tensors). */
   dispose?(): void;

@@ -4,7 +4,7 @@ import { Random } from '../../shared/model/random.ts';
 import type { ModelStore, RowDelta, RowValue, TableRows } from '../../shared/ports/index.ts';
 import type { BatchEvent } from './decode.ts';
 import { ItemRegistry, drawNegatives, eventRandom } from './item-registry.ts';
-import type { ModelTrainer, TrainedBatch } from './model-trainer.ts';
+import type { ModelTrainer, PendingWrite, TrainStats } from './model-trainer.ts';
 import { TableSync } from './table-sync.ts';
 import { UserHistories } from './user-histories.ts';
 
@@ -83,7 +83,8 @@ export class NeuMfTrainer implements ModelTrainer {
   /** The flattened tower as last merged with the store (one element). */
   #denseBase: Float32Array[] | undefined;
   #lastPublish = 0;
-  #touched: Record<'gmfUsers' | 'mlpUsers' | 'gmfItems' | 'mlpItems' | 'contexts', number[]> | undefined;
+  /** Rows trained since the last write, per table. */
+  #touched = NeuMfTrainer.#noneTouched();
   #registryLoaded = false;
 
   constructor({ config, store }: Deps) {
@@ -111,7 +112,17 @@ export class NeuMfTrainer implements ModelTrainer {
     return this.model.gmfUsers.size + this.model.gmfItems.size + this.model.contexts.size;
   }
 
-  async train(events: readonly BatchEvent[], now: number): Promise<TrainedBatch> {
+  static #noneTouched(): Record<'gmfUsers' | 'mlpUsers' | 'gmfItems' | 'mlpItems' | 'contexts', Set<number>> {
+    return {
+      gmfUsers: new Set(),
+      mlpUsers: new Set(),
+      gmfItems: new Set(),
+      mlpItems: new Set(),
+      contexts: new Set(),
+    };
+  }
+
+  async train(events: readonly BatchEvent[], now: number): Promise<TrainStats> {
     if (!this.#registryLoaded) await this.onAssign();
     const model = this.model;
     const refresh = this.#config.trainer.itemRefreshMs;
@@ -180,37 +191,29 @@ export class NeuMfTrainer implements ModelTrainer {
       losses++;
     }
 
-    const touched = {
-      gmfUsers: model.gmfUsers.takeDirty(),
-      mlpUsers: model.mlpUsers.takeDirty(),
-      gmfItems: model.gmfItems.takeDirty(),
-      mlpItems: model.mlpItems.takeDirty(),
-      contexts: model.contexts.takeDirty(),
+    const tables = {
+      gmfUsers: model.gmfUsers,
+      mlpUsers: model.mlpUsers,
+      gmfItems: model.gmfItems,
+      mlpItems: model.mlpItems,
+      contexts: model.contexts,
     };
-    this.#touched = touched;
-    const puts: TableRows<RowValue>[] = [];
-    const deltas: TableRows<RowDelta>[] = [];
-    const collect = (sync: TableSync, indices: number[]) => {
-      const w = sync.writes(indices, now);
-      if (w.puts) puts.push(w.puts);
-      if (w.deltas) deltas.push(w.deltas);
+    const syncs = {
+      gmfUsers: this.#gmfUsers,
+      mlpUsers: this.#mlpUsers,
+      gmfItems: this.#gmfItems,
+      mlpItems: this.#mlpItems,
+      contexts: this.#contexts,
     };
-    collect(this.#gmfUsers, touched.gmfUsers);
-    collect(this.#mlpUsers, touched.mlpUsers);
-    collect(this.#gmfItems, touched.gmfItems);
-    collect(this.#mlpItems, touched.mlpItems);
-    collect(this.#contexts, touched.contexts);
-    const pending = this.#registry.pending();
-    const changed = [...new Set([...touched.gmfItems, ...touched.mlpItems])].map((i) =>
-      model.gmfItems.idAt(i),
-    );
+    for (const [name, table] of Object.entries(tables) as [
+      keyof typeof tables,
+      (typeof tables)[keyof typeof tables],
+    ][]) {
+      const dirty = table.takeDirty();
+      syncs[name].markChanged(dirty);
+      for (const index of dirty) this.#touched[name].add(index);
+    }
     return {
-      writes: {
-        puts,
-        deltas,
-        ...(pending.length > 0 ? { newItems: { registry: 'neumf', ids: pending } } : {}),
-        ...(changed.length > 0 ? { changedItems: { stream: 'neumf', ids: changed } } : {}),
-      },
       loss: losses === 0 ? Number.NaN : lossSum / losses,
       rejected: model.rejectedSteps - rejectedBefore,
       ranks,
@@ -218,38 +221,58 @@ export class NeuMfTrainer implements ModelTrainer {
     };
   }
 
-  committed(): void {
+  writes(now: number): PendingWrite {
     const t = this.#touched;
-    if (t !== undefined) {
-      this.#gmfItems.committed(t.gmfItems);
-      this.#mlpItems.committed(t.mlpItems);
-      this.#contexts.committed(t.contexts);
-    }
-    this.#touched = undefined;
-    this.#registry.committed();
-    this.#histories.committed();
+    this.#touched = NeuMfTrainer.#noneTouched();
+    const puts: TableRows<RowValue>[] = [];
+    const deltas: TableRows<RowDelta>[] = [];
+    const done: (() => void)[] = [];
+    const collect = (sync: TableSync, indices: Set<number>) => {
+      const w = sync.writes([...indices], now);
+      if (w.puts) puts.push(w.puts);
+      if (w.deltas) deltas.push(w.deltas);
+      done.push(w.done);
+    };
+    collect(this.#gmfUsers, t.gmfUsers);
+    collect(this.#mlpUsers, t.mlpUsers);
+    collect(this.#gmfItems, t.gmfItems);
+    collect(this.#mlpItems, t.mlpItems);
+    collect(this.#contexts, t.contexts);
+    const pending = this.#registry.pending();
+    const registered = this.#registry.size;
+    const changed = [...new Set([...t.gmfItems, ...t.mlpItems])].map((i) => this.model.gmfItems.idAt(i));
+    return {
+      writes: {
+        puts,
+        deltas,
+        ...(pending.length > 0 ? { newItems: { registry: 'neumf', ids: pending } } : {}),
+        ...(changed.length > 0 ? { changedItems: { stream: 'neumf', ids: changed } } : {}),
+      },
+      done: () => {
+        for (const d of done) d();
+        this.#registry.committed(registered);
+        this.#histories.committed();
+      },
+    };
   }
 
   discard(everything = false): void {
+    this.#registry.rollback();
     if (everything) {
       for (const sync of [this.#gmfUsers, this.#mlpUsers, this.#gmfItems, this.#mlpItems, this.#contexts])
         sync.invalidateAll();
-      this.#touched = undefined;
-      this.#registry.rollback();
+      this.#touched = NeuMfTrainer.#noneTouched();
       this.#registryLoaded = false;
       this.#histories.clear();
       return;
     }
     const t = this.#touched;
-    if (t !== undefined) {
-      this.#gmfUsers.invalidate(t.gmfUsers);
-      this.#mlpUsers.invalidate(t.mlpUsers);
-      this.#gmfItems.invalidate(t.gmfItems);
-      this.#mlpItems.invalidate(t.mlpItems);
-      this.#contexts.invalidate(t.contexts);
-    }
-    this.#touched = undefined;
-    this.#registry.rollback();
+    this.#gmfUsers.invalidate(t.gmfUsers);
+    this.#mlpUsers.invalidate(t.mlpUsers);
+    this.#gmfItems.invalidate(t.gmfItems);
+    this.#mlpItems.invalidate(t.mlpItems);
+    this.#contexts.invalidate(t.contexts);
+    this.#touched = NeuMfTrainer.#noneTouched();
     this.#histories.discard();
   }
 

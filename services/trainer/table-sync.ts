@@ -31,6 +31,16 @@ export class TableSync {
   readonly #withState: boolean;
   /** Per local row: when it was read from the store (0: not valid, must be read). */
   #loadedAt = new Float64Array(1024);
+  /** Per local row: 1 when the row is known to exist in the store (deltas then need no initial vector). */
+  #inStore = new Uint8Array(1024);
+  /** Per local row: the store's version as last read or written (0: not in the store). */
+  #version = new Float64Array(1024);
+  /**
+   * Per local row: the generation of its latest change not yet written (0: none). Such a row is
+   * never re-read from the store: that would throw away training the store does not have yet.
+   */
+  #changed = new Float64Array(1024);
+  #generation = 0;
   readonly #base = new Map<number, Base>();
 
   constructor(table: EmbeddingTable, mode: SyncMode, withState: boolean) {
@@ -54,7 +64,8 @@ export class TableSync {
       if (seen.has(index)) continue;
       seen.add(index);
       const at = this.#loadedAt[index] as number;
-      if (at === 0 || (this.mode === 'shared' && now - at > maxAgeMs)) wanted.push(index);
+      if (at === 0 || (this.mode === 'shared' && now - at > maxAgeMs && this.#changed[index] === 0))
+        wanted.push(index);
     }
     if (wanted.length === 0) return indices;
     const rows = await store.getRows(
@@ -63,6 +74,8 @@ export class TableSync {
     );
     wanted.forEach((index, k) => {
       const row = rows[k];
+      this.#inStore[index] = row === undefined ? 0 : 1;
+      this.#version[index] = row?.version ?? 0;
       if (row !== undefined) {
         this.table.row(index).set(row.vector);
         this.table.biases[index] = row.bias;
@@ -87,69 +100,94 @@ export class TableSync {
     return indices;
   }
 
+  /** Rows trained locally: they hold changes the store does not have until they are written. */
+  markChanged(indices: Iterable<number>): void {
+    this.#fit();
+    const generation = ++this.#generation;
+    for (const index of indices) this.#changed[index] = generation;
+  }
+
   /** Rows written locally but not in the store any more (a failed or fenced batch): read again. */
   invalidate(indices: Iterable<number>): void {
     for (const index of indices) {
       this.#loadedAt[index] = 0;
+      this.#changed[index] = 0;
       this.#base.delete(index);
     }
   }
 
   invalidateAll(): void {
     this.#loadedAt.fill(0);
+    this.#inStore.fill(0);
+    this.#version.fill(0);
+    this.#changed.fill(0);
     this.#base.clear();
   }
 
-  /** The writes that carry the local changes of `indices` to the store. */
+  /**
+   * The writes that carry the local changes of `indices` to the store, and what to record once
+   * they are written: the values written become the base of later deltas. (Training may go on
+   * while the write is in flight; the values it reaches meanwhile go with the next write.)
+   */
   writes(
     indices: readonly number[],
     now: number,
-  ): { puts?: TableRows<RowValue>; deltas?: TableRows<RowDelta> } {
-    if (indices.length === 0) return {};
+  ): { puts?: TableRows<RowValue>; deltas?: TableRows<RowDelta>; done: () => void } {
+    if (indices.length === 0) return { done: () => undefined };
+    const snapshots = indices.map((index) => this.#snapshot(index));
+    const generations = indices.map((index) => this.#changed[index] as number);
+    const done = () => {
+      indices.forEach((index, k) => {
+        // Unless trained again while the write was in flight, the row now matches the store.
+        if (this.#changed[index] === generations[k]) this.#changed[index] = 0;
+        this.#inStore[index] = 1;
+        // One write per row per commit. Only our own writes are counted, which is all the
+        // optimistic path needs: a wrong guess just falls back to adding the delta.
+        this.#version[index] = (this.#version[index] as number) + 1;
+        if (this.mode === 'shared') this.#base.set(index, snapshots[k] as Base);
+      });
+    };
     if (this.mode === 'owned') {
-      const rows: RowEntry<RowValue>[] = indices.map((index) => ({
-        id: this.table.idAt(index),
-        value: {
-          vector: this.table.row(index).slice(),
-          state: this.#state(index),
-          bias: this.table.biases[index] as number,
-          count: this.table.counts[index] as number,
-          updatedAt: now,
-        },
-      }));
-      return { puts: { table: this.storeTable, rows } };
+      const rows: RowEntry<RowValue>[] = indices.map((index, k) => {
+        const snap = snapshots[k] as Base;
+        return {
+          id: this.table.idAt(index),
+          value: {
+            vector: snap.vector,
+            state: this.#stateOf(snap),
+            bias: snap.bias,
+            count: snap.count,
+            updatedAt: now,
+          },
+        };
+      });
+      return { puts: { table: this.storeTable, rows }, done };
     }
-    const rows: RowEntry<RowDelta>[] = [];
-    for (const index of indices) {
+    const rows: RowEntry<RowDelta>[] = indices.map((index, k) => {
+      const snap = snapshots[k] as Base;
       const base = this.#base.get(index) ?? this.#initial(index);
-      const row = this.table.row(index);
-      const vector = new Float64Array(row.length);
-      for (let d = 0; d < row.length; d++) vector[d] = (row[d] as number) - (base.vector[d] as number);
+      const vector = new Float64Array(snap.vector.length);
+      for (let d = 0; d < vector.length; d++)
+        vector[d] = (snap.vector[d] as number) - (base.vector[d] as number);
       const state = this.#withState
-        ? Float64Array.of(
-            (this.table.accum[index] as number) - base.accum,
-            (this.table.biasAccum[index] as number) - base.biasAccum,
-          )
+        ? Float64Array.of(snap.accum - base.accum, snap.biasAccum - base.biasAccum)
         : undefined;
-      rows.push({
+      return {
         id: this.table.idAt(index),
         value: {
           vector,
           ...(state === undefined ? {} : { state }),
-          bias: (this.table.biases[index] as number) - base.bias,
-          count: (this.table.counts[index] as number) - base.count,
+          bias: snap.bias - base.bias,
+          count: snap.count - base.count,
           updatedAt: now,
-          init: base.vector,
+          ...(this.#inStore[index] === 1 ? {} : { init: base.vector }),
+          // When nobody else wrote the row since, the store writes the final values as they are.
+          expectedVersion: this.#version[index] as number,
+          full: { vector: snap.vector, state: this.#stateOf(snap), bias: snap.bias, count: snap.count },
         },
-      });
-    }
-    return { deltas: { table: this.storeTable, rows } };
-  }
-
-  /** After a successful commit: the written values are the new base of shared rows. */
-  committed(indices: readonly number[]): void {
-    if (this.mode !== 'shared') return;
-    for (const index of indices) this.#base.set(index, this.#snapshot(index));
+      };
+    });
+    return { deltas: { table: this.storeTable, rows }, done };
   }
 
   #snapshot(index: number): Base {
@@ -172,10 +210,8 @@ export class TableSync {
     };
   }
 
-  #state(index: number): Float32Array {
-    return this.#withState
-      ? Float32Array.of(this.table.accum[index] as number, this.table.biasAccum[index] as number)
-      : new Float32Array(0);
+  #stateOf(snap: Base): Float32Array {
+    return this.#withState ? Float32Array.of(snap.accum, snap.biasAccum) : new Float32Array(0);
   }
 
   #fit(): void {
@@ -185,5 +221,14 @@ export class TableSync {
     const grown = new Float64Array(capacity);
     grown.set(this.#loadedAt);
     this.#loadedAt = grown;
+    const inStore = new Uint8Array(capacity);
+    inStore.set(this.#inStore);
+    this.#inStore = inStore;
+    const version = new Float64Array(capacity);
+    version.set(this.#version);
+    this.#version = version;
+    const changed = new Float64Array(capacity);
+    changed.set(this.#changed);
+    this.#changed = changed;
   }
 }

@@ -17,6 +17,16 @@ export function assertWritable(batch: CommitBatch): void {
     for (const { id, value } of group.rows) {
       assertFinite(group.table, id, value.vector, [value.bias, value.count, value.updatedAt]);
       if (value.state !== undefined) assertFinite(group.table, id, value.state, []);
+      if (value.full !== undefined) {
+        assertFinite(group.table, id, value.full.vector, [value.full.bias, value.full.count]);
+        if (value.full.state !== undefined) assertFinite(group.table, id, value.full.state, []);
+        if (
+          value.full.vector.length !== value.vector.length ||
+          (value.full.state?.length ?? 0) !== (value.state?.length ?? 0)
+        ) {
+          throw new RangeError(`full row of ${group.table}/${id} does not match its delta's shape`);
+        }
+      }
       if (value.init !== undefined) {
         if (value.init.length !== value.vector.length) {
           throw new RangeError(
@@ -41,8 +51,7 @@ export function assertWritable(batch: CommitBatch): void {
       });
     }
   }
-  if (batch.offset !== undefined) {
-    const { fromOffset, nextOffset } = batch.offset;
+  for (const { fromOffset, nextOffset } of batch.offsets ?? []) {
     if (!Number.isSafeInteger(fromOffset) || !Number.isSafeInteger(nextOffset) || nextOffset < fromOffset) {
       throw new RangeError(`offset advance ${fromOffset} -> ${nextOffset} is not a forward move`);
     }

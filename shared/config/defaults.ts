@@ -91,6 +91,8 @@ export function defaultConfig(): Config {
       densePublishMs: 5_000,
       prequentialSample: 0.05,
       shutdownTimeoutMs: 20_000,
+      flushMs: 200,
+      flushRecords: 20_000,
       retryDelayMs: 500,
       auditEventIds: false,
     },

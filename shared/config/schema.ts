@@ -160,6 +160,10 @@ export const ConfigSchema = Type.Object(
         prequentialSample: Type.Number({ minimum: 0, maximum: 1 }),
         /** SIGTERM: how long to finish the batch in progress before exiting anyway. */
         shutdownTimeoutMs: Type.Integer({ minimum: 100 }),
+        /** Trained batches are written together at least this often (adds at most this to freshness). */
+        flushMs: Type.Integer({ minimum: 0, maximum: 60_000 }),
+        /** ... or as soon as this many records are trained but not written. */
+        flushRecords: Type.Integer({ minimum: 1 }),
         /** Pause before a batch that failed on Redis or Kafka is tried again (doubles, up to 10 s). */
         retryDelayMs: Type.Integer({ minimum: 10 }),
         /** Count every applied event id in `applied:<model>` (for audits and tests; costs memory). */

@@ -42,6 +42,19 @@ export interface RowDelta {
   readonly updatedAt: number;
   /** Starting vector when the row does not exist yet (zeros when omitted). */
   readonly init?: Float32Array;
+  /**
+   * The row's version the writer started from (0: the row did not exist) and the values it
+   * ends at. When the stored version still matches, the store may write `full` directly instead
+   * of adding the delta: the same result (the writer guarantees base + delta == full), far less
+   * work. When another writer changed the row meanwhile, the delta is added as usual.
+   */
+  readonly expectedVersion?: number;
+  readonly full?: {
+    readonly vector: Float32Array;
+    readonly state?: Float32Array;
+    readonly bias: number;
+    readonly count: number;
+  };
 }
 
 /** A named group of rows: `mf:user`, `mf:item`, `ncf:gmf:item`, ... */
@@ -86,9 +99,13 @@ export interface PopularityIncrement {
   readonly by: number;
 }
 
-/** Everything one consumed batch changes, written all-or-nothing. */
+/**
+ * Everything one or more consumed batches change, written all-or-nothing. Several batches (of
+ * several partitions, or consecutive batches of one) can go in one write: each brings its offset
+ * advance, checked in order.
+ */
 export interface CommitBatch {
-  readonly offset?: OffsetAdvance;
+  readonly offsets?: readonly OffsetAdvance[];
   readonly puts?: readonly TableRows<RowValue>[];
   readonly deltas?: readonly TableRows<RowDelta>[];
   readonly counters?: readonly CounterIncrement[];
@@ -113,8 +130,8 @@ export type CatalogRecord = Readonly<Record<string, unknown>>;
 
 export type CommitResult =
   | { readonly status: 'committed' }
-  /** The batch did not start at the stored offset: nothing was written. */
-  | { readonly status: 'fenced'; readonly storedOffset: number };
+  /** A batch did not start at the stored offset of its partition: nothing was written. */
+  | { readonly status: 'fenced'; readonly partition: number; readonly storedOffset: number };
 
 export interface ModelStore {
   readonly kind: 'redis' | 'memory';

@@ -139,7 +139,7 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
 
     it('advances offsets by compare-and-set and fences a batch that does not start at the stored offset', async () => {
       const first = await store.commit({
-        offset: { scope: 'g', partition: 3, fromOffset: 0, nextOffset: 10 },
+        offsets: [{ scope: 'g', partition: 3, fromOffset: 0, nextOffset: 10 }],
         puts: [{ table: 't', rows: [{ id: 'a', value: value(vec(1)) }] }],
         counters: [{ name: 'events', field: 'u1', by: 10 }],
       });
@@ -148,24 +148,24 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
 
       // A replay of the same batch (a retried write, or a zombie consumer) changes nothing.
       const replay = await store.commit({
-        offset: { scope: 'g', partition: 3, fromOffset: 0, nextOffset: 10 },
+        offsets: [{ scope: 'g', partition: 3, fromOffset: 0, nextOffset: 10 }],
         puts: [{ table: 't', rows: [{ id: 'a', value: value(vec(2)) }] }],
         counters: [{ name: 'events', field: 'u1', by: 10 }],
       });
-      expect(replay).toEqual({ status: 'fenced', storedOffset: 10 });
+      expect(replay).toEqual({ status: 'fenced', partition: 3, storedOffset: 10 });
       // So does a batch that would skip records.
       const gap = await store.commit({
-        offset: { scope: 'g', partition: 3, fromOffset: 12, nextOffset: 20 },
+        offsets: [{ scope: 'g', partition: 3, fromOffset: 12, nextOffset: 20 }],
         puts: [{ table: 't', rows: [{ id: 'b', value: value(vec(3)) }] }],
       });
-      expect(gap).toEqual({ status: 'fenced', storedOffset: 10 });
+      expect(gap).toEqual({ status: 'fenced', partition: 3, storedOffset: 10 });
       const [a, b] = await store.getRows('t', ['a', 'b']);
       expect(a?.vector[0]).toBe(1);
       expect(b).toBeUndefined();
       expect(await store.getCounters('events', ['u1', 'u2'])).toEqual([10, 0]);
 
       const next = await store.commit({
-        offset: { scope: 'g', partition: 3, fromOffset: 10, nextOffset: 15 },
+        offsets: [{ scope: 'g', partition: 3, fromOffset: 10, nextOffset: 15 }],
         counters: [{ name: 'events', field: 'u1', by: 5 }],
       });
       expect(next.status).toBe('committed');
@@ -174,10 +174,40 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
       expect(await store.getCounters('events', ['u1'])).toEqual([15]);
     });
 
+    it('checks several offset advances in order, chaining consecutive batches of one partition', async () => {
+      await store.commit({ offsets: [{ scope: 'g', partition: 0, fromOffset: 0, nextOffset: 5 }] });
+      const chained = await store.commit({
+        offsets: [
+          { scope: 'g', partition: 0, fromOffset: 5, nextOffset: 9 },
+          { scope: 'g', partition: 1, fromOffset: 0, nextOffset: 3 },
+          { scope: 'g', partition: 0, fromOffset: 9, nextOffset: 12 },
+        ],
+        counters: [{ name: 'c', field: 'n', by: 1 }],
+      });
+      expect(chained.status).toBe('committed');
+      expect(await store.getOffsets('g')).toEqual(
+        new Map([
+          [0, 12],
+          [1, 3],
+        ]),
+      );
+      // One stale advance fences the whole write.
+      const mixed = await store.commit({
+        offsets: [
+          { scope: 'g', partition: 1, fromOffset: 3, nextOffset: 4 },
+          { scope: 'g', partition: 0, fromOffset: 9, nextOffset: 13 },
+        ],
+        counters: [{ name: 'c', field: 'n', by: 1 }],
+      });
+      expect(mixed).toEqual({ status: 'fenced', partition: 0, storedOffset: 12 });
+      expect(await store.getCounters('c', ['n'])).toEqual([1]);
+      expect((await store.getOffsets('g')).get(1)).toBe(3);
+    });
+
     it('writes a batch with a NaN nowhere: rows, counters and offset stay as they were', async () => {
-      await store.commit({ offset: { scope: 'g', partition: 0, fromOffset: 0, nextOffset: 1 } });
+      await store.commit({ offsets: [{ scope: 'g', partition: 0, fromOffset: 0, nextOffset: 1 }] });
       const attempt = store.commit({
-        offset: { scope: 'g', partition: 0, fromOffset: 1, nextOffset: 2 },
+        offsets: [{ scope: 'g', partition: 0, fromOffset: 1, nextOffset: 2 }],
         puts: [
           { table: 't', rows: [{ id: 'ok', value: value(vec(1)) }] },
           { table: 't', rows: [{ id: 'bad', value: value(vec(Number.NaN)) }] },
@@ -198,7 +228,7 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
     it('rejects a batch whose delta does not match the row dimension, writing nothing', async () => {
       await store.putRows('t', [{ id: 'two', value: value(vec(1, 2)) }]);
       const attempt = store.commit({
-        offset: { scope: 'g', partition: 0, fromOffset: 0, nextOffset: 5 },
+        offsets: [{ scope: 'g', partition: 0, fromOffset: 0, nextOffset: 5 }],
         puts: [{ table: 't', rows: [{ id: 'new', value: value(vec(7)) }] }],
         deltas: [{ table: 't', rows: [{ id: 'two', value: delta(vec(1, 2, 3)) }] }],
       });
@@ -216,7 +246,7 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
         return { id: `user-${i}`, value: value(v, i / 10, i, 1_000 + i) };
       });
       const result = await store.commit({
-        offset: { scope: 'big', partition: 0, fromOffset: 0, nextOffset: 10_000 },
+        offsets: [{ scope: 'big', partition: 0, fromOffset: 0, nextOffset: 10_000 }],
         puts: [{ table: 'mf:user', rows }],
       });
       expect(result.status).toBe('committed');
@@ -266,6 +296,39 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
       stored.forEach((row, r) =>
         expect(Buffer.from(row!.vector.buffer).equals(Buffer.from(local[r]!.buffer))).toBe(true),
       );
+    });
+
+    it('writes the full row when the expected version still matches, else adds the delta', async () => {
+      await store.putRows('o', [{ id: 'r', value: { ...value(vec(1, 2), 0.5), state: vec(1) } }]);
+      // Version 1 stored; the writer read it and ends at [1.5, 2.25] (+ [0.5, 0.25]).
+      const optimistic = delta(Float64Array.of(0.5, 0.25), {
+        state: Float64Array.of(2),
+        bias: 0.25,
+        expectedVersion: 1,
+        full: { vector: vec(1.5, 2.25), state: vec(3), bias: 0.75, count: 1 },
+      });
+      await store.addDeltas('o', [{ id: 'r', value: optimistic }]);
+      const [written] = await store.getRows('o', ['r']);
+      expect(Array.from(written!.vector)).toEqual([1.5, 2.25]);
+      expect(Array.from(written!.state)).toEqual([3]);
+      expect(written).toMatchObject({ bias: 0.75, count: 1, version: 2 });
+      // Stale: someone wrote version 2 since; the same message now adds its delta.
+      await store.addDeltas('o', [{ id: 'r', value: optimistic }]);
+      const [added] = await store.getRows('o', ['r']);
+      expect(Array.from(added!.vector)).toEqual([2, 2.5]);
+      expect(Array.from(added!.state)).toEqual([5]);
+      expect(added).toMatchObject({ bias: 1, count: 2, version: 3 });
+      // Expected version 0: the row must not exist yet.
+      await store.addDeltas('o', [
+        {
+          id: 'new',
+          value: delta(Float64Array.of(9), {
+            expectedVersion: 0,
+            full: { vector: vec(9), bias: 0, count: 1 },
+          }),
+        },
+      ]);
+      expect(Array.from((await store.getRows('o', ['new']))[0]!.vector)).toEqual([9]);
     });
 
     it('keeps optimizer state with a row: puts overwrite it, deltas add to it', async () => {
@@ -337,9 +400,9 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
     });
 
     it('writes no history, popularity, registry or change entry for a fenced batch', async () => {
-      await store.commit({ offset: { scope: 'g', partition: 0, fromOffset: 0, nextOffset: 5 } });
+      await store.commit({ offsets: [{ scope: 'g', partition: 0, fromOffset: 0, nextOffset: 5 }] });
       const fenced = await store.commit({
-        offset: { scope: 'g', partition: 0, fromOffset: 0, nextOffset: 5 },
+        offsets: [{ scope: 'g', partition: 0, fromOffset: 0, nextOffset: 5 }],
         history: [{ userId: 'u', items: ['i'] }],
         popularity: [{ segment: '*', itemId: 'i', by: 1 }],
         newItems: { registry: 'mf', ids: ['i'] },

@@ -21,7 +21,7 @@ describe('MemoryModelStore persistence', () => {
       const file = join(dir, 'model.json');
       const store = new MemoryModelStore({ file });
       await store.commit({
-        offset: { scope: 'mf', partition: 1, fromOffset: 0, nextOffset: 42 },
+        offsets: [{ scope: 'mf', partition: 1, fromOffset: 0, nextOffset: 42 }],
         puts: [
           {
             table: 'mf:user',

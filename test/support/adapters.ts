@@ -57,7 +57,8 @@ export async function redisStore(services: ServiceEndpoints, keyPrefix: string):
 
 /** Removes every key under a prefix (SCAN, never KEYS). */
 export async function deleteKeys(services: ServiceEndpoints, keyPrefix: string): Promise<void> {
-  const client = new Redis(services.redisUrl, { lazyConnect: true });
+  const client = new Redis(services.redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
+  client.on('error', () => undefined);
   await client.connect();
   try {
     let cursor = '0';

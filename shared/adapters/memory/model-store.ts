@@ -63,10 +63,22 @@ export class MemoryModelStore implements ModelStore {
 
   async commit(batch: CommitBatch): Promise<CommitResult> {
     assertWritable(batch);
-    if (batch.offset !== undefined) {
-      const stored = this.state.offsets.get(batch.offset.scope)?.get(batch.offset.partition);
-      if (stored !== undefined && stored !== batch.offset.fromOffset)
-        return { status: 'fenced', storedOffset: stored };
+    // Offsets are checked in order: a later advance of the same partition starts where the
+    // earlier one of this write ends.
+    const expected = new Map<string, number>();
+    for (const advance of batch.offsets ?? []) {
+      const key = `${advance.scope}\u0000${advance.partition}`;
+      const stored = expected.has(key)
+        ? expected.get(key)
+        : this.state.offsets.get(advance.scope)?.get(advance.partition);
+      if (stored !== undefined && stored !== advance.fromOffset) {
+        return {
+          status: 'fenced',
+          partition: advance.partition,
+          storedOffset: this.state.offsets.get(advance.scope)?.get(advance.partition) ?? stored,
+        };
+      }
+      expected.set(key, advance.nextOffset);
     }
     this.#checkDimensions(batch);
     for (const group of batch.puts ?? []) this.#applyPuts(group.table, group.rows);
@@ -101,8 +113,8 @@ export class MemoryModelStore implements ModelStore {
       const excess = changes.entries.length - this.#limits.changeStreamLimit;
       if (excess > 0) changes.entries.splice(0, excess);
     }
-    if (batch.offset !== undefined) {
-      tableOf(this.state.offsets, batch.offset.scope).set(batch.offset.partition, batch.offset.nextOffset);
+    for (const advance of batch.offsets ?? []) {
+      tableOf(this.state.offsets, advance.scope).set(advance.partition, advance.nextOffset);
     }
     return { status: 'committed' };
   }

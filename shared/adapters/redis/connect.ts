@@ -44,8 +44,20 @@ export function redactUrl(url: string): string {
   return url.replace(/\/\/([^:@/]*):[^@/]*@/, '//$1:***@');
 }
 
-/** Wraps a driver error as the catalogued, retriable STORE_UNAVAILABLE. */
+/**
+ * Wraps a driver error (connection lost, command timeout, a Redis error reply) as the catalogued,
+ * retriable STORE_UNAVAILABLE. A programming error (TypeError, RangeError, ...) is rethrown as it
+ * is: retrying a bug only hides it.
+ */
 export function storeUnavailable(cause: unknown, what: string): RecsysError {
+  if (
+    cause instanceof TypeError ||
+    cause instanceof RangeError ||
+    cause instanceof SyntaxError ||
+    cause instanceof ReferenceError
+  ) {
+    throw cause;
+  }
   return new RecsysError('STORE_UNAVAILABLE', {
     message: `Redis ${what} failed: ${(cause as Error)?.message ?? String(cause)}`,
     cause,

@@ -16,16 +16,19 @@ import {
 } from '../../ports/index.ts';
 import { assertWritable } from '../row-checks.ts';
 import { storeUnavailable } from './connect.ts';
-import { decodeRow, encodeDelta, encodeRow } from './row-codec.ts';
+import { decodeRow, encodeDelta, encodeOptimistic, encodeRow } from './row-codec.ts';
 
 const COMMIT_SCRIPT = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
 const READ_CHUNK = 1_000;
+/** Attempts with optimistic (final-value) rows before every shared row is sent as a delta. */
+const MAX_OPTIMISTIC_ATTEMPTS = 3;
 const EMPTY = new Float32Array(0);
 
-type CommitReply = [string, string?];
+type CommitReply = [string, string?, string?];
 
 interface RecsysRedis extends Redis {
-  recsysCommit(numKeys: number, ...args: (string | Buffer | number)[]): Promise<CommitReply>;
+  /** ioredis flattens array arguments: one array avoids spreading 100,000 arguments on the stack. */
+  recsysCommit(args: (string | Buffer | number)[]): Promise<CommitReply>;
 }
 
 export interface RedisModelStoreOptions {
@@ -177,11 +180,16 @@ export class RedisModelStore implements ModelStore {
   }
 
   async putItems(records: readonly { id: string; record: CatalogRecord }[]): Promise<void> {
-    if (records.length === 0) return;
-    const multi = this.#redis.multi();
-    for (const { id, record } of records) multi.set(this.#key('item', id), JSON.stringify(record));
-    multi.sadd(this.#key('items'), ...records.map((r) => r.id));
-    await this.#call('catalog write', () => multi.exec());
+    for (let start = 0; start < records.length; start += READ_CHUNK) {
+      const chunk = records.slice(start, start + READ_CHUNK);
+      const multi = this.#redis.multi();
+      for (const { id, record } of chunk) multi.set(this.#key('item', id), JSON.stringify(record));
+      multi.sadd(
+        this.#key('items'),
+        chunk.map((r) => r.id),
+      );
+      await this.#call('catalog write', () => multi.exec());
+    }
   }
 
   async getItems(ids: readonly string[]): Promise<(CatalogRecord | undefined)[]> {
@@ -199,10 +207,12 @@ export class RedisModelStore implements ModelStore {
   }
 
   async putUsers(records: readonly { id: string; record: CatalogRecord }[]): Promise<void> {
-    if (records.length === 0) return;
-    const multi = this.#redis.multi();
-    for (const { id, record } of records) multi.set(this.#key('user', id), JSON.stringify(record));
-    await this.#call('catalog write', () => multi.exec());
+    for (let start = 0; start < records.length; start += READ_CHUNK) {
+      const multi = this.#redis.multi();
+      for (const { id, record } of records.slice(start, start + READ_CHUNK))
+        multi.set(this.#key('user', id), JSON.stringify(record));
+      await this.#call('catalog write', () => multi.exec());
+    }
   }
 
   async getUsers(ids: readonly string[]): Promise<(CatalogRecord | undefined)[]> {
@@ -236,37 +246,79 @@ export class RedisModelStore implements ModelStore {
     return out;
   }
 
+  /**
+   * One atomic write. Shared rows that carry their final values and the version they started
+   * from are first sent as those values only (written as they are when nobody else wrote the row
+   * since: far less work for Redis); rows another writer changed come back as conflicts and are
+   * sent again, in a new attempt, as float64 deltas. The last attempt sends every row as a delta.
+   */
   async #commit(batch: CommitBatch): Promise<CommitResult> {
     assertWritable(batch);
+    const asDelta = new Set<number>();
+    for (let attempt = 0; ; attempt++) {
+      const reply = await this.#attempt(batch, attempt >= MAX_OPTIMISTIC_ATTEMPTS ? 'all' : asDelta);
+      if (reply[0] === 'conflict') {
+        for (const index of (reply[1] ?? '').split(',')) if (index !== '') asDelta.add(Number(index));
+        continue;
+      }
+      if (reply[0] === 'fenced')
+        return { status: 'fenced', partition: Number(reply[1]), storedOffset: Number(reply[2]) };
+      return { status: 'committed' };
+    }
+  }
+
+  async #attempt(batch: CommitBatch, asDelta: ReadonlySet<number> | 'all'): Promise<CommitReply> {
     const keys: string[] = [];
     const args: (string | Buffer)[] = [];
-    const offset = batch.offset;
-    if (offset !== undefined) keys.push(this.#key('offsets', offset.scope));
+    const offsets = batch.offsets ?? [];
+    for (const advance of offsets) {
+      keys.push(this.#key('offsets', advance.scope));
+      args.push(String(advance.partition), String(advance.fromOffset), String(advance.nextOffset));
+    }
     let nPuts = 0;
     let nDeltas = 0;
+    const putPayloads: Buffer[] = [];
+    const deltaPayloads: Buffer[] = [];
     for (const group of batch.puts ?? []) {
       for (const { id, value } of group.rows) {
         keys.push(this.rowKey(group.table, id));
-        args.push(encodeRow(value.vector, value.state ?? EMPTY, value.bias, value.count, 0, value.updatedAt));
+        putPayloads.push(
+          encodeRow(value.vector, value.state ?? EMPTY, value.bias, value.count, 0, value.updatedAt),
+        );
         nPuts++;
       }
     }
     for (const group of batch.deltas ?? []) {
       for (const { id, value } of group.rows) {
         keys.push(this.rowKey(group.table, id));
-        args.push(
-          encodeDelta(
-            value.vector,
-            value.state ?? EMPTY,
-            value.bias,
-            value.count,
-            value.updatedAt,
-            value.init,
-          ),
+        const optimistic =
+          value.full !== undefined &&
+          value.expectedVersion !== undefined &&
+          asDelta !== 'all' &&
+          !asDelta.has(nDeltas);
+        deltaPayloads.push(
+          optimistic
+            ? encodeOptimistic(
+                (value.full as { vector: Float32Array }).vector,
+                value.full?.state ?? EMPTY,
+                (value.full as { bias: number }).bias,
+                (value.full as { count: number }).count,
+                value.updatedAt,
+                value.expectedVersion as number,
+              )
+            : encodeDelta(
+                value.vector,
+                value.state ?? EMPTY,
+                value.bias,
+                value.count,
+                value.updatedAt,
+                value.init,
+              ),
         );
         nDeltas++;
       }
     }
+    args.push(frame(putPayloads), frame(deltaPayloads));
     const counters = batch.counters ?? [];
     for (const counter of counters) {
       keys.push(this.#key('counter', counter.name));
@@ -275,7 +327,8 @@ export class RedisModelStore implements ModelStore {
     const histories = (batch.history ?? []).filter((h) => h.items.length > 0);
     for (const { userId, items } of histories) {
       keys.push(this.#key('hist', userId));
-      args.push(String(items.length), ...items);
+      args.push(String(items.length));
+      for (const item of items) args.push(item);
     }
     const popularity = batch.popularity ?? [];
     for (const { segment, itemId, by } of popularity) {
@@ -286,19 +339,16 @@ export class RedisModelStore implements ModelStore {
     if (newItems.length > 0) {
       const registry = (batch.newItems as { registry: string }).registry;
       keys.push(this.#key('registry', registry), this.#key('registry', registry, 'set'));
-      args.push(...newItems);
+      for (const id of newItems) args.push(id);
     }
     const changed = batch.changedItems?.ids ?? [];
     if (changed.length > 0) {
       keys.push(this.#key('changes', (batch.changedItems as { stream: string }).stream));
-      args.push(...changed);
+      for (const id of changed) args.push(id);
     }
-    if (keys.length === 0) return { status: 'committed' };
+    if (keys.length === 0) return ['committed'];
     const head = [
-      offset === undefined ? '0' : '1',
-      String(offset?.partition ?? 0),
-      String(offset?.fromOffset ?? 0),
-      String(offset?.nextOffset ?? 0),
+      String(offsets.length),
       String(nPuts),
       String(nDeltas),
       String(counters.length),
@@ -309,17 +359,16 @@ export class RedisModelStore implements ModelStore {
       String(this.#limits.historyLimit),
       String(this.#limits.changeStreamLimit),
     ];
-    let reply: CommitReply;
     try {
-      reply = await this.#redis.recsysCommit(keys.length, ...keys, ...head, ...args);
+      return await this.#redis.recsysCommit(
+        concat<string | Buffer | number>([keys.length], keys, head, args),
+      );
     } catch (cause) {
       if (cause instanceof Error && cause.message.includes('DIMENSION_MISMATCH')) {
         throw new RangeError(cause.message.slice(cause.message.indexOf('DIMENSION_MISMATCH')));
       }
       throw storeUnavailable(cause, 'commit');
     }
-    if (reply[0] === 'fenced') return { status: 'fenced', storedOffset: Number(reply[1]) };
-    return { status: 'committed' };
   }
 
   #key(...parts: string[]): string {
@@ -333,4 +382,25 @@ export class RedisModelStore implements ModelStore {
       throw storeUnavailable(cause, what);
     }
   }
+}
+
+/** Concatenates arrays without spreading them (argument lists can be very long). */
+function concat<T>(...parts: readonly (readonly T[])[]): T[] {
+  const out: T[] = [];
+  for (const part of parts) for (let i = 0; i < part.length; i++) out.push(part[i] as T);
+  return out;
+}
+
+/** Payloads in one buffer, each preceded by its length (u32, little-endian), as commit.lua reads them. */
+function frame(payloads: readonly Buffer[]): Buffer {
+  let size = 0;
+  for (const p of payloads) size += 4 + p.length;
+  const out = Buffer.allocUnsafe(size);
+  let offset = 0;
+  for (const p of payloads) {
+    out.writeUInt32LE(p.length, offset);
+    p.copy(out, offset + 4);
+    offset += 4 + p.length;
+  }
+  return out;
 }

@@ -1,0 +1,180 @@
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import { DEAD_LETTER_HEADERS, type ConsumedRecord } from '../../shared/ports/index.ts';
+import { kafkaLog } from '../support/adapters.ts';
+import { TrainerProcess } from '../support/trainer-process.ts';
+import { trainerRun } from '../support/trainer-run.ts';
+import { sleep, waitUntil } from '../support/wait.ts';
+import { produceWorkload, waitForGroup } from '../support/workload.ts';
+
+const services = inject('services');
+const cleanups: (() => Promise<void>)[] = [];
+afterAll(async () => {
+  for (const cleanup of cleanups) await cleanup().catch(() => undefined);
+});
+
+async function sumOfItemCounts(
+  store: Awaited<ReturnType<typeof trainerRun>>['store'],
+  items: number,
+): Promise<number> {
+  const rows = await store.getRows(
+    'mf:item',
+    Array.from({ length: items }, (_, i) => `i${i}`),
+  );
+  return rows.reduce((sum, row) => sum + (row?.count ?? 0), 0);
+}
+
+describe('several trainers on one topic', () => {
+  it(
+    "keeps counts exact and every instance's item deltas when one of two is killed midway",
+    { timeout: 400_000 },
+    async () => {
+      const run = await trainerRun({ partitions: 4 });
+      cleanups.push(run.cleanup);
+      const workload = await produceWorkload(run.log, { count: 60_000, users: 3_000, items: 500, seed: 3 });
+      const a = await TrainerProcess.start(services, { configFile: run.configFile });
+      const b = await TrainerProcess.start(services, { configFile: run.configFile });
+      await waitUntil(
+        async () =>
+          (await a.metric('recsys_trainer_events_total')) > 0 &&
+          (await b.metric('recsys_trainer_events_total')) > 0,
+        'both instances to train',
+        120_000,
+        100,
+      );
+      b.kill('SIGKILL');
+      await b.exited();
+      await waitForGroup(run.log, run.store, run.groupId, 300_000);
+      const stopping = Date.now();
+      a.kill('SIGTERM');
+      expect((await a.exited()).code).toBe(0);
+      expect(Date.now() - stopping).toBeLessThan(20_000);
+
+      const users = [...workload.perUser.keys()];
+      const counts = await run.store.getCounters('events:mf', users);
+      expect(users.filter((u, i) => counts[i] !== workload.perUser.get(u))).toEqual([]);
+      // Every positive event adds 1 to its item's count, whichever instance applied it: the sum
+      // is exact only if both instances' deltas to the shared item rows are all there.
+      expect(await sumOfItemCounts(run.store, 500)).toBe(workload.positives);
+    },
+  );
+
+  it(
+    'fences a paused zombie: its late batch is rejected, counts stay exact, offsets never move back',
+    { timeout: 400_000 },
+    async () => {
+      const run = await trainerRun({ partitions: 4 });
+      cleanups.push(run.cleanup);
+      const workload = await produceWorkload(run.log, { count: 150_000, users: 4_000, items: 800, seed: 4 });
+      const history = new Map<number, number[]>();
+      let watching = true;
+      const watcher = (async () => {
+        while (watching) {
+          const offsets = await run.store.getOffsets(run.groupId).catch(() => new Map<number, number>());
+          for (const [p, o] of offsets) history.set(p, [...(history.get(p) ?? []), o]);
+          await sleep(50);
+        }
+      })();
+      const zombie = await TrainerProcess.start(services, { configFile: run.configFile });
+      await waitUntil(
+        async () => (await zombie.metric('recsys_trainer_events_total')) > 0,
+        'the first instance to train',
+        120_000,
+        50,
+      );
+      const other = await TrainerProcess.start(services, { configFile: run.configFile });
+      let fenced = 0;
+      for (let attempt = 0; attempt < 3 && fenced === 0; attempt++) {
+        await sleep(300);
+        const before = await run.store.getOffsets(run.groupId);
+        zombie.kill('SIGSTOP');
+        // Frozen longer than the session timeout (6 s): the group gives the zombie's partitions
+        // to `other`, which writes past where the zombie stopped. Only then does the zombie wake
+        // up, with batches it trained before and now tries to write.
+        await waitUntil(
+          async () => {
+            const now = await run.store.getOffsets(run.groupId);
+            return [...before].every(([p, o]) => (now.get(p) ?? 0) > o);
+          },
+          'the other instance to take over every partition',
+          90_000,
+          200,
+        );
+        zombie.kill('SIGCONT');
+        await sleep(4_000);
+        fenced = await zombie.metric('recsys_trainer_fenced_batches_total');
+      }
+      await waitForGroup(run.log, run.store, run.groupId, 300_000);
+      watching = false;
+      await watcher;
+      zombie.kill('SIGTERM');
+      other.kill('SIGTERM');
+      await Promise.all([zombie.exited(), other.exited()]);
+
+      expect(fenced).toBeGreaterThanOrEqual(1);
+      for (const [partition, seen] of history) {
+        const backwards = seen.filter((o, i) => i > 0 && o < (seen[i - 1] as number));
+        expect(backwards, `partition ${partition}`).toEqual([]);
+      }
+      const users = [...workload.perUser.keys()];
+      const counts = await run.store.getCounters('events:mf', users);
+      expect(users.filter((u, i) => counts[i] !== workload.perUser.get(u))).toEqual([]);
+      const applied = await run.store.getCounters(
+        'applied:mf',
+        Array.from({ length: workload.valid }, (_, i) => `e${i}`),
+      );
+      expect(applied.filter((v) => v !== 1).length).toBe(0);
+    },
+  );
+
+  it(
+    'dead-letters poison events with their reason and bytes, and applies all valid ones',
+    { timeout: 200_000 },
+    async () => {
+      const run = await trainerRun({ partitions: 2 });
+      cleanups.push(run.cleanup);
+      const workload = await produceWorkload(run.log, {
+        count: 5_000,
+        users: 200,
+        items: 100,
+        seed: 5,
+        poisonEvery: 97,
+      });
+      const trainer = await TrainerProcess.start(services, { configFile: run.configFile });
+      await waitForGroup(run.log, run.store, run.groupId, 120_000);
+      trainer.kill('SIGTERM');
+      await trainer.exited();
+
+      const users = [...workload.perUser.keys()];
+      const counts = await run.store.getCounters('events:mf', users);
+      expect(users.filter((u, i) => counts[i] !== workload.perUser.get(u))).toEqual([]);
+      const dead: ConsumedRecord[] = [];
+      const reader = kafkaLog(services, { topic: run.topic });
+      const subscription = await reader.consume({
+        groupId: `${run.groupId}-dlq-reader`,
+        topic: 'dead-letter',
+        eachBatch: async (batch, ctx) => {
+          dead.push(...batch.records);
+          ctx.markProcessed(batch.nextOffset);
+        },
+      });
+      await waitUntil(() => dead.length >= workload.poison, 'the dead letters', 60_000);
+      await subscription.stop();
+      await reader.close();
+      expect(dead).toHaveLength(workload.poison);
+      const codes = new Set(dead.map((d) => d.headers[DEAD_LETTER_HEADERS.code]));
+      expect([...codes].sort()).toEqual([
+        'EVENT_INVALID',
+        'FORBIDDEN_KEY',
+        'MALFORMED_JSON',
+        'PAYLOAD_TOO_LARGE',
+      ]);
+      for (const d of dead) {
+        expect(d.headers[DEAD_LETTER_HEADERS.message]?.length).toBeGreaterThan(5);
+        expect(Number(d.headers[DEAD_LETTER_HEADERS.sourceOffset])).toBeGreaterThanOrEqual(0);
+      }
+      expect(
+        dead.some((d) => Buffer.from(d.value).toString().startsWith('{"userId": "u1", "itemId": ')),
+      ).toBe(true);
+    },
+  );
+});
