@@ -97,4 +97,29 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
     description: 'evict rows not written for this long (0: never)',
   },
   { name: 'PORT', path: ['serving', 'port'], parse: 'int', description: 'serving port' },
+  {
+    name: 'RECSYS_SERVING_METRICS_PORT',
+    path: ['serving', 'metricsPort'],
+    parse: 'int',
+    description: 'separate /metrics port (0: the main port)',
+  },
+  {
+    name: 'RECSYS_WRITE_API_KEYS',
+    path: ['serving', 'writeApiKeys'],
+    parse: 'list',
+    description: 'comma-separated keys for write routes',
+  },
+  {
+    name: 'RECSYS_READ_API_KEYS',
+    path: ['serving', 'readApiKeys'],
+    parse: 'list',
+    description: 'comma-separated keys for read routes',
+  },
+  { name: 'RECSYS_CORS_ORIGINS', path: ['serving', 'corsOrigins'], parse: 'list', description: 'CORS origins' },
+  {
+    name: 'RECSYS_RATE_LIMIT_PER_MINUTE',
+    path: ['serving', 'rateLimitPerMinute'],
+    parse: 'int',
+    description: 'requests per minute per key or address',
+  },
 ];

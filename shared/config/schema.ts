@@ -78,6 +78,36 @@ export const ConfigSchema = Type.Object(
       {
         host: Type.String({ minLength: 1 }),
         port: Type.Integer({ minimum: 0, maximum: 65535 }),
+        /** Serve /metrics on this separate port (0: on the main port). */
+        metricsPort: Type.Integer({ minimum: 0, maximum: 65535 }),
+        /** Keys accepted on write routes (items, users, events); empty: no key needed. */
+        writeApiKeys: Type.Array(Type.String({ minLength: 16, maxLength: 256 }), { maxItems: 64 }),
+        /** Keys accepted on read routes; empty: reads are open. */
+        readApiKeys: Type.Array(Type.String({ minLength: 16, maxLength: 256 }), { maxItems: 64 }),
+        /** Origins allowed by CORS; empty: CORS off. */
+        corsOrigins: Type.Array(Type.String({ minLength: 1 }), { maxItems: 64 }),
+        /** Largest request body in bytes (413 beyond). */
+        bodyLimitBytes: Type.Integer({ minimum: 1_024, maximum: 64 * 1_048_576 }),
+        /** Requests per minute per API key (or client address without a key); 0: no limit. */
+        rateLimitPerMinute: Type.Integer({ minimum: 0 }),
+        /** Events accepted per user per minute on POST /v1/events (a click flood cannot drag the model). */
+        userEventsPerMinute: Type.Integer({ minimum: 1 }),
+        /** Redis command timeout on the request path: slow Redis means fallback, not slow answers. */
+        storeTimeoutMs: Type.Integer({ minimum: 5, maximum: 10_000 }),
+        /** Above this many items, MF candidates come from the ANN index (HNSW, usearch). */
+        annThreshold: Type.Integer({ minimum: 0 }),
+        /** Candidates taken from each source before re-ranking. */
+        candidates: Type.Integer({ minimum: 10, maximum: 5_000 }),
+        /** Interactions at which a user's (or item's) model score weighs half in the blend. */
+        blendInteractions: Type.Number({ exclusiveMinimum: 0 }),
+        /** How often the in-memory index follows the trainers' change streams. */
+        refreshMs: Type.Integer({ minimum: 10 }),
+        /** How often the whole index is reloaded (and the ANN index rebuilt). */
+        fullReloadMs: Type.Integer({ minimum: 1_000 }),
+        /** How long a ranking is kept for paging through it with resultId. */
+        resultTtlMs: Type.Integer({ minimum: 1_000 }),
+        /** Slow clients are cut off after this (headers and whole request). */
+        requestTimeoutMs: Type.Integer({ minimum: 100 }),
       },
       { additionalProperties: false },
     ),
