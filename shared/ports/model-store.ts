@@ -157,7 +157,7 @@ export interface ModelStore {
   readItemChanges(stream: string, after: string, count: number): Promise<ItemChanges[]>;
   /** Deletes rows of a table not written since `olderThan` (ms since the epoch); returns how many. */
   evictRows(table: RowTable, olderThan: number): Promise<number>;
-  /** Catalog: item and user records with their features. */
+  /** Catalog: item and user records with their features. Item writes append to CATALOG_STREAM. */
   putItems(records: readonly { id: string; record: CatalogRecord }[]): Promise<void>;
   getItems(ids: readonly string[]): Promise<(CatalogRecord | undefined)[]>;
   deleteItem(id: string): Promise<boolean>;
@@ -177,5 +177,11 @@ export interface ModelStoreLimits {
   /** Entries kept in the item change stream (approximately, on Redis). */
   readonly changeStreamLimit: number;
 }
+
+/**
+ * The change stream that catalog writes (putItems, deleteItem) append the item ids to, in the
+ * same atomic step: every serving instance follows it to apply catalog changes.
+ */
+export const CATALOG_STREAM = 'catalog';
 
 export const DEFAULT_STORE_LIMITS: ModelStoreLimits = { historyLimit: 100, changeStreamLimit: 100_000 };

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isRecsysError } from '../../shared/errors/index.ts';
-import type { ModelStore, RowDelta, RowValue } from '../../shared/ports/index.ts';
+import { CATALOG_STREAM, type ModelStore, type RowDelta, type RowValue } from '../../shared/ports/index.ts';
 
 export interface ModelStoreFixture {
   /** A store on a fresh, empty namespace. */
@@ -440,6 +440,19 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
       expect(await store.deleteItem('i1')).toBe(false);
       expect(await store.listItemIds()).toEqual(['i2']);
       expect(await store.getUsers(['u1'])).toEqual([{ userId: 'u1', attributes: { country: 'FR' } }]);
+    });
+
+    it('appends catalog writes and deletions to the catalog change stream', async () => {
+      await store.putItems([
+        { id: 'c1', record: { itemId: 'c1' } },
+        { id: 'c2', record: { itemId: 'c2' } },
+      ]);
+      expect(await store.deleteItem('c1')).toBe(true);
+      expect(await store.deleteItem('c1')).toBe(false);
+      const changes = await store.readItemChanges(CATALOG_STREAM, '0', 10);
+      expect(changes.map((c) => c.items)).toEqual([['c1', 'c2'], ['c1']]);
+      const first = changes[0] as { id: string };
+      expect((await store.readItemChanges(CATALOG_STREAM, first.id, 10)).map((c) => c.items)).toEqual([['c1']]);
     });
 
     it('answers ping while open', async () => {

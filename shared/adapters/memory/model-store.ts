@@ -1,4 +1,5 @@
 import {
+  CATALOG_STREAM,
   DEFAULT_STORE_LIMITS,
   type CatalogRecord,
   type CommitBatch,
@@ -105,13 +106,7 @@ export class MemoryModelStore implements ModelStore {
       }
     }
     if (batch.changedItems !== undefined && batch.changedItems.ids.length > 0) {
-      let changes = this.state.streams.get(batch.changedItems.stream);
-      if (changes === undefined)
-        this.state.streams.set(batch.changedItems.stream, (changes = { entries: [], sequence: 0 }));
-      changes.sequence++;
-      changes.entries.push({ id: `${changes.sequence}-0`, items: [...batch.changedItems.ids] });
-      const excess = changes.entries.length - this.#limits.changeStreamLimit;
-      if (excess > 0) changes.entries.splice(0, excess);
+      this.#appendChanges(batch.changedItems.stream, batch.changedItems.ids);
     }
     for (const advance of batch.offsets ?? []) {
       tableOf(this.state.offsets, advance.scope).set(advance.partition, advance.nextOffset);
@@ -166,6 +161,16 @@ export class MemoryModelStore implements ModelStore {
 
   async putItems(records: readonly { id: string; record: CatalogRecord }[]): Promise<void> {
     for (const { id, record } of records) this.state.items.set(id, structuredClone(record));
+    if (records.length > 0) this.#appendChanges(CATALOG_STREAM, records.map((r) => r.id));
+  }
+
+  #appendChanges(stream: string, ids: readonly string[]): void {
+    let changes = this.state.streams.get(stream);
+    if (changes === undefined) this.state.streams.set(stream, (changes = { entries: [], sequence: 0 }));
+    changes.sequence++;
+    changes.entries.push({ id: `${changes.sequence}-0`, items: [...ids] });
+    const excess = changes.entries.length - this.#limits.changeStreamLimit;
+    if (excess > 0) changes.entries.splice(0, excess);
   }
 
   async getItems(ids: readonly string[]): Promise<(CatalogRecord | undefined)[]> {
@@ -176,7 +181,9 @@ export class MemoryModelStore implements ModelStore {
   }
 
   async deleteItem(id: string): Promise<boolean> {
-    return this.state.items.delete(id);
+    const deleted = this.state.items.delete(id);
+    if (deleted) this.#appendChanges(CATALOG_STREAM, [id]);
+    return deleted;
   }
 
   async listItemIds(): Promise<string[]> {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import {
+  CATALOG_STREAM,
   DEFAULT_STORE_LIMITS,
   type CatalogRecord,
   type CommitBatch,
@@ -20,6 +21,14 @@ import { decodeRow, encodeDelta, encodeOptimistic, encodeRow } from './row-codec
 
 const COMMIT_SCRIPT = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
 const READ_CHUNK = 1_000;
+/** Deletes an item record and, when it existed, appends its id to the catalog change stream. */
+const DELETE_ITEM_SCRIPT = `
+local deleted = redis.call('DEL', KEYS[1])
+redis.call('SREM', KEYS[2], ARGV[1])
+if deleted > 0 then
+  redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'items', ARGV[1])
+end
+return deleted`;
 /** Attempts with optimistic (final-value) rows before every shared row is sent as a delta. */
 const MAX_OPTIMISTIC_ATTEMPTS = 3;
 const EMPTY = new Float32Array(0);
@@ -188,6 +197,15 @@ export class RedisModelStore implements ModelStore {
         this.#key('items'),
         chunk.map((r) => r.id),
       );
+      multi.xadd(
+        this.#key('changes', CATALOG_STREAM),
+        'MAXLEN',
+        '~',
+        String(this.#limits.changeStreamLimit),
+        '*',
+        'items',
+        chunk.map((r) => r.id).join('\n'),
+      );
       await this.#call('catalog write', () => multi.exec());
     }
   }
@@ -197,9 +215,18 @@ export class RedisModelStore implements ModelStore {
   }
 
   async deleteItem(id: string): Promise<boolean> {
-    const multi = this.#redis.multi().del(this.#key('item', id)).srem(this.#key('items'), id);
-    const results = await this.#call('catalog delete', () => multi.exec());
-    return Number(results?.[0]?.[1] ?? 0) > 0;
+    const deleted = await this.#call('catalog delete', () =>
+      this.#redis.eval(
+        DELETE_ITEM_SCRIPT,
+        3,
+        this.#key('item', id),
+        this.#key('items'),
+        this.#key('changes', CATALOG_STREAM),
+        id,
+        String(this.#limits.changeStreamLimit),
+      ),
+    );
+    return Number(deleted) > 0;
   }
 
   async listItemIds(): Promise<string[]> {
