@@ -11,6 +11,7 @@ import { createLogger } from '../shared/observability/index.ts';
 import { benchCommand } from './commands/bench.ts';
 import { evalCommand } from './commands/eval.ts';
 import { replayCommand } from './commands/replay.ts';
+import { serveCommand } from './commands/serve.ts';
 import { trainerCommand } from './commands/trainer.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportError, type CommandIo } from './run-command.ts';
@@ -67,6 +68,7 @@ export async function main(
   };
   add(evalCommand(ctx, setCode));
   add(trainerCommand(config, setCode));
+  add(serveCommand(config, setCode));
   add(replayCommand(ctx, config, setCode));
   add(benchCommand(ctx, setCode));
 

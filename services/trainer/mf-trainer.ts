@@ -1,4 +1,4 @@
-import type { RecsysConfig } from '../../shared/config/index.ts';
+import { mfConfigFrom, type RecsysConfig } from '../../shared/config/index.ts';
 import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
 import { HybridMF, type HybridMfConfig } from '../../shared/model/hybrid-mf.ts';
 import { Random } from '../../shared/model/random.ts';
@@ -18,30 +18,6 @@ import { UserHistories } from './user-histories.ts';
 /** Counter hash holding the sum and number of ratings (their mean is the global bias). */
 export const MF_GLOBAL_COUNTER = 'mf:global';
 
-export function mfConfigFrom(config: RecsysConfig): Partial<HybridMfConfig> {
-  const mf = config.model.mf;
-  const optimizer = {
-    kind: mf.optimizer,
-    learningRate: mf.learningRate,
-    l2: mf.l2,
-    clipNorm: mf.clipNorm,
-    maxNorm: mf.maxNorm,
-    epsilon: 1e-8,
-    initialAccumulator: 0.1,
-  } as const;
-  return {
-    dim: mf.dim,
-    seed: config.model.seed,
-    initStd: mf.initStd,
-    loss: mf.loss,
-    negatives: mf.negatives,
-    sampler: 'uniform',
-    historySize: config.trainer.historyLimit,
-    optimizer,
-    biasOptimizer: { ...optimizer, learningRate: mf.biasLearningRate, l2: 0, maxNorm: 0 },
-    l2Bias: mf.l2,
-  };
-}
 
 interface Deps {
   readonly config: RecsysConfig;

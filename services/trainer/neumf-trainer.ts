@@ -1,4 +1,5 @@
-import type { RecsysConfig } from '../../shared/config/index.ts';
+import { neumfConfigFrom, type RecsysConfig } from '../../shared/config/index.ts';
+import { DENSE_CHUNK, DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../../shared/model/neumf/dense-layout.ts';
 import { NeuMF, type NeuMfConfig } from '../../shared/model/neumf/neumf.ts';
 import { Random } from '../../shared/model/random.ts';
 import type { ModelStore, RowDelta, RowValue, TableRows } from '../../shared/ports/index.ts';
@@ -7,13 +8,6 @@ import { ItemRegistry, drawNegatives, eventRandom } from './item-registry.ts';
 import type { ModelTrainer, PendingWrite, TrainStats } from './model-trainer.ts';
 import { TableSync } from './table-sync.ts';
 import { UserHistories } from './user-histories.ts';
-
-/** Store table of the dense tower: its weights flattened in Tower.variables order, in chunks d0, d1, ... */
-export const DENSE_TABLE = 'ncf:dense';
-/** Counter hash whose `version` field counts dense publications. */
-export const DENSE_COUNTER = 'ncf:dense';
-/** Values per stored row of the dense tower. */
-export const DENSE_CHUNK = 4_096;
 
 function flatten(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
@@ -25,35 +19,6 @@ function flatten(parts: readonly Float32Array[]): Float32Array {
   return out;
 }
 
-/** Row ids of a flattened tower of `length` values: d0, d1, ... */
-export function chunkIds(length: number): string[] {
-  return Array.from({ length: Math.ceil(length / DENSE_CHUNK) }, (_, c) => `d${c}`);
-}
-
-export function neumfConfigFrom(config: RecsysConfig): Partial<NeuMfConfig> {
-  const n = config.model.neumf;
-  return {
-    seed: config.model.seed,
-    gmfDim: n.gmfDim,
-    mlpDim: n.mlpDim,
-    hidden: [...n.hidden],
-    contextDim: n.contextDim,
-    contextFields: [...n.contextFields],
-    negatives: n.negatives,
-    batchSize: n.batchSize,
-    historySize: config.trainer.historyLimit,
-    rowOptimizer: {
-      kind: 'adagrad',
-      learningRate: n.learningRate,
-      l2: 0,
-      clipNorm: 5,
-      maxNorm: 10,
-      epsilon: 1e-8,
-      initialAccumulator: 0.1,
-    },
-    denseLearningRate: n.denseLearningRate,
-  };
-}
 
 interface Deps {
   readonly config: RecsysConfig;

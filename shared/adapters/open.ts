@@ -28,13 +28,15 @@ export async function openModelStore(
   config: RecsysConfig,
   logger: Logger,
   name = 'recsys',
+  /** Per-connection overrides (serving's request path uses a shorter command timeout). */
+  options: { readonly commandTimeoutMs?: number } = {},
 ): Promise<ModelStore> {
   if (describeDeployment(config).modelStore === 'redis') {
     logger.info(
       { url: redactUrl(config.redis.url), keyPrefix: config.redis.keyPrefix },
       'model store: Redis',
     );
-    const client = await connectRedis({ ...config.redis, connectionName: name });
+    const client = await connectRedis({ ...config.redis, ...options, connectionName: name });
     return new RedisModelStore(client, { keyPrefix: config.redis.keyPrefix });
   }
   const file = join(config.embedded.dataDir, 'model.json');

@@ -35,6 +35,14 @@ export const ERROR_CATALOGUE = {
   NOT_FOUND: { status: 404, retriable: false, message: 'No such resource.' },
   ROUTE_NOT_FOUND: { status: 404, retriable: false, message: 'No such route.' },
   UNAUTHORIZED: { status: 401, retriable: false, message: 'A valid API key is required.' },
+  FORBIDDEN: { status: 403, retriable: false, message: 'This API key may not use this route.' },
+  METHOD_NOT_ALLOWED: { status: 405, retriable: false, message: 'The route does not accept this method.' },
+  REQUEST_TIMEOUT: { status: 408, retriable: true, message: 'The request was not received in time.' },
+  RESULT_EXPIRED: {
+    status: 410,
+    retriable: false,
+    message: 'The ranking for this resultId expired; request the first page again.',
+  },
   RATE_LIMITED: {
     status: 429,
     retriable: true,

@@ -23,13 +23,30 @@ export const ajv = new Ajv({
 });
 addFormats(ajv, ['date-time']);
 
-const compiled = new WeakMap<TSchema, ValidateFunction>();
+/**
+ * The same rules for URL query strings and path parameters, where every value arrives as a string:
+ * `coerceTypes` turns "10" into 10 and "true" into true for fields declared as such (and only
+ * those); anything that does not convert is rejected as usual.
+ */
+export const queryAjv = new Ajv({
+  allErrors: true,
+  strict: true,
+  strictNumbers: true,
+  coerceTypes: true,
+  useDefaults: false,
+  removeAdditional: false,
+});
+addFormats(queryAjv, ['date-time']);
 
-export function compileSchema<T>(schema: TSchema): ValidateFunction<T> {
-  let fn = compiled.get(schema);
+const compiled = new WeakMap<TSchema, ValidateFunction>();
+const compiledQuery = new WeakMap<TSchema, ValidateFunction>();
+
+export function compileSchema<T>(schema: TSchema, coerce = false): ValidateFunction<T> {
+  const cache = coerce ? compiledQuery : compiled;
+  let fn = cache.get(schema);
   if (fn === undefined) {
-    fn = ajv.compile(schema);
-    compiled.set(schema, fn);
+    fn = (coerce ? queryAjv : ajv).compile(schema);
+    cache.set(schema, fn);
   }
   return fn as ValidateFunction<T>;
 }

@@ -41,8 +41,14 @@ export function parseJson(text: string): Result<unknown> {
  * A runtime validator for one schema: unknown fields, forbidden keys, non-finite numbers and size
  * limits are rejected with a catalogued error carrying the field path and reason.
  */
-export function createValidator<T>(schema: TSchema, code: ErrorCode = 'VALIDATION_FAILED', what = 'input') {
-  const check = compileSchema<T>(schema);
+export function createValidator<T>(
+  schema: TSchema,
+  code: ErrorCode = 'VALIDATION_FAILED',
+  what = 'input',
+  /** Convert strings to the declared types first (query strings, path parameters). */
+  coerce = false,
+) {
+  const check = compileSchema<T>(schema, coerce);
   return (value: unknown): Result<T> => {
     const defect = findInputDefect(value);
     if (defect?.kind === 'forbidden-key') {

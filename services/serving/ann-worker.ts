@@ -1,0 +1,30 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import usearch from 'usearch';
+import type { AnnParams } from './ann-index.ts';
+
+/** Builds an HNSW index off the main thread and saves it to `file` (see AnnIndex.build). */
+const { vectors, count, width, params, file } = workerData as {
+  vectors: Float32Array;
+  count: number;
+  width: number;
+  params: AnnParams;
+  file: string;
+};
+const index = new usearch.Index({
+  dimensions: width,
+  metric: usearch.MetricKind.Cos,
+  quantization: usearch.ScalarKind.F32,
+  connectivity: params.connectivity,
+  expansion_add: params.expansionAdd,
+  expansion_search: params.expansionSearch,
+  multi: false,
+});
+const keys = new BigUint64Array(count);
+for (let i = 0; i < count; i++) keys[i] = BigInt(i);
+const chunk = 50_000;
+for (let start = 0; start < count; start += chunk) {
+  const end = Math.min(count, start + chunk);
+  index.add(keys.subarray(start, end), vectors.subarray(start * width, end * width), params.threads);
+}
+index.save(file);
+parentPort?.postMessage('built');

@@ -1,0 +1,69 @@
+/**
+ * How model scores and fallback scores are combined into one ranking (pure functions, unit-tested
+ * with hand-worked numbers).
+ *
+ * Every signal is first put on a common [0, 1] scale: model scores and popularity by their rank
+ * among the request's candidates (1 for the best, 1/n for the worst, 0 when the item lacks the
+ * signal), content similarity as its cosine. The fallback score is the largest fallback signal,
+ * the model score the mean of the model signals an item has. They are blended by a weight that
+ * grows with interactions: w = wUser * wItem, each n / (n + half), so a new user (or an item nobody
+ * touched) gets the fallback, an active user on a well-known item gets the models, and everyone in
+ * between a smooth mix.
+ */
+export type Source = 'mf' | 'neumf' | 'content' | 'popular' | 'session';
+
+/** Rank-normalised scores: the best defined value gets 1, the worst 1/n, undefined gets 0. */
+export function rankNormalize(values: readonly (number | undefined)[]): Float64Array {
+  const order = values
+    .map((value, index) => ({ value, index }))
+    .filter((e): e is { value: number; index: number } => e.value !== undefined && Number.isFinite(e.value))
+    .sort((a, b) => b.value - a.value || a.index - b.index);
+  const out = new Float64Array(values.length);
+  const n = order.length;
+  order.forEach((e, rank) => {
+    out[e.index] = (n - rank) / n;
+  });
+  return out;
+}
+
+/** The weight of the model side for `count` interactions: count / (count + half). */
+export function interactionWeight(count: number, half: number): number {
+  return count <= 0 ? 0 : count / (count + half);
+}
+
+export interface Signals {
+  /** Normalised model signals (undefined: the item has none). */
+  readonly mf?: number;
+  readonly neumf?: number;
+  /** Normalised fallback signals. */
+  readonly popular?: number;
+  readonly content?: number;
+  readonly session?: number;
+}
+
+export interface Blended {
+  readonly score: number;
+  readonly source: Source;
+}
+
+/** Blends one candidate's signals with model weight `w` (see the module comment). */
+export function blend(signals: Signals, w: number): Blended {
+  const models = [signals.mf, signals.neumf].filter((v): v is number => v !== undefined);
+  const model = models.length === 0 ? 0 : models.reduce((a, b) => a + b, 0) / models.length;
+  const weight = models.length === 0 ? 0 : w;
+  let fallback = 0;
+  let fallbackSource: Source = 'popular';
+  for (const source of ['popular', 'content', 'session'] as const) {
+    const value = signals[source];
+    if (value !== undefined && value > fallback) {
+      fallback = value;
+      fallbackSource = source;
+    }
+  }
+  const modelPart = weight * model;
+  const fallbackPart = (1 - weight) * fallback;
+  const modelSource: Source = signals.neumf !== undefined ? 'neumf' : 'mf';
+  const source: Source =
+    models.length > 0 && (fallback === 0 || (modelPart > 0 && modelPart >= fallbackPart)) ? modelSource : fallbackSource;
+  return { score: modelPart + fallbackPart, source };
+}

@@ -1,0 +1,167 @@
+import { mfConfigFrom, neumfConfigFrom, type RecsysConfig } from '../../shared/config/index.ts';
+import { ContextEncoder } from '../../shared/model/context.ts';
+import { DEFAULT_MF_CONFIG } from '../../shared/model/hybrid-mf.ts';
+import { DEFAULT_NEUMF_CONFIG } from '../../shared/model/neumf/neumf.ts';
+import type { Logger } from '../../shared/observability/index.ts';
+import type { ModelStore } from '../../shared/ports/index.ts';
+import type { AnnParams } from './ann-index.ts';
+import { ItemIndexSync } from './item-index-sync.ts';
+import { ItemIndex } from './item-index.ts';
+import type { ServingMetrics } from './metrics.ts';
+import { NcfIndex } from './ncf-index.ts';
+import { PopularCache } from './popular-cache.ts';
+import { Recommender } from './recommender.ts';
+import { StoreGuard, type BreakerState } from './store-guard.ts';
+import { UserStateReader } from './user-state.ts';
+
+export interface ServingEngineDeps {
+  readonly config: RecsysConfig;
+  /** The store requests read through (guarded: short timeouts, circuit breaker). */
+  readonly store: ModelStore;
+  /** The store the background refresh reads through (may be the same instance). */
+  readonly syncStore?: ModelStore;
+  readonly logger: Logger;
+  readonly metrics: ServingMetrics;
+  readonly annParams?: AnnParams;
+  readonly clock?: () => number;
+}
+
+/** Candidates NeuMF re-ranks per request. */
+const RERANK = 100;
+
+/**
+ * Everything a serving process holds in memory (item index, NeuMF side, popular lists) and the
+ * loop that keeps it current. Requests only read it; a refresh never blocks a request.
+ */
+export class ServingEngine {
+  readonly config: RecsysConfig;
+  readonly index: ItemIndex;
+  readonly ncf: NcfIndex | undefined;
+  readonly guard: StoreGuard;
+  readonly popular: PopularCache;
+  readonly recommender: Recommender;
+  readonly store: ModelStore;
+  readonly #sync: ItemIndexSync;
+  readonly #deps: ServingEngineDeps;
+  readonly #logger: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+  #lastFull = 0;
+  #refreshing: Promise<void> | undefined;
+
+  constructor(deps: ServingEngineDeps) {
+    const { config, store, logger, metrics } = deps;
+    this.#deps = deps;
+    this.config = config;
+    this.store = store;
+    this.#logger = logger.child({ component: 'serving-engine' });
+    const syncStore = deps.syncStore ?? store;
+    const mf = { ...DEFAULT_MF_CONFIG, ...mfConfigFrom(config) };
+    this.index = new ItemIndex({
+      dim: mf.dim,
+      seed: mf.seed,
+      initStd: mf.initStd,
+      annThreshold: config.serving.annThreshold,
+      ...(deps.annParams === undefined ? {} : { annParams: deps.annParams }),
+    });
+    this.#sync = new ItemIndexSync(this.index, syncStore, this.#logger);
+    metrics.probes.indexAgeSeconds = () => this.indexAgeSeconds();
+    const useNeumf = config.trainer.models.includes('neumf');
+    this.ncf = useNeumf ? new NcfIndex({ ...DEFAULT_NEUMF_CONFIG, ...neumfConfigFrom(config) }, syncStore, this.#logger) : undefined;
+    const states: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
+    this.guard = new StoreGuard({
+      timeoutMs: config.serving.storeTimeoutMs,
+      onStateChange: (state) => {
+        metrics.breaker.set(states[state]);
+        this.#logger.warn({ state }, 'model store circuit breaker');
+      },
+      ...(deps.clock === undefined ? {} : { clock: deps.clock }),
+    });
+    this.popular = new PopularCache({
+      store,
+      guard: this.guard,
+      depth: config.serving.candidates,
+      ttlMs: Math.max(1_000, config.serving.refreshMs * 4),
+    });
+    this.recommender = new Recommender({
+      index: this.index,
+      ncf: this.ncf,
+      popular: this.popular,
+      users: new UserStateReader({
+        store,
+        guard: this.guard,
+        dim: mf.dim,
+        seed: mf.seed,
+        initStd: mf.initStd,
+        neumf: useNeumf,
+      }),
+      encoder: new ContextEncoder({ fields: config.model.neumf.contextFields }),
+      candidates: config.serving.candidates,
+      rerank: RERANK,
+      blendInteractions: config.serving.blendInteractions,
+      resultTtlMs: config.serving.resultTtlMs,
+      ...(deps.clock === undefined ? {} : { clock: deps.clock }),
+    });
+  }
+
+  /** True once the index was loaded at least once. */
+  get loaded(): boolean {
+    return this.#sync.loaded;
+  }
+
+  /** Why the service is not ready (empty: ready). */
+  notReadyReasons(): string[] {
+    const reasons: string[] = [];
+    if (!this.#sync.loaded) reasons.push('the item index is not loaded yet');
+    if (this.guard.state === 'open') reasons.push('the model store is unavailable (circuit open)');
+    return reasons;
+  }
+
+  /** Loads everything, then follows the change streams every refreshMs. */
+  start(): void {
+    const tick = async () => {
+      if (this.#stopped) return;
+      this.#refreshing = this.refreshOnce().finally(() => (this.#refreshing = undefined));
+      await this.#refreshing;
+      if (!this.#stopped) this.#timer = setTimeout(() => void tick(), this.config.serving.refreshMs);
+    };
+    void tick();
+  }
+
+  /** One step of the loop: a full load when due (or never done), else an incremental refresh. */
+  async refreshOnce(): Promise<void> {
+    const { metrics } = this.#deps;
+    const started = performance.now();
+    try {
+      const now = Date.now();
+      if (!this.#sync.loaded || now - this.#lastFull >= this.config.serving.fullReloadMs) {
+        await this.#sync.load();
+        await this.ncf?.load();
+        this.#lastFull = now;
+      } else {
+        await this.#sync.refresh();
+        await this.ncf?.refresh();
+      }
+      metrics.refreshSeconds.observe((performance.now() - started) / 1000);
+    } catch (error) {
+      if (error instanceof TypeError || error instanceof RangeError) throw error;
+      metrics.refreshErrors.inc();
+      this.#logger.warn({ err: error }, 'index refresh failed; serving what is loaded');
+    }
+    metrics.indexItems.set(this.index.size);
+    metrics.annActive.set(this.index.annActive ? 1 : 0);
+    metrics.towerVersion.set(this.ncf?.ready === true ? this.ncf.denseVersion : 0);
+  }
+
+  /** Seconds since the index last caught up (for the age gauge). */
+  indexAgeSeconds(): number {
+    return this.#sync.lastRefresh === 0 ? 0 : (Date.now() - this.#sync.lastRefresh) / 1000;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#refreshing;
+    this.index.close();
+  }
+}

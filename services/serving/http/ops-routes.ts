@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { RecsysError } from '../../../shared/errors/index.ts';
+import type { EventLog } from '../../../shared/ports/index.ts';
+import type { ServingEngine } from '../engine.ts';
+import { sendError } from './errors.ts';
+
+export interface OpsRoutesDeps {
+  readonly engine: ServingEngine;
+  readonly eventLog: EventLog;
+  readonly registry: Registry;
+  /** Serve /metrics here (false when serving.metricsPort moves it to an internal port). */
+  readonly metricsOnThisPort: boolean;
+}
+
+/** How long a log ping result is reused by /readyz (probes come often). */
+const PING_CACHE_MS = 1_000;
+
+/** /healthz (the process answers), /readyz (it can serve well), /metrics (Prometheus). */
+export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): void {
+  const { engine, eventLog } = deps;
+  let logPing = { at: 0, ok: false };
+  let storePing = { at: 0, ok: false };
+
+  const cached = async (state: { at: number; ok: boolean }, ping: () => Promise<boolean>) => {
+    if (Date.now() - state.at < PING_CACHE_MS) return state;
+    const ok = await Promise.race([
+      ping().catch(() => false),
+      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 500).unref()),
+    ]);
+    return { at: Date.now(), ok };
+  };
+
+  app.get('/healthz', { schema: { summary: 'Liveness: the process answers', tags: ['operations'] } }, async () => ({
+    status: 'ok',
+  }));
+
+  app.get(
+    '/readyz',
+    { schema: { summary: 'Readiness: index loaded, model store and event log reachable', tags: ['operations'] } },
+    async (request, reply) => {
+      [logPing, storePing] = await Promise.all([
+        cached(logPing, () => eventLog.ping()),
+        cached(storePing, () => engine.guard.call('ping', () => engine.store.ping())),
+      ]);
+      const reasons = engine.notReadyReasons();
+      if (!storePing.ok && !reasons.some((r) => r.includes('store'))) reasons.push('the model store does not answer');
+      if (!logPing.ok) reasons.push('the event log does not answer');
+      if (reasons.length === 0) return { ready: true, items: engine.index.size };
+      return sendError(request, reply, new RecsysError('NOT_READY', { message: `Not ready: ${reasons.join('; ')}.` }));
+    },
+  );
+
+  if (deps.metricsOnThisPort) {
+    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
+      const body = await deps.registry.metrics();
+      return reply.type(deps.registry.contentType).send(body);
+    });
+  }
+}

@@ -1,0 +1,111 @@
+import type { Logger } from '../../shared/observability/index.ts';
+import { CATALOG_STREAM, type ModelStore } from '../../shared/ports/index.ts';
+import { ChangeFollower } from './change-follower.ts';
+import type { ItemIndex } from './item-index.ts';
+
+const CHUNK = 1_000;
+/** Rebuild the ANN index early once this share of the items changed since its snapshot. */
+const ANN_DIRTY_SHARE = 0.05;
+
+/**
+ * Keeps an ItemIndex current: a full load at start and every `fullReloadMs` (all items of the MF
+ * registry and the catalog, their rows and feature rows, then the ANN index), and in between an
+ * incremental refresh from the MF registry, the trainer's `mf` change stream and the catalog
+ * stream. Reads go through the store directly (with its own timeouts), never on a request's path.
+ */
+export class ItemIndexSync {
+  readonly #index: ItemIndex;
+  readonly #store: ModelStore;
+  readonly #logger: Logger;
+  readonly #rows = new ChangeFollower('mf');
+  readonly #catalog = new ChangeFollower(CATALOG_STREAM);
+  #registryPosition = 0;
+  /** Milliseconds since the epoch of the last successful refresh (0: never). */
+  lastRefresh = 0;
+  loaded = false;
+
+  constructor(index: ItemIndex, store: ModelStore, logger: Logger) {
+    this.#index = index;
+    this.#store = store;
+    this.#logger = logger;
+  }
+
+  /** Loads everything. Changes written meanwhile are picked up by the next refresh. */
+  async load(): Promise<void> {
+    const started = Date.now();
+    if (!this.loaded) {
+      await this.#rows.skipToEnd(this.#store);
+      await this.#catalog.skipToEnd(this.#store);
+    }
+    const index = this.#index;
+    const registry = await this.#store.getItemRegistry('mf', 0);
+    this.#registryPosition = registry.length;
+    for (const id of registry) index.ensure(id);
+    const catalog = await this.#store.listItemIds();
+    for (const id of catalog) index.ensure(id);
+    await this.#loadCatalog(catalog);
+    const features = [...index.featureKeys()];
+    for (let start = 0; start < features.length; start += CHUNK) {
+      const keys = features.slice(start, start + CHUNK);
+      index.setFeatureRows(keys, await this.#store.getRows('mf:item-feature', keys));
+    }
+    for (let start = 0; start < index.size; start += CHUNK) {
+      const ids = Array.from({ length: Math.min(CHUNK, index.size - start) }, (_, k) => index.idAt(start + k));
+      const rows = await this.#store.getRows('mf:item', ids);
+      rows.forEach((row, k) => index.setRow(start + k, row));
+      index.recomputeRange(start, start + CHUNK);
+      await yieldToRequests();
+    }
+    this.loaded = true;
+    this.lastRefresh = Date.now();
+    this.#logger.info(
+      { items: index.size, catalog: catalog.length, features: features.length, ms: Date.now() - started },
+      'item index loaded',
+    );
+    void index.rebuildAnn().catch((error: unknown) => this.#logger.error({ err: error }, 'ANN index build failed'));
+  }
+
+  /** Applies what changed since the last refresh: new items, trained rows, catalog changes. */
+  async refresh(): Promise<{ changed: number }> {
+    const index = this.#index;
+    const added = await this.#store.getItemRegistry('mf', this.#registryPosition);
+    this.#registryPosition += added.length;
+    for (const id of added) index.ensure(id);
+    const catalog = await this.#catalog.poll(this.#store);
+    for (const id of catalog.ids) index.ensure(id);
+    await this.#loadCatalog(catalog.ids);
+    const rows = await this.#rows.poll(this.#store);
+    for (let start = 0; start < rows.ids.length; start += CHUNK) {
+      const ids = rows.ids.slice(start, start + CHUNK);
+      const values = await this.#store.getRows('mf:item', ids);
+      ids.forEach((id, k) => index.setRow(index.ensure(id), values[k]));
+    }
+    this.lastRefresh = Date.now();
+    if (index.annActive && index.annDirty > Math.max(1_000, ANN_DIRTY_SHARE * index.size)) {
+      void index.rebuildAnn().catch((error: unknown) => this.#logger.error({ err: error }, 'ANN index build failed'));
+    }
+    return { changed: added.length + catalog.ids.length + rows.ids.length };
+  }
+
+  async #loadCatalog(ids: readonly string[]): Promise<void> {
+    const index = this.#index;
+    for (let start = 0; start < ids.length; start += CHUNK) {
+      const chunk = ids.slice(start, start + CHUNK);
+      const records = await this.#store.getItems(chunk);
+      const missing = new Set<string>();
+      chunk.forEach((id, k) => {
+        for (const key of index.setCatalog(index.ensure(id), records[k])) missing.add(key);
+      });
+      if (missing.size > 0 && this.loaded) {
+        // New features (a new tag): read their rows now so new items score sensibly at once.
+        const keys = [...missing];
+        index.setFeatureRows(keys, await this.#store.getRows('mf:item-feature', keys));
+        for (const id of chunk) index.recomputeRange(index.indexOf(id), index.indexOf(id) + 1);
+      }
+    }
+  }
+}
+
+function yieldToRequests(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,346 @@
+import { ContentIndex } from '../../shared/model/content-similarity.ts';
+import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
+import { initialVector } from '../../shared/model/random.ts';
+import { selectTopK, type TopKResult } from '../../shared/model/topk.ts';
+import type { CatalogRecord, Row } from '../../shared/ports/index.ts';
+import { AnnIndex, DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
+
+const HIDDEN = 1;
+const DELETED = 2;
+
+export interface ItemIndexOptions {
+  /** MF dimension, seed and initial spread: a row the trainer never wrote starts as it would. */
+  readonly dim: number;
+  readonly seed: number;
+  readonly initStd: number;
+  /** Above this many items, MF candidates come from the HNSW index. */
+  readonly annThreshold: number;
+  readonly annParams?: AnnParams;
+}
+
+/**
+ * Serving's in-memory copy of the MF item side: for every item its composite vector (id row plus
+ * the mean of its feature rows, as the trainer computes it), bias, interaction count, catalog
+ * flags and categories, and a content index over its features. Requests score against it without
+ * touching the store; ItemIndexSync keeps it current from the trainer's change stream.
+ *
+ * Items live at stable positions (never reused), so rankings can hold positions.
+ */
+export class ItemIndex {
+  readonly dim: number;
+  readonly content = new ContentIndex();
+  /** Bumped on every applied change: part of modelVersion. */
+  version = 0;
+  readonly #options: ItemIndexOptions;
+  readonly #positions = new Map<string, number>();
+  readonly #ids: string[] = [];
+  #capacity = 0;
+  #idRows = new Float32Array(0);
+  #vectors = new Float32Array(0);
+  #biases = new Float32Array(0);
+  #counts = new Float64Array(0);
+  #norms = new Float32Array(0);
+  #flags = new Uint8Array(0);
+  readonly #categories: (readonly string[] | undefined)[] = [];
+  readonly #itemFeatures: ({ features: Int32Array; weights: Float32Array } | undefined)[] = [];
+  readonly #featurePositions = new Map<string, number>();
+  readonly #featureKeys: string[] = [];
+  #featureRows = new Float32Array(0);
+  readonly #byCategory = new Map<string, Set<number>>();
+  #ann: AnnIndex | undefined;
+  /** Items changed since the ANN snapshot: searched exactly, next to the ANN results. */
+  readonly #annDirty = new Set<number>();
+  #annBuild: Promise<void> | undefined;
+
+  constructor(options: ItemIndexOptions) {
+    this.#options = options;
+    this.dim = options.dim;
+    this.#grow(1_024);
+  }
+
+  get size(): number {
+    return this.#ids.length;
+  }
+
+  /** True while MF candidates come from the ANN index. */
+  get annActive(): boolean {
+    return this.#ann !== undefined;
+  }
+
+  indexOf(id: string): number {
+    return this.#positions.get(id) ?? -1;
+  }
+
+  idAt(position: number): string {
+    return this.#ids[position] as string;
+  }
+
+  /** The position of an item, adding it (with the row the trainer would start from) when new. */
+  ensure(id: string): number {
+    const found = this.#positions.get(id);
+    if (found !== undefined) return found;
+    const position = this.#ids.length;
+    if (position >= this.#capacity) this.#grow(Math.max(1_024, this.#capacity * 2));
+    this.#ids.push(id);
+    this.#positions.set(id, position);
+    this.#categories.push(undefined);
+    this.#itemFeatures.push(undefined);
+    const { seed, initStd } = this.#options;
+    if (initStd > 0) initialVector(this.#idRow(position), seed, 'mf:item', id, initStd);
+    this.#recompute(position);
+    return position;
+  }
+
+  /** Applies the trainer's row of an item (undefined: the item has no row yet). */
+  setRow(position: number, row: Row | undefined): void {
+    if (row === undefined) return;
+    this.#idRow(position).set(row.vector.subarray(0, this.dim));
+    this.#biases[position] = row.bias;
+    this.#counts[position] = row.count;
+    this.#recompute(position);
+  }
+
+  /**
+   * Applies an item's catalog record (undefined: deleted). Returns the feature keys whose rows are
+   * not loaded yet (the caller reads them and calls setFeatureRows).
+   */
+  setCatalog(position: number, record: CatalogRecord | undefined): string[] {
+    for (const category of this.#categories[position] ?? []) this.#byCategory.get(category)?.delete(position);
+    if (record === undefined) {
+      this.#flags[position] = DELETED;
+      this.#categories[position] = undefined;
+      this.#itemFeatures[position] = undefined;
+      this.content.setItem(position, []);
+      this.#recompute(position);
+      return [];
+    }
+    const source = record as FeatureSource & { hidden?: boolean };
+    this.#flags[position] = source.hidden === true ? HIDDEN : 0;
+    const categories = (source.categories ?? []).map((c) => c.toLowerCase());
+    this.#categories[position] = categories.length > 0 ? categories : undefined;
+    for (const category of categories) {
+      let set = this.#byCategory.get(category);
+      if (set === undefined) this.#byCategory.set(category, (set = new Set()));
+      set.add(position);
+    }
+    const features = featuresOf(source);
+    this.content.setItem(position, features);
+    const missing: string[] = [];
+    this.#itemFeatures[position] =
+      features.length === 0
+        ? undefined
+        : {
+            features: Int32Array.from(features, (f) => {
+              const known = this.#featurePositions.get(f.key);
+              if (known !== undefined) return known;
+              missing.push(f.key);
+              return this.#addFeature(f.key);
+            }),
+            weights: Float32Array.from(features, (f) => f.weight),
+          };
+    this.#recompute(position);
+    return missing;
+  }
+
+  /** Sets feature rows (undefined: not trained yet, the initial row stays). Recompute items after. */
+  setFeatureRows(keys: readonly string[], rows: readonly (Row | undefined)[]): void {
+    keys.forEach((key, k) => {
+      const row = rows[k];
+      const f = this.#featurePositions.get(key) ?? this.#addFeature(key);
+      if (row !== undefined) this.#featureRows.set(row.vector.subarray(0, this.dim), f * this.dim);
+    });
+  }
+
+  /** Every feature key the index knows. */
+  featureKeys(): readonly string[] {
+    return this.#featureKeys;
+  }
+
+  /** Recomputes composite vectors of positions [from, to) (after feature rows changed). */
+  recomputeRange(from: number, to: number): void {
+    for (let i = from; i < Math.min(to, this.size); i++) if (this.#itemFeatures[i] !== undefined) this.#recompute(i);
+  }
+
+  /** True when an item may be recommended: known to the catalog or trained, not hidden or deleted. */
+  servable(position: number): boolean {
+    return this.#flags[position] === 0;
+  }
+
+  hidden(position: number): boolean {
+    return this.#flags[position] !== 0;
+  }
+
+  deleted(position: number): boolean {
+    return this.#flags[position] === DELETED;
+  }
+
+  count(position: number): number {
+    return this.#counts[position] as number;
+  }
+
+  categories(position: number): readonly string[] {
+    return this.#categories[position] ?? [];
+  }
+
+  /** Positions of the items of a category. */
+  inCategory(category: string): ReadonlySet<number> {
+    return this.#byCategory.get(category.toLowerCase()) ?? new Set();
+  }
+
+  /** A live view of an item's composite vector. */
+  vector(position: number): Float32Array {
+    return this.#vectors.subarray(position * this.dim, (position + 1) * this.dim);
+  }
+
+  /** u . v_i + b_i */
+  score(query: Float32Array, position: number, withBias = true): number {
+    const base = position * this.dim;
+    let s = withBias ? (this.#biases[position] as number) : 0;
+    for (let d = 0; d < this.dim; d++) s += (query[d] as number) * (this.#vectors[base + d] as number);
+    return s;
+  }
+
+  /**
+   * The k items with the largest u . v + b, skipping `skip`: an exact scan (of `within` when
+   * given, e.g. a category), or the ANN index plus the items changed since it was built, re-scored
+   * exactly.
+   */
+  top(
+    query: Float32Array,
+    k: number,
+    skip: (position: number) => boolean,
+    within?: ReadonlySet<number>,
+    withBias = true,
+  ): TopKResult {
+    if (within !== undefined) {
+      const positions = Int32Array.from(within);
+      const scores = Float32Array.from(positions, (p) => this.score(query, p, withBias));
+      const best = selectTopK(scores, k, positions.length, (j) => skip(positions[j] as number));
+      return { indices: Int32Array.from(best.indices, (j) => positions[j] as number), scores: best.scores };
+    }
+    const ann = this.#ann;
+    if (ann === undefined) {
+      const scores = new Float32Array(this.size);
+      for (let i = 0; i < this.size; i++) scores[i] = this.score(query, i, withBias);
+      return selectTopK(scores, k, this.size, skip);
+    }
+    const found = new Set<number>(ann.search(query, Math.max(4 * k, 100), withBias));
+    for (const p of this.#annDirty) found.add(p);
+    for (let p = ann.count; p < this.size; p++) found.add(p);
+    return this.top(query, k, skip, found, withBias);
+  }
+
+  /** The k items closest to an item by the cosine of their composite vectors. */
+  similar(position: number, k: number, skip: (position: number) => boolean): TopKResult {
+    const q = this.vector(position);
+    const qn = this.#norms[position] as number;
+    if (qn === 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
+    const exclude = (p: number) => p === position || skip(p);
+    const cosine = (p: number) => {
+      const n = this.#norms[p] as number;
+      return n === 0 ? 0 : this.score(q, p, false) / (n * qn);
+    };
+    let positions: Int32Array;
+    if (this.#ann === undefined) positions = Int32Array.from({ length: this.size }, (_, i) => i);
+    else {
+      const found = new Set<number>(this.#ann.search(q, Math.max(8 * k, 200), false));
+      for (const p of this.#annDirty) found.add(p);
+      positions = Int32Array.from(found);
+    }
+    const scores = Float32Array.from(positions, cosine);
+    const best = selectTopK(scores, k, positions.length, (j) => exclude(positions[j] as number));
+    return { indices: Int32Array.from(best.indices, (j) => positions[j] as number), scores: best.scores };
+  }
+
+  /**
+   * Builds (or rebuilds) the ANN index over a snapshot when the catalog is above the threshold,
+   * in a worker; requests keep using the previous index (or exact scans) until it is ready.
+   */
+  rebuildAnn(force = false): Promise<void> {
+    if (this.#annBuild !== undefined) return this.#annBuild;
+    if (this.size <= this.#options.annThreshold && !force) {
+      this.#ann?.close();
+      this.#ann = undefined;
+      return Promise.resolve();
+    }
+    const count = this.size;
+    const vectors = this.#vectors.slice(0, count * this.dim);
+    const biases = this.#biases.slice(0, count);
+    const dirtyBefore = new Set(this.#annDirty);
+    this.#annBuild = AnnIndex.build(vectors, biases, count, this.dim, this.#options.annParams ?? DEFAULT_ANN_PARAMS)
+      .then((ann) => {
+        this.#ann?.close();
+        this.#ann = ann;
+        // Changes that arrived during the build are not in the snapshot.
+        for (const p of dirtyBefore) this.#annDirty.delete(p);
+      })
+      .finally(() => {
+        this.#annBuild = undefined;
+      });
+    return this.#annBuild;
+  }
+
+  /** Items changed since the ANN snapshot (large: time to rebuild). */
+  get annDirty(): number {
+    return this.#annDirty.size;
+  }
+
+  close(): void {
+    this.#ann?.close();
+    this.#ann = undefined;
+  }
+
+  #idRow(position: number): Float32Array {
+    return this.#idRows.subarray(position * this.dim, (position + 1) * this.dim);
+  }
+
+  #recompute(position: number): void {
+    const dim = this.dim;
+    const out = this.vector(position);
+    out.set(this.#idRow(position));
+    const feats = this.#itemFeatures[position];
+    if (feats !== undefined) {
+      const scale = 1 / feats.features.length;
+      for (let k = 0; k < feats.features.length; k++) {
+        const w = scale * (feats.weights[k] as number);
+        const base = (feats.features[k] as number) * dim;
+        for (let d = 0; d < dim; d++) out[d] = (out[d] as number) + w * (this.#featureRows[base + d] as number);
+      }
+    }
+    let norm = 0;
+    for (let d = 0; d < dim; d++) norm += (out[d] as number) ** 2;
+    this.#norms[position] = Math.sqrt(norm);
+    if (this.#ann !== undefined) this.#annDirty.add(position);
+    this.version++;
+  }
+
+  #addFeature(key: string): number {
+    const f = this.#featureKeys.length;
+    this.#featureKeys.push(key);
+    this.#featurePositions.set(key, f);
+    if ((f + 1) * this.dim > this.#featureRows.length) {
+      const grown = new Float32Array(Math.max(64, 2 * (f + 1)) * this.dim);
+      grown.set(this.#featureRows);
+      this.#featureRows = grown;
+    }
+    const { seed, initStd } = this.#options;
+    if (initStd > 0)
+      initialVector(this.#featureRows.subarray(f * this.dim, (f + 1) * this.dim), seed, 'mf:item-feature', key, initStd);
+    return f;
+  }
+
+  #grow(capacity: number): void {
+    const grow = <T extends Float32Array | Float64Array | Uint8Array>(old: T, size: number, make: (n: number) => T): T => {
+      const next = make(size);
+      next.set(old as never);
+      return next;
+    };
+    this.#idRows = grow(this.#idRows, capacity * this.dim, (n) => new Float32Array(n));
+    this.#vectors = grow(this.#vectors, capacity * this.dim, (n) => new Float32Array(n));
+    this.#biases = grow(this.#biases, capacity, (n) => new Float32Array(n));
+    this.#counts = grow(this.#counts, capacity, (n) => new Float64Array(n));
+    this.#norms = grow(this.#norms, capacity, (n) => new Float32Array(n));
+    this.#flags = grow(this.#flags, capacity, (n) => new Uint8Array(n));
+    this.#capacity = capacity;
+  }
+}

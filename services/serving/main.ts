@@ -1,0 +1,122 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import type { Registry } from 'prom-client';
+import { openEventLog, openModelStore } from '../../shared/adapters/open.ts';
+import type { RecsysConfig } from '../../shared/config/index.ts';
+import { createLogger, createMetricsRegistry, type Logger } from '../../shared/observability/index.ts';
+import type { EventLog, ModelStore } from '../../shared/ports/index.ts';
+import type { AnnParams } from './ann-index.ts';
+import { buildServingApp } from './app.ts';
+import { ServingEngine } from './engine.ts';
+import { createServingMetrics } from './metrics.ts';
+
+export interface ServingDeps {
+  readonly config: RecsysConfig;
+  readonly eventLog: EventLog;
+  readonly store: ModelStore;
+  readonly syncStore?: ModelStore;
+  readonly registry: Registry;
+  readonly logger: Logger;
+  readonly annParams?: AnnParams;
+}
+
+export interface RunningServing {
+  readonly app: FastifyInstance;
+  readonly engine: ServingEngine;
+  /** Base URL of the API, e.g. http://127.0.0.1:8080 */
+  readonly url: string;
+  /** Base URL of the separate metrics port, when serving.metricsPort is set. */
+  readonly metricsUrl: string | undefined;
+  /** Stops accepting requests, drains in-flight ones, stops the refresh loop. */
+  stop(): Promise<void>;
+}
+
+/** Starts serving on given adapters: engine (loads in the background), API, optional metrics port. */
+export async function startServing(deps: ServingDeps): Promise<RunningServing> {
+  const { config, logger, registry } = deps;
+  const metrics = createServingMetrics(registry);
+  const engine = new ServingEngine({
+    config,
+    store: deps.store,
+    ...(deps.syncStore === undefined ? {} : { syncStore: deps.syncStore }),
+    logger,
+    metrics,
+    ...(deps.annParams === undefined ? {} : { annParams: deps.annParams }),
+  });
+  engine.start();
+  const app = await buildServingApp({ config, engine, eventLog: deps.eventLog, registry, metrics, logger });
+  const address = await app.listen({ host: config.serving.host, port: config.serving.port });
+  let metricsServer: Server | undefined;
+  let metricsUrl: string | undefined;
+  if (config.serving.metricsPort > 0) {
+    metricsServer = createServer((request, response) => {
+      if (request.url !== '/metrics') {
+        response.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"ROUTE_NOT_FOUND","message":"Only /metrics is served here."}');
+        return;
+      }
+      registry.metrics().then(
+        (body) => response.writeHead(200, { 'content-type': registry.contentType }).end(body),
+        () => response.writeHead(500).end(),
+      );
+    });
+    await new Promise<void>((resolve) => metricsServer?.listen(config.serving.metricsPort, config.serving.host, resolve));
+    const port = (metricsServer.address() as AddressInfo).port;
+    metricsUrl = `http://${config.serving.host}:${port}`;
+  }
+  logger.info({ url: address, metricsUrl }, 'serving listening');
+  return {
+    app,
+    engine,
+    url: address,
+    metricsUrl,
+    async stop() {
+      await app.close();
+      await new Promise<void>((resolve) => (metricsServer === undefined ? resolve() : metricsServer.close(() => resolve())));
+      await engine.stop();
+    },
+  };
+}
+
+/**
+ * Runs serving as a process: opens the configured adapters (a Redis connection with the short
+ * request-path timeout, another for the background refresh), listens, and on SIGTERM or SIGINT
+ * stops accepting, drains in-flight requests and exits 0. Resolves with the exit code.
+ */
+export async function runServingProcess(config: RecsysConfig): Promise<number> {
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'recsys-serving' });
+  const registry = createMetricsRegistry({ service: 'serving' });
+  const eventLog = openEventLog(config, logger);
+  const store = await openModelStore(config, logger, 'recsys-serving', { commandTimeoutMs: config.serving.storeTimeoutMs });
+  const syncStore = store.kind === 'redis' ? await openModelStore(config, logger, 'recsys-serving-sync') : store;
+  await eventLog.ensureTopics();
+  const serving = await startServing({ config, eventLog, store, syncStore, registry, logger });
+  let wake: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  let firstSignalAt = 0;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (firstSignalAt > 0) {
+      if (Date.now() - firstSignalAt < 2_000) return;
+      logger.warn({ signal }, 'second signal: exiting now');
+      process.exit(130);
+    }
+    firstSignalAt = Date.now();
+    logger.info({ signal }, 'stopping: draining in-flight requests');
+    wake();
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  await stopped;
+  const deadline = setTimeout(() => process.exit(1), 15_000);
+  deadline.unref();
+  await serving.stop();
+  await eventLog.close();
+  if (syncStore !== store) await syncStore.close();
+  await store.close();
+  clearTimeout(deadline);
+  process.off('SIGTERM', onSignal);
+  process.off('SIGINT', onSignal);
+  return 0;
+}

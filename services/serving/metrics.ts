@@ -1,0 +1,86 @@
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/**
+ * Serving's metrics (docs/operations.md lists each with its meaning). Labels carry the route
+ * pattern (`/v1/users/:userId/recommendations`), never a user or item id.
+ */
+export function createServingMetrics(registry: Registry) {
+  const registers = [registry];
+  /** Read at scrape time (set by the engine). */
+  const probes = { indexAgeSeconds: (): number => 0 };
+  return {
+    probes,
+    requestSeconds: new Histogram({
+      name: 'recsys_serving_request_seconds',
+      help: 'Time from receiving a request to sending the response, by route pattern.',
+      labelNames: ['route', 'method'],
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    responses: new Counter({
+      name: 'recsys_serving_responses_total',
+      help: 'Responses by route pattern, status code and error code (empty on success).',
+      labelNames: ['route', 'status', 'code'],
+      registers,
+    }),
+    itemsServed: new Counter({
+      name: 'recsys_serving_items_served_total',
+      help: 'Recommended items by the source that placed them (mf, neumf, content, popular, session): the cold-start share.',
+      labelNames: ['source'],
+      registers,
+    }),
+    fallbacks: new Counter({
+      name: 'recsys_serving_fallback_total',
+      help: 'Requests answered without a model: new_user (no rows yet) or degraded (the store could not be read).',
+      labelNames: ['reason'],
+      registers,
+    }),
+    events: new Counter({
+      name: 'recsys_serving_events_total',
+      help: 'Events received on POST /v1/events by outcome: accepted, rejected (invalid) or capped (per-user limit).',
+      labelNames: ['outcome'],
+      registers,
+    }),
+    indexItems: new Gauge({
+      name: 'recsys_serving_index_items',
+      help: 'Items in the in-memory index.',
+      registers,
+    }),
+    indexAge: new Gauge({
+      name: 'recsys_serving_index_age_seconds',
+      help: 'Seconds since the in-memory index last caught up with the change stream.',
+      registers,
+      collect() {
+        this.set(probes.indexAgeSeconds());
+      },
+    }),
+    annActive: new Gauge({
+      name: 'recsys_serving_ann_active',
+      help: '1 while MF candidates come from the HNSW index, 0 for exact scans.',
+      registers,
+    }),
+    towerVersion: new Gauge({
+      name: 'recsys_serving_neumf_tower_version',
+      help: 'Publication of the NeuMF tower in use (0: re-ranking off).',
+      registers,
+    }),
+    breaker: new Gauge({
+      name: 'recsys_serving_store_circuit_state',
+      help: 'Circuit breaker in front of the model store: 0 closed, 1 half-open, 2 open.',
+      registers,
+    }),
+    refreshSeconds: new Histogram({
+      name: 'recsys_serving_refresh_seconds',
+      help: 'Time of one incremental refresh of the in-memory index.',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers,
+    }),
+    refreshErrors: new Counter({
+      name: 'recsys_serving_refresh_errors_total',
+      help: 'Failed refreshes of the in-memory index (it keeps serving what it has).',
+      registers,
+    }),
+  };
+}
+
+export type ServingMetrics = ReturnType<typeof createServingMetrics>;

@@ -1,0 +1,185 @@
+import { ContextEncoder, type Context } from '../../shared/model/context.ts';
+import { EmbeddingTable } from '../../shared/model/embedding-table.ts';
+import { DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../../shared/model/neumf/dense-layout.ts';
+import { scoreCandidates, towerSize, unflattenTower, type TowerShape, type TowerWeights } from '../../shared/model/neumf/js-forward.ts';
+import type { NeuMfConfig } from '../../shared/model/neumf/neumf.ts';
+import type { Logger } from '../../shared/observability/index.ts';
+import type { ModelStore, Row } from '../../shared/ports/index.ts';
+import { ChangeFollower } from './change-follower.ts';
+
+const CHUNK = 1_000;
+
+/**
+ * Serving's copy of NeuMF's item side and dense tower, for re-ranking candidates with the request
+ * context in plain JavaScript (shared/model/neumf/js-forward.ts): item GMF and MLP rows, context
+ * rows and the tower weights, refreshed from the `neumf` change stream and the tower's publication
+ * counter. Re-ranking is off until a tower of the configured shape has been published.
+ */
+export class NcfIndex {
+  readonly config: NeuMfConfig;
+  readonly encoder: ContextEncoder;
+  readonly shape: TowerShape;
+  readonly gmfItems: EmbeddingTable;
+  readonly mlpItems: EmbeddingTable;
+  readonly contexts: EmbeddingTable;
+  weights: TowerWeights | undefined;
+  denseVersion = 0;
+  readonly #store: ModelStore;
+  readonly #logger: Logger;
+  readonly #items = new ChangeFollower('neumf');
+  readonly #contextKeys = new Set<string>();
+  readonly #pendingContexts = new Set<string>();
+  #registryPosition = 0;
+  #shapeWarned = false;
+  lastRefresh = 0;
+  loaded = false;
+
+  constructor(config: NeuMfConfig, store: ModelStore, logger: Logger) {
+    this.config = config;
+    this.#store = store;
+    this.#logger = logger;
+    this.encoder = new ContextEncoder({ fields: config.contextFields });
+    const contextWidth = config.contextDim > 0 ? this.encoder.fields.length * config.contextDim : 0;
+    this.shape = { gmfDim: config.gmfDim, mlpDim: config.mlpDim, contextWidth, hidden: config.hidden };
+    const table = (name: string, dim: number) =>
+      new EmbeddingTable({ name, dim, seed: config.seed, initStd: config.initStd, adagrad: false });
+    this.gmfItems = table('ncf:gmf:item', config.gmfDim);
+    this.mlpItems = table('ncf:mlp:item', config.mlpDim);
+    this.contexts = table('ncf:context', Math.max(1, config.contextDim));
+  }
+
+  /** True once a tower of the configured shape is loaded. */
+  get ready(): boolean {
+    return this.weights !== undefined;
+  }
+
+  /**
+   * The request's context embeddings, concatenated in field order. Keys never seen are read in the
+   * background; until then they use the initial row the trainer would start from.
+   */
+  contextVector(context: Context | undefined, now: number): Float32Array {
+    const out = new Float32Array(this.shape.contextWidth);
+    if (this.shape.contextWidth === 0) return out;
+    const dim = this.config.contextDim;
+    this.encoder.encode(context, now).forEach((key, f) => {
+      let index = this.contexts.indexOf(key);
+      if (index < 0) {
+        if (this.#contextKeys.size < 100_000) {
+          index = this.contexts.ensure(key);
+          this.#contextKeys.add(key);
+          this.#pendingContexts.add(key);
+        } else {
+          out.set(this.contexts.initialRow(key), f * dim);
+          return;
+        }
+      }
+      out.set(this.contexts.row(index), f * dim);
+    });
+    return out;
+  }
+
+  /**
+   * Logits of candidate items for a user's rows under a context vector, into `out`. Items the
+   * trainer never wrote score from their initial rows.
+   */
+  score(userGmf: Float32Array, userMlp: Float32Array, context: Float32Array, itemIds: readonly string[], out: Float32Array): Float32Array {
+    const weights = this.weights;
+    if (weights === undefined) throw new RangeError('NeuMF tower not loaded');
+    const gmf = itemIds.map((id) => this.gmfItems.row(this.gmfItems.ensure(id)));
+    const mlp = itemIds.map((id) => this.mlpItems.row(this.mlpItems.ensure(id)));
+    return scoreCandidates(this.shape, weights, userGmf, userMlp, context, itemIds.length, (k) => gmf[k] as Float32Array, (k) => mlp[k] as Float32Array, out);
+  }
+
+  /** The initial user rows (a user NeuMF never trained). */
+  initialUser(userId: string): { gmf: Float32Array; mlp: Float32Array } {
+    const c = this.config;
+    const table = (name: string, dim: number) => new EmbeddingTable({ name, dim, seed: c.seed, initStd: c.initStd, adagrad: false });
+    return { gmf: table('ncf:gmf:user', c.gmfDim).initialRow(userId), mlp: table('ncf:mlp:user', c.mlpDim).initialRow(userId) };
+  }
+
+  async load(): Promise<void> {
+    if (!this.loaded) await this.#items.skipToEnd(this.#store);
+    const ids = await this.#store.getItemRegistry('neumf', 0);
+    this.#registryPosition = ids.length;
+    await this.#loadItems(ids);
+    await this.#loadTower();
+    await this.#loadContexts([...this.#contextKeys]);
+    this.loaded = true;
+    this.lastRefresh = Date.now();
+  }
+
+  async refresh(): Promise<{ changed: number }> {
+    const added = await this.#store.getItemRegistry('neumf', this.#registryPosition);
+    this.#registryPosition += added.length;
+    const changed = await this.#items.poll(this.#store);
+    await this.#loadItems([...new Set([...added, ...changed.ids])]);
+    await this.#loadTower();
+    if (this.#pendingContexts.size > 0) {
+      const keys = [...this.#pendingContexts];
+      this.#pendingContexts.clear();
+      await this.#loadContexts(keys);
+    }
+    this.lastRefresh = Date.now();
+    return { changed: added.length + changed.ids.length };
+  }
+
+  /** Re-reads every context row (they change slowly: called with the full reload). */
+  async reloadContexts(): Promise<void> {
+    await this.#loadContexts([...this.#contextKeys]);
+  }
+
+  async #loadItems(ids: readonly string[]): Promise<void> {
+    for (let start = 0; start < ids.length; start += CHUNK) {
+      const chunk = ids.slice(start, start + CHUNK);
+      const [gmf, mlp] = await Promise.all([
+        this.#store.getRows('ncf:gmf:item', chunk),
+        this.#store.getRows('ncf:mlp:item', chunk),
+      ]);
+      chunk.forEach((id, k) => {
+        setRow(this.gmfItems, id, gmf[k]);
+        setRow(this.mlpItems, id, mlp[k]);
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+
+  async #loadContexts(keys: readonly string[]): Promise<void> {
+    for (let start = 0; start < keys.length; start += CHUNK) {
+      const chunk = keys.slice(start, start + CHUNK);
+      const rows = await this.#store.getRows('ncf:context', chunk);
+      chunk.forEach((key, k) => setRow(this.contexts, key, rows[k]));
+    }
+  }
+
+  async #loadTower(): Promise<void> {
+    const [version = 0] = await this.#store.getCounters(DENSE_COUNTER, ['version']);
+    if (version === this.denseVersion && this.weights !== undefined) return;
+    const size = towerSize(this.shape);
+    const rows = await this.#store.getRows(DENSE_TABLE, chunkIds(size));
+    if (rows.some((row) => row === undefined)) return; // not published yet
+    const flat = new Float32Array(rows.reduce((n, row) => n + (row as Row).vector.length, 0));
+    let offset = 0;
+    for (const row of rows as Row[]) {
+      flat.set(row.vector, offset);
+      offset += row.vector.length;
+    }
+    if (flat.length !== size) {
+      if (!this.#shapeWarned) {
+        this.#logger.error(
+          { stored: flat.length, expected: size },
+          'the stored NeuMF tower does not match model.neumf (dims, hidden, context fields): re-ranking is off until they agree',
+        );
+        this.#shapeWarned = true;
+      }
+      this.weights = undefined;
+      return;
+    }
+    this.weights = unflattenTower(this.shape, flat);
+    this.denseVersion = version;
+  }
+}
+
+function setRow(table: EmbeddingTable, id: string, row: Row | undefined): void {
+  if (row === undefined) return;
+  table.row(table.ensure(id)).set(row.vector.subarray(0, table.dim));
+}
