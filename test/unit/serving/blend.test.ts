@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { blend, interactionWeight, rankNormalize } from '../../../services/serving/blend.ts';
+
+describe('rankNormalize', () => {
+  it('gives the best n/n, the worst 1/n and a missing signal 0', () => {
+    // values 0.2, missing, 5, -1: defined n = 3; order 5 (rank 0) -> 3/3, 0.2 -> 2/3, -1 -> 1/3
+    expect(Array.from(rankNormalize([0.2, undefined, 5, -1]))).toEqual([2 / 3, 0, 1, 1 / 3]);
+  });
+
+  it('breaks ties by position, deterministically', () => {
+    expect(Array.from(rankNormalize([1, 1]))).toEqual([1, 0.5]);
+  });
+});
+
+describe('interactionWeight', () => {
+  it('is n / (n + half): 0 for nobody, 1/2 at half, towards 1 after', () => {
+    expect(interactionWeight(0, 10)).toBe(0);
+    expect(interactionWeight(10, 10)).toBe(0.5);
+    expect(interactionWeight(30, 10)).toBe(0.75);
+  });
+});
+
+describe('blend', () => {
+  it('gives a new user (w = 0) the fallback, labelled by its strongest signal', () => {
+    expect(blend({ mf: 1, popular: 0.4, content: 0.7 }, 0)).toEqual({ score: 0.7, source: 'content' });
+  });
+
+  it('mixes model and fallback by w: 0.75 * model + 0.25 * fallback', () => {
+    // model = mean(mf 0.8, neumf 0.4) = 0.6; fallback = max(popular 1) = 1
+    // score = 0.75 * 0.6 + 0.25 * 1 = 0.7; model part 0.45 >= fallback part 0.25 -> neumf
+    const out = blend({ mf: 0.8, neumf: 0.4, popular: 1 }, 0.75);
+    expect(out.score).toBeCloseTo(0.7, 12);
+    expect(out.source).toBe('neumf');
+  });
+
+  it('labels the fallback when it outweighs the model', () => {
+    // 0.2 * 0.5 = 0.1 vs 0.8 * 0.9 = 0.72
+    const out = blend({ mf: 0.5, session: 0.9 }, 0.2);
+    expect(out.score).toBeCloseTo(0.82, 12);
+    expect(out.source).toBe('session');
+  });
+
+  it('keeps the model label for a model-only candidate, even at w = 0', () => {
+    expect(blend({ mf: 0.9 }, 0)).toEqual({ score: 0, source: 'mf' });
+  });
+});
