@@ -4,8 +4,9 @@
  *
  * Every signal is first put on a common [0, 1] scale: model scores and popularity by their rank
  * among the request's candidates (1 for the best, 1/n for the worst, 0 when the item lacks the
- * signal), content similarity as its cosine. The fallback score is the largest fallback signal,
- * the model score the mean of the model signals an item has. They are blended by a weight that
+ * signal), content and session similarity as their cosines. The fallback score is the largest fallback signal
+ * (popularity scaled by POPULAR_SHARE), the model score MF's, or MF's and NeuMF's averaged with
+ * NeuMF weighing NEUMF_SHARE times as much. They are blended by a weight that
  * grows with interactions: w = wUser * wItem, each n / (n + half), so a new user (or an item nobody
  * touched) gets the fallback, an active user on a well-known item gets the models, and everyone in
  * between a smooth mix.
@@ -31,6 +32,18 @@ export function interactionWeight(count: number, half: number): number {
   return count <= 0 ? 0 : count / (count + half);
 }
 
+/**
+ * NeuMF re-ranks: where it scored a candidate, its opinion counts twice MF's (it sees the
+ * context and is the more expressive model).
+ */
+export const NEUMF_SHARE = 2;
+/**
+ * Popularity is the least personal fallback: scaled down so that a strong content or session
+ * match (an item like the ones the user just touched) outranks the generically popular ones. For a
+ * user without history popularity is the only signal, so the scale changes nothing there.
+ */
+export const POPULAR_SHARE = 0.8;
+
 export interface Signals {
   /** Normalised model signals (undefined: the item has none). */
   readonly mf?: number;
@@ -49,12 +62,17 @@ export interface Blended {
 /** Blends one candidate's signals with model weight `w` (see the module comment). */
 export function blend(signals: Signals, w: number): Blended {
   const models = [signals.mf, signals.neumf].filter((v): v is number => v !== undefined);
-  const model = models.length === 0 ? 0 : models.reduce((a, b) => a + b, 0) / models.length;
+  const model =
+    signals.neumf === undefined
+      ? (signals.mf ?? 0)
+      : signals.mf === undefined
+        ? signals.neumf
+        : (signals.mf + NEUMF_SHARE * signals.neumf) / (1 + NEUMF_SHARE);
   const weight = models.length === 0 ? 0 : w;
   let fallback = 0;
   let fallbackSource: Source = 'popular';
   for (const source of ['popular', 'content', 'session'] as const) {
-    const value = signals[source];
+    const value = source === 'popular' && signals.popular !== undefined ? POPULAR_SHARE * signals.popular : signals[source];
     if (value !== undefined && value > fallback) {
       fallback = value;
       fallbackSource = source;

@@ -187,6 +187,11 @@ export class ItemIndex {
     return this.#byCategory.get(category.toLowerCase()) ?? new Set();
   }
 
+  /** Euclidean norm of an item's composite vector. */
+  norm(position: number): number {
+    return this.#norms[position] as number;
+  }
+
   /** A live view of an item's composite vector. */
   vector(position: number): Float32Array {
     return this.#vectors.subarray(position * this.dim, (position + 1) * this.dim);

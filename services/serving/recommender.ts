@@ -208,10 +208,15 @@ export class Recommender {
         const v = index.vector(p);
         for (let d = 0; d < index.dim; d++) session[d] = (session[d] as number) + (v[d] as number) / last.length;
       }
+      let sessionNorm = 0;
+      for (let d = 0; d < index.dim; d++) sessionNorm += (session[d] as number) ** 2;
+      sessionNorm = Math.sqrt(sessionNorm);
       const near = index.top(session, Math.ceil(depth / 2), skip, within, false);
       near.indices.forEach((p, j) => {
-        const score = near.scores[j] as number;
-        if (score > 0) at(p).session = score;
+        // The cosine to the session: how close an item is to what the user just touched.
+        const norm = sessionNorm * index.norm(p);
+        const cosine = norm === 0 ? 0 : (near.scores[j] as number) / norm;
+        if (cosine > 0) at(p).session = Math.min(1, cosine);
       });
     }
     const positions = [...found.keys()];
@@ -219,13 +224,12 @@ export class Recommender {
     if (user.mf !== undefined) for (const [j, c] of entries.entries()) c.mf ??= index.score(user.mf, positions[j] as number);
     const mf = rankNormalize(entries.map((c) => c.mf));
     const pop = rankNormalize(entries.map((c) => c.popular));
-    const session = rankNormalize(entries.map((c) => c.session));
     const wUser = interactionWeight(user.mfCount, this.#o.blendInteractions);
     const signals = entries.map((c, j) => ({
       ...(c.mf === undefined ? {} : { mf: mf[j] as number }),
       ...(c.popular === undefined ? {} : { popular: pop[j] as number }),
       ...(c.content === undefined ? {} : { content: Math.min(1, Math.max(0, c.content)) }),
-      ...(c.session === undefined ? {} : { session: session[j] as number }),
+      ...(c.session === undefined ? {} : { session: c.session }),
     }));
     const weights = positions.map((p) => wUser * interactionWeight(index.count(p), this.#o.blendInteractions));
     let blended = signals.map((s, j) => blend(s, weights[j] as number));

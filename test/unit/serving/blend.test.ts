@@ -23,13 +23,19 @@ describe('interactionWeight', () => {
 describe('blend', () => {
   it('gives a new user (w = 0) the fallback, labelled by its strongest signal', () => {
     expect(blend({ mf: 1, popular: 0.4, content: 0.7 }, 0)).toEqual({ score: 0.7, source: 'content' });
+    // popularity is scaled by 0.8: 0.8 * 1 = 0.8 beats content 0.7
+    const popular = blend({ popular: 1, content: 0.7 }, 0);
+    expect(popular.score).toBeCloseTo(0.8, 12);
+    expect(popular.source).toBe('popular');
+    // ... but content 0.85 beats 0.8 * 1
+    expect(blend({ popular: 1, content: 0.85 }, 0).source).toBe('content');
   });
 
-  it('mixes model and fallback by w: 0.75 * model + 0.25 * fallback', () => {
-    // model = mean(mf 0.8, neumf 0.4) = 0.6; fallback = max(popular 1) = 1
-    // score = 0.75 * 0.6 + 0.25 * 1 = 0.7; model part 0.45 >= fallback part 0.25 -> neumf
+  it('mixes model and fallback by w: 0.75 * model + 0.25 * fallback, NeuMF weighing twice MF', () => {
+    // model = (mf 0.8 + 2 * neumf 0.4) / 3 = 1.6 / 3; fallback = 0.8 * popular 1 = 0.8
+    // score = 0.75 * 1.6 / 3 + 0.25 * 0.8 = 0.4 + 0.2 = 0.6; model part 0.4 >= 0.2 -> neumf
     const out = blend({ mf: 0.8, neumf: 0.4, popular: 1 }, 0.75);
-    expect(out.score).toBeCloseTo(0.7, 12);
+    expect(out.score).toBeCloseTo(0.6, 12);
     expect(out.source).toBe('neumf');
   });
 
