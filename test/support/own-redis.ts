@@ -63,6 +63,16 @@ export class OwnRedis {
     );
   }
 
+  /** Freezes the process (SIGSTOP): connections stay open, nothing answers. */
+  freeze(): void {
+    this.#child?.kill('SIGSTOP');
+  }
+
+  /** Lets a frozen process run again (SIGCONT). */
+  thaw(): void {
+    this.#child?.kill('SIGCONT');
+  }
+
   /** Stops it cleanly (SIGTERM: Redis flushes its AOF and exits). */
   async stop(): Promise<void> {
     const child = this.#child;
