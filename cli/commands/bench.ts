@@ -63,6 +63,28 @@ export function benchCommand(io: CommandIo, setCode: (code: number) => void): Co
       });
       setCode(await report(io, results, flags.json === true));
     });
+  bench
+    .command('serving')
+    .description(
+      'serving throughput and latency (autocannon): NeuMF re-ranking, MF only, a 1,000,000-item ANN catalog, event ingest',
+    )
+    .option('--scale <factor>', 'shorten the run (0.25 = 5 s loads and 250,000 ANN items)', parseFloat, 1)
+    .option('--json', 'print the results as one JSON object as the last line')
+    .addHelpText(
+      'after',
+      '\nUses Redis and Kafka when REDIS_URL and KAFKA_BROKERS are set (the targets are about them), else the\nembedded adapters.\n\nExamples:\n  recsys bench serving\n  recsys bench serving --scale 0.25',
+    )
+    .action(async (flags: { scale: number; json?: boolean }) => {
+      const config = loadConfig();
+      const { runServingBench } = await import('../../bench/serving.ts');
+      const results = await runServingBench({
+        ...(config.redis.url === '' ? {} : { redisUrl: config.redis.url }),
+        ...(config.kafka.brokers.length === 0 ? {} : { kafkaBrokers: config.kafka.brokers.join(',') }),
+        scale: flags.scale,
+        onProgress: (line) => io.stderr.write(`bench: ${line}\n`),
+      });
+      setCode(await report(io, results, flags.json === true));
+    });
   return bench;
 }
 

@@ -4,7 +4,7 @@ import { DEFAULT_MF_CONFIG } from '../../shared/model/hybrid-mf.ts';
 import { DEFAULT_NEUMF_CONFIG } from '../../shared/model/neumf/neumf.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import type { ModelStore } from '../../shared/ports/index.ts';
-import type { AnnParams } from './ann-index.ts';
+import { DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
 import { ItemIndexSync } from './item-index-sync.ts';
 import { ItemIndex } from './item-index.ts';
 import type { ServingMetrics } from './metrics.ts';
@@ -62,7 +62,7 @@ export class ServingEngine {
       seed: mf.seed,
       initStd: mf.initStd,
       annThreshold: config.serving.annThreshold,
-      ...(deps.annParams === undefined ? {} : { annParams: deps.annParams }),
+      annParams: deps.annParams ?? { ...DEFAULT_ANN_PARAMS, threads: config.serving.annThreads },
     });
     this.#sync = new ItemIndexSync(this.index, syncStore, this.#logger);
     metrics.probes.indexAgeSeconds = () => this.indexAgeSeconds();

@@ -87,7 +87,10 @@ export async function runServingProcess(config: RecsysConfig): Promise<number> {
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'recsys-serving' });
   const registry = createMetricsRegistry({ service: 'serving' });
   const eventLog = openEventLog(config, logger);
-  const store = await openModelStore(config, logger, 'recsys-serving', { commandTimeoutMs: config.serving.storeTimeoutMs });
+  const store = await openModelStore(config, logger, 'recsys-serving', {
+    commandTimeoutMs: config.serving.storeTimeoutMs,
+    autoPipelining: true,
+  });
   const syncStore = store.kind === 'redis' ? await openModelStore(config, logger, 'recsys-serving-sync') : store;
   await eventLog.ensureTopics();
   const serving = await startServing({ config, eventLog, store, syncStore, registry, logger });

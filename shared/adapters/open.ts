@@ -29,7 +29,7 @@ export async function openModelStore(
   logger: Logger,
   name = 'recsys',
   /** Per-connection overrides (serving's request path uses a shorter command timeout). */
-  options: { readonly commandTimeoutMs?: number } = {},
+  options: { readonly commandTimeoutMs?: number; readonly autoPipelining?: boolean } = {},
 ): Promise<ModelStore> {
   if (describeDeployment(config).modelStore === 'redis') {
     logger.info(

@@ -57,6 +57,7 @@ export function defaultConfig(): Config {
       userEventsPerMinute: 600,
       storeTimeoutMs: 100,
       annThreshold: 50_000,
+      annThreads: 1,
       candidates: 200,
       blendInteractions: 10,
       refreshMs: 250,

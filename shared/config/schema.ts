@@ -96,6 +96,8 @@ export const ConfigSchema = Type.Object(
         storeTimeoutMs: Type.Integer({ minimum: 5, maximum: 10_000 }),
         /** Above this many items, MF candidates come from the ANN index (HNSW, usearch). */
         annThreshold: Type.Integer({ minimum: 0 }),
+        /** Threads an ANN index build may use (in a worker; the rest keep serving). */
+        annThreads: Type.Integer({ minimum: 1, maximum: 64 }),
         /** Candidates taken from each source before re-ranking. */
         candidates: Type.Integer({ minimum: 10, maximum: 5_000 }),
         /** Interactions at which a user's (or item's) model score weighs half in the blend. */

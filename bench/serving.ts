@@ -1,0 +1,295 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { resolve } from 'node:path';
+import { MemoryEventLog, MemoryModelStore } from '../shared/adapters/memory/index.ts';
+import { KafkaEventLog } from '../shared/adapters/kafka/index.ts';
+import { RedisModelStore, connectRedis } from '../shared/adapters/redis/index.ts';
+import { loadConfig, neumfConfigFrom, type RecsysConfig } from '../shared/config/index.ts';
+import { DENSE_CHUNK, DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../shared/model/neumf/dense-layout.ts';
+import { NeuMF } from '../shared/model/neumf/neumf.ts';
+import { Random } from '../shared/model/random.ts';
+import { useBackend } from '../shared/model/tf-backend.ts';
+import { createMetricsRegistry, silentLogger } from '../shared/observability/index.ts';
+import type { EventLog, ModelStore, RowValue } from '../shared/ports/index.ts';
+import { startServing, type RunningServing } from '../services/serving/main.ts';
+import type { LoadOptions, LoadResult } from './load.ts';
+import type { BenchResult } from './report.ts';
+
+export interface ServingBenchOptions {
+  /** Real Redis and Kafka when given (what the targets are about); else the embedded adapters. */
+  readonly redisUrl?: string;
+  readonly kafkaBrokers?: string;
+  /** 1 = the full benchmark (20 s per load, 1,000,000 items for the ANN run). */
+  readonly scale: number;
+  readonly onProgress?: (line: string) => void;
+}
+
+export const SERVING_TARGETS = {
+  neumfRequestsPerSecond: 1_000,
+  neumfP99Ms: 20,
+  mfRequestsPerSecond: 3_000,
+  mfP99Ms: 10,
+  annRequestsPerSecond: 500,
+  annP99Ms: 25,
+  annRecall: 0.95,
+  ingestEventsPerSecond: 20_000,
+} as const;
+
+const ITEMS = 10_000;
+const USERS = 100_000;
+const DIM = 64;
+const ANN_ITEMS = 1_000_000;
+const root = resolve(import.meta.dirname, '..');
+
+interface World {
+  readonly config: RecsysConfig;
+  readonly store: ModelStore;
+  readonly syncStore: ModelStore;
+  readonly eventLog: EventLog;
+  cleanup(): Promise<void>;
+}
+
+async function openWorld(options: ServingBenchOptions, models: ('mf' | 'neumf')[]): Promise<World> {
+  const id = randomUUID().slice(0, 8);
+  const prefix = `bench-serving-${id}`;
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      ...(options.redisUrl === undefined ? {} : { redis: { url: options.redisUrl, keyPrefix: prefix } }),
+      ...(options.kafkaBrokers === undefined
+        ? {}
+        : { kafka: { brokers: options.kafkaBrokers.split(','), topic: `${prefix}-events`, partitions: 4 } }),
+      serving: { port: 0, annThreads: 2, userEventsPerMinute: 100_000 },
+      trainer: { models },
+      model: { mf: { dim: DIM } },
+      log: { level: 'warn' },
+    },
+  });
+  if (options.redisUrl === undefined) {
+    const store = new MemoryModelStore();
+    return { config, store, syncStore: store, eventLog: new MemoryEventLog({ partitions: 4 }), cleanup: async () => undefined };
+  }
+  const client = await connectRedis({ url: options.redisUrl, commandTimeoutMs: config.serving.storeTimeoutMs, connectTimeoutMs: 5_000, autoPipelining: true });
+  const syncClient = await connectRedis({ url: options.redisUrl, commandTimeoutMs: 30_000, connectTimeoutMs: 5_000 });
+  const store = new RedisModelStore(client, { keyPrefix: prefix });
+  const syncStore = new RedisModelStore(syncClient, { keyPrefix: prefix });
+  const eventLog: EventLog =
+    options.kafkaBrokers === undefined
+      ? new MemoryEventLog({ partitions: 4 })
+      : new KafkaEventLog({ ...config.kafka, logger: silentLogger() });
+  await eventLog.ensureTopics();
+  return {
+    config,
+    store,
+    syncStore,
+    eventLog,
+    async cleanup() {
+      let cursor = '0';
+      do {
+        const [next, keys] = await syncClient.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 10_000);
+        cursor = next;
+        if (keys.length > 0) await syncClient.unlink(...keys);
+      } while (cursor !== '0');
+      await eventLog.close();
+      await store.close();
+      await syncStore.close();
+    },
+  };
+}
+
+function vector(random: Random, dim: number, scale = 0.3): number[] {
+  return Array.from({ length: dim }, () => random.normal() * scale);
+}
+
+function rowOf(values: number[], count: number): RowValue {
+  return { vector: Float32Array.from(values), bias: 0, count, updatedAt: Date.now() };
+}
+
+/** Writes what trainers would have: rows, registry, catalog, histories, popularity and (optionally) NeuMF. */
+async function seed(world: World, items: number, users: number, neumf: boolean, progress: (line: string) => void): Promise<void> {
+  const random = new Random(7);
+  const { syncStore: store, config } = world;
+  const itemIds = Array.from({ length: items }, (_, i) => `i${i}`);
+  const chunk = 2_000;
+  for (let start = 0; start < items; start += chunk) {
+    const ids = itemIds.slice(start, start + chunk);
+    await store.putItems(
+      ids.map((id, k) => ({
+        id,
+        record: { itemId: id, categories: [`c${(start + k) % 20}`], tags: [`t${(start + k) % 200}`, `t${(start * 7 + k) % 211}`] },
+      })),
+    );
+    await store.commit({
+      puts: [{ table: 'mf:item', rows: ids.map((id) => ({ id, value: rowOf(vector(random, DIM), 1 + random.int(500)) })) }],
+      newItems: { registry: 'mf', ids },
+    });
+    if (start % 100_000 === 0) progress(`seeded ${start.toLocaleString('en-US')} of ${items.toLocaleString('en-US')} items`);
+  }
+  for (let start = 0; start < users; start += chunk) {
+    const ids = Array.from({ length: Math.min(chunk, users - start) }, (_, k) => `u${start + k}`);
+    await store.commit({
+      puts: [{ table: 'mf:user', rows: ids.map((id) => ({ id, value: rowOf(vector(random, DIM), 5 + random.int(200)) })) }],
+      history: ids.map((userId) => ({ userId, items: Array.from({ length: 20 }, () => itemIds[random.int(items)] as string) })),
+    });
+  }
+  const segments = ['*', ...['mobile', 'desktop', 'tv', 'tablet'].flatMap((d) => ['night', 'morning', 'afternoon', 'evening'].map((h) => `device=${d}|hour=${h}`))];
+  await store.commit({
+    popularity: segments.flatMap((segment) => Array.from({ length: 500 }, () => ({ segment, itemId: itemIds[random.int(items)] as string, by: random.next() * 100 }))),
+  });
+  if (!neumf) return;
+  const n = neumfConfigFrom(config);
+  await useBackend('cpu');
+  const model = new NeuMF(n);
+  const flat = Float32Array.from(model.tower.variables.flatMap((v) => Array.from(v.dataSync())));
+  model.dispose();
+  const gmf = n.gmfDim ?? 32;
+  const mlp = n.mlpDim ?? 32;
+  for (let start = 0; start < items; start += chunk) {
+    const ids = itemIds.slice(start, start + chunk);
+    await store.commit({
+      puts: [
+        { table: 'ncf:gmf:item', rows: ids.map((id) => ({ id, value: rowOf(vector(random, gmf), 10) })) },
+        { table: 'ncf:mlp:item', rows: ids.map((id) => ({ id, value: rowOf(vector(random, mlp), 10) })) },
+      ],
+      newItems: { registry: 'neumf', ids },
+    });
+  }
+  for (let start = 0; start < users; start += chunk) {
+    const ids = Array.from({ length: Math.min(chunk, users - start) }, (_, k) => `u${start + k}`);
+    await store.commit({
+      puts: [
+        { table: 'ncf:gmf:user', rows: ids.map((id) => ({ id, value: rowOf(vector(random, gmf), 10) })) },
+        { table: 'ncf:mlp:user', rows: ids.map((id) => ({ id, value: rowOf(vector(random, mlp), 10) })) },
+      ],
+    });
+  }
+  await store.commit({
+    puts: [{ table: DENSE_TABLE, rows: chunkIds(flat.length).map((id, c) => ({ id, value: rowOf([...flat.subarray(c * DENSE_CHUNK, (c + 1) * DENSE_CHUNK)], 0) })) }],
+    counters: [{ name: DENSE_COUNTER, field: 'version', by: 1 }],
+  });
+}
+
+async function start(world: World): Promise<RunningServing> {
+  const serving = await startServing({
+    config: world.config,
+    eventLog: world.eventLog,
+    store: world.store,
+    syncStore: world.syncStore,
+    registry: createMetricsRegistry({ service: 'serving', defaultMetrics: false }),
+    logger: silentLogger(),
+  });
+  const deadline = Date.now() + 30 * 60_000;
+  while (!serving.engine.loaded || (serving.engine.config.trainer.models.includes('neumf') && serving.engine.ncf?.ready !== true)) {
+    if (Date.now() > deadline) throw new Error('serving did not load within 30 minutes');
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return serving;
+}
+
+/** Runs the load generator in its own process. */
+function load(options: LoadOptions): Promise<LoadResult> {
+  return new Promise((resolvePromise, reject) => {
+    const child = spawn(process.execPath, [resolve(root, 'bench/load.ts'), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.once('exit', (code) => {
+      if (code !== 0) reject(new Error(`the load generator exited with ${code}`));
+      else resolvePromise(JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult);
+    });
+  });
+}
+
+function describe(result: LoadResult): string {
+  return `p50 ${result.p50Ms} ms, max ${result.maxMs} ms, ${result.non2xx} non-2xx, ${result.errors} errors`;
+}
+
+/** `recsys bench serving`: the four serving targets of issue 5, each with PASS/FAIL. */
+export async function runServingBench(options: ServingBenchOptions): Promise<BenchResult[]> {
+  const progress = options.onProgress ?? (() => undefined);
+  const seconds = Math.max(5, Math.round(20 * options.scale));
+  const results: BenchResult[] = [];
+  const where = options.redisUrl === undefined ? 'embedded store' : 'Redis';
+
+  // 1 and 2: 10,000 items, 100,000 users, dimension 64; with NeuMF re-ranking, then MF only.
+  for (const models of [['mf', 'neumf'], ['mf']] as ('mf' | 'neumf')[][]) {
+    const neumf = models.includes('neumf');
+    const world = await openWorld(options, models);
+    try {
+      progress(`seeding ${ITEMS.toLocaleString('en-US')} items and ${USERS.toLocaleString('en-US')} users (${where}${neumf ? ', NeuMF' : ''})`);
+      await seed(world, ITEMS, USERS, neumf, progress);
+      const serving = await start(world);
+      try {
+        const rate = neumf ? SERVING_TARGETS.neumfRequestsPerSecond : SERVING_TARGETS.mfRequestsPerSecond;
+        progress(`${neumf ? 'MF + NeuMF re-ranking' : 'MF only'}: ${rate} requests/s for ${seconds} s`);
+        const base = { url: serving.url, kind: 'recommend' as const, users: USERS, items: ITEMS, durationSeconds: seconds };
+        await load({ ...base, connections: 16, durationSeconds: 3 }); // warm-up
+        const result = await load({ ...base, connections: neumf ? 32 : 64, rate });
+        const name = neumf ? 'recommendations, NeuMF re-ranking 100' : 'recommendations, MF only';
+        results.push(
+          { name: `${name}: requests/s`, value: result.requestsPerSecond, unit: '/s', target: { op: '>=', value: rate * 0.98 }, note: `${where}, offered ${rate}/s` },
+          { name: `${name}: p99`, value: result.p99Ms, unit: 'ms', target: { op: '<=', value: neumf ? SERVING_TARGETS.neumfP99Ms : SERVING_TARGETS.mfP99Ms }, note: describe(result) },
+        );
+        if (!neumf) {
+          progress(`event ingest: batches of 100 for ${seconds} s`);
+          const ingest = await load({ ...base, kind: 'events', connections: 16, batch: 100 });
+          results.push({
+            name: 'event ingest (POST /v1/events, batches of 100)',
+            value: (ingest.requestsPerSecond * 100 * ingest.ok) / Math.max(1, ingest.ok + ingest.non2xx),
+            unit: 'events/s',
+            target: { op: '>=', value: SERVING_TARGETS.ingestEventsPerSecond },
+            note: `${options.kafkaBrokers === undefined ? 'embedded log' : 'Kafka'}; ${describe(ingest)}`,
+          });
+        }
+      } finally {
+        await serving.stop();
+      }
+    } finally {
+      await world.cleanup();
+    }
+  }
+
+  // 3: a large catalog through the HNSW index.
+  const annItems = Math.max(60_000, Math.round(ANN_ITEMS * options.scale));
+  const world = await openWorld(options, ['mf']);
+  try {
+    progress(`seeding ${annItems.toLocaleString('en-US')} items for the ANN run (${where})`);
+    await seed(world, annItems, 10_000, false, progress);
+    const started = Date.now();
+    const serving = await start(world);
+    try {
+      while (!serving.engine.index.annActive) await new Promise((r) => setTimeout(r, 500));
+      progress(`index loaded and HNSW built in ${Math.round((Date.now() - started) / 1000)} s`);
+      const recall = measureRecall(serving, 200);
+      const result = await load({ url: serving.url, kind: 'recommend', users: 10_000, items: annItems, durationSeconds: seconds, connections: 16, rate: SERVING_TARGETS.annRequestsPerSecond });
+      results.push(
+        { name: `ANN (${annItems.toLocaleString('en-US')} items): recall@10`, value: recall, unit: '', target: { op: '>=', value: SERVING_TARGETS.annRecall }, note: 'against brute force, 200 queries' },
+        { name: `ANN (${annItems.toLocaleString('en-US')} items): requests/s`, value: result.requestsPerSecond, unit: '/s', target: { op: '>=', value: SERVING_TARGETS.annRequestsPerSecond * 0.98 } },
+        { name: `ANN (${annItems.toLocaleString('en-US')} items): p99`, value: result.p99Ms, unit: 'ms', target: { op: '<=', value: SERVING_TARGETS.annP99Ms }, note: describe(result) },
+      );
+    } finally {
+      await serving.stop();
+    }
+  } finally {
+    await world.cleanup();
+  }
+  return results;
+}
+
+/** Recall@10 of the serving index's ANN path against an exact scan of the same vectors. */
+function measureRecall(serving: RunningServing, queries: number): number {
+  const index = serving.engine.index;
+  const random = new Random(99);
+  let hits = 0;
+  const scores = new Float32Array(index.size);
+  for (let q = 0; q < queries; q++) {
+    const query = Float32Array.from(vector(random, index.dim, 1));
+    for (let i = 0; i < index.size; i++) scores[i] = index.score(query, i);
+    const exact = new Set(
+      Array.from(scores.keys())
+        .sort((a, b) => (scores[b] as number) - (scores[a] as number))
+        .slice(0, 10),
+    );
+    for (const p of index.top(query, 10, () => false).indices) if (exact.has(p)) hits++;
+  }
+  return hits / (queries * 10);
+}
