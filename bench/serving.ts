@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MemoryEventLog, MemoryModelStore } from '../shared/adapters/memory/index.ts';
 import { KafkaEventLog } from '../shared/adapters/kafka/index.ts';
 import { RedisModelStore, connectRedis } from '../shared/adapters/redis/index.ts';
@@ -21,8 +22,13 @@ export interface ServingBenchOptions {
   readonly kafkaBrokers?: string;
   /** 1 = the full benchmark (20 s per load, 1,000,000 items for the ANN run). */
   readonly scale: number;
+  /** Run only these scenarios (default: all). */
+  readonly only?: readonly ServingScenario[];
   readonly onProgress?: (line: string) => void;
 }
+
+export const SERVING_SCENARIOS = ['neumf', 'mf', 'ingest', 'ann'] as const;
+export type ServingScenario = (typeof SERVING_SCENARIOS)[number];
 
 export const SERVING_TARGETS = {
   neumfRequestsPerSecond: 1_000,
@@ -67,10 +73,25 @@ async function openWorld(options: ServingBenchOptions, models: ('mf' | 'neumf')[
   });
   if (options.redisUrl === undefined) {
     const store = new MemoryModelStore();
-    return { config, store, syncStore: store, eventLog: new MemoryEventLog({ partitions: 4 }), cleanup: async () => undefined };
+    return {
+      config,
+      store,
+      syncStore: store,
+      eventLog: new MemoryEventLog({ partitions: 4 }),
+      cleanup: async () => undefined,
+    };
   }
-  const client = await connectRedis({ url: options.redisUrl, commandTimeoutMs: config.serving.storeTimeoutMs, connectTimeoutMs: 5_000, autoPipelining: true });
-  const syncClient = await connectRedis({ url: options.redisUrl, commandTimeoutMs: 30_000, connectTimeoutMs: 5_000 });
+  const client = await connectRedis({
+    url: options.redisUrl,
+    commandTimeoutMs: Math.max(1_000, 4 * config.serving.storeTimeoutMs),
+    connectTimeoutMs: 5_000,
+    autoPipelining: true,
+  });
+  const syncClient = await connectRedis({
+    url: options.redisUrl,
+    commandTimeoutMs: 30_000,
+    connectTimeoutMs: 5_000,
+  });
   const store = new RedisModelStore(client, { keyPrefix: prefix });
   const syncStore = new RedisModelStore(syncClient, { keyPrefix: prefix });
   const eventLog: EventLog =
@@ -106,7 +127,13 @@ function rowOf(values: number[], count: number): RowValue {
 }
 
 /** Writes what trainers would have: rows, registry, catalog, histories, popularity and (optionally) NeuMF. */
-async function seed(world: World, items: number, users: number, neumf: boolean, progress: (line: string) => void): Promise<void> {
+async function seed(
+  world: World,
+  items: number,
+  users: number,
+  neumf: boolean,
+  progress: (line: string) => void,
+): Promise<void> {
   const random = new Random(7);
   const { syncStore: store, config } = world;
   const itemIds = Array.from({ length: items }, (_, i) => `i${i}`);
@@ -116,25 +143,54 @@ async function seed(world: World, items: number, users: number, neumf: boolean, 
     await store.putItems(
       ids.map((id, k) => ({
         id,
-        record: { itemId: id, categories: [`c${(start + k) % 20}`], tags: [`t${(start + k) % 200}`, `t${(start * 7 + k) % 211}`] },
+        record: {
+          itemId: id,
+          categories: [`c${(start + k) % 20}`],
+          tags: [`t${(start + k) % 200}`, `t${(start * 7 + k) % 211}`],
+        },
       })),
     );
     await store.commit({
-      puts: [{ table: 'mf:item', rows: ids.map((id) => ({ id, value: rowOf(vector(random, DIM), 1 + random.int(500)) })) }],
+      puts: [
+        {
+          table: 'mf:item',
+          rows: ids.map((id) => ({ id, value: rowOf(vector(random, DIM), 1 + random.int(500)) })),
+        },
+      ],
       newItems: { registry: 'mf', ids },
     });
-    if (start % 100_000 === 0) progress(`seeded ${start.toLocaleString('en-US')} of ${items.toLocaleString('en-US')} items`);
+    if (start % 100_000 === 0)
+      progress(`seeded ${start.toLocaleString('en-US')} of ${items.toLocaleString('en-US')} items`);
   }
   for (let start = 0; start < users; start += chunk) {
     const ids = Array.from({ length: Math.min(chunk, users - start) }, (_, k) => `u${start + k}`);
     await store.commit({
-      puts: [{ table: 'mf:user', rows: ids.map((id) => ({ id, value: rowOf(vector(random, DIM), 5 + random.int(200)) })) }],
-      history: ids.map((userId) => ({ userId, items: Array.from({ length: 20 }, () => itemIds[random.int(items)] as string) })),
+      puts: [
+        {
+          table: 'mf:user',
+          rows: ids.map((id) => ({ id, value: rowOf(vector(random, DIM), 5 + random.int(200)) })),
+        },
+      ],
+      history: ids.map((userId) => ({
+        userId,
+        items: Array.from({ length: 20 }, () => itemIds[random.int(items)] as string),
+      })),
     });
   }
-  const segments = ['*', ...['mobile', 'desktop', 'tv', 'tablet'].flatMap((d) => ['night', 'morning', 'afternoon', 'evening'].map((h) => `device=${d}|hour=${h}`))];
+  const segments = [
+    '*',
+    ...['mobile', 'desktop', 'tv', 'tablet'].flatMap((d) =>
+      ['night', 'morning', 'afternoon', 'evening'].map((h) => `device=${d}|hour=${h}`),
+    ),
+  ];
   await store.commit({
-    popularity: segments.flatMap((segment) => Array.from({ length: 500 }, () => ({ segment, itemId: itemIds[random.int(items)] as string, by: random.next() * 100 }))),
+    popularity: segments.flatMap((segment) =>
+      Array.from({ length: 500 }, () => ({
+        segment,
+        itemId: itemIds[random.int(items)] as string,
+        by: random.next() * 100,
+      })),
+    ),
   });
   if (!neumf) return;
   const n = neumfConfigFrom(config);
@@ -164,7 +220,15 @@ async function seed(world: World, items: number, users: number, neumf: boolean, 
     });
   }
   await store.commit({
-    puts: [{ table: DENSE_TABLE, rows: chunkIds(flat.length).map((id, c) => ({ id, value: rowOf([...flat.subarray(c * DENSE_CHUNK, (c + 1) * DENSE_CHUNK)], 0) })) }],
+    puts: [
+      {
+        table: DENSE_TABLE,
+        rows: chunkIds(flat.length).map((id, c) => ({
+          id,
+          value: rowOf([...flat.subarray(c * DENSE_CHUNK, (c + 1) * DENSE_CHUNK)], 0),
+        })),
+      },
+    ],
     counters: [{ name: DENSE_COUNTER, field: 'version', by: 1 }],
   });
 }
@@ -179,7 +243,10 @@ async function start(world: World): Promise<RunningServing> {
     logger: silentLogger(),
   });
   const deadline = Date.now() + 30 * 60_000;
-  while (!serving.engine.loaded || (serving.engine.config.trainer.models.includes('neumf') && serving.engine.ncf?.ready !== true)) {
+  while (
+    !serving.engine.loaded ||
+    (serving.engine.config.trainer.models.includes('neumf') && serving.engine.ncf?.ready !== true)
+  ) {
     if (Date.now() > deadline) throw new Error('serving did not load within 30 minutes');
     await new Promise((r) => setTimeout(r, 200));
   }
@@ -189,7 +256,9 @@ async function start(world: World): Promise<RunningServing> {
 /** Runs the load generator in its own process. */
 function load(options: LoadOptions): Promise<LoadResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [resolve(root, 'bench/load.ts'), JSON.stringify(options)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, [resolve(root, 'bench/load.ts'), JSON.stringify(options)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.once('exit', (code) => {
@@ -197,6 +266,16 @@ function load(options: LoadOptions): Promise<LoadResult> {
       else resolvePromise(JSON.parse(out.trim().split('\n').pop() ?? '{}') as LoadResult);
     });
   });
+}
+
+async function fallbacks(serving: RunningServing): Promise<Record<string, number>> {
+  const res = await serving.app.inject({ method: 'GET', url: '/metrics' });
+  const out: Record<string, number> = {};
+  for (const line of res.body.split('\n')) {
+    const m = /^recsys_serving_fallback_total\{reason="([a-z_]+)"[^}]*\} (\d+)/.exec(line);
+    if (m !== null) out[m[1] as string] = Number(m[2]);
+  }
+  return out;
 }
 
 function describe(result: LoadResult): string {
@@ -209,27 +288,60 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
   const seconds = Math.max(5, Math.round(20 * options.scale));
   const results: BenchResult[] = [];
   const where = options.redisUrl === undefined ? 'embedded store' : 'Redis';
+  const wanted = (scenario: ServingScenario) => options.only === undefined || options.only.includes(scenario);
 
   // 1 and 2: 10,000 items, 100,000 users, dimension 64; with NeuMF re-ranking, then MF only.
   for (const models of [['mf', 'neumf'], ['mf']] as ('mf' | 'neumf')[][]) {
     const neumf = models.includes('neumf');
+    if (neumf ? !wanted('neumf') : !wanted('mf') && !wanted('ingest')) continue;
     const world = await openWorld(options, models);
     try {
-      progress(`seeding ${ITEMS.toLocaleString('en-US')} items and ${USERS.toLocaleString('en-US')} users (${where}${neumf ? ', NeuMF' : ''})`);
+      progress(
+        `seeding ${ITEMS.toLocaleString('en-US')} items and ${USERS.toLocaleString('en-US')} users (${where}${neumf ? ', NeuMF' : ''})`,
+      );
       await seed(world, ITEMS, USERS, neumf, progress);
       const serving = await start(world);
       try {
         const rate = neumf ? SERVING_TARGETS.neumfRequestsPerSecond : SERVING_TARGETS.mfRequestsPerSecond;
-        progress(`${neumf ? 'MF + NeuMF re-ranking' : 'MF only'}: ${rate} requests/s for ${seconds} s`);
-        const base = { url: serving.url, kind: 'recommend' as const, users: USERS, items: ITEMS, durationSeconds: seconds };
-        await load({ ...base, connections: 16, durationSeconds: 3 }); // warm-up
-        const result = await load({ ...base, connections: neumf ? 32 : 64, rate });
-        const name = neumf ? 'recommendations, NeuMF re-ranking 100' : 'recommendations, MF only';
-        results.push(
-          { name: `${name}: requests/s`, value: result.requestsPerSecond, unit: '/s', target: { op: '>=', value: rate * 0.98 }, note: `${where}, offered ${rate}/s` },
-          { name: `${name}: p99`, value: result.p99Ms, unit: 'ms', target: { op: '<=', value: neumf ? SERVING_TARGETS.neumfP99Ms : SERVING_TARGETS.mfP99Ms }, note: describe(result) },
-        );
-        if (!neumf) {
+        const base = {
+          url: serving.url,
+          kind: 'recommend' as const,
+          users: USERS,
+          items: ITEMS,
+          durationSeconds: seconds,
+        };
+        if (neumf || wanted('mf')) {
+          progress(`${neumf ? 'MF + NeuMF re-ranking' : 'MF only'}: ${rate} requests/s for ${seconds} s`);
+          await load({ ...base, connections: 16, durationSeconds: Math.max(5, seconds) }); // warm-up: caches fill
+          const lag = monitorEventLoopDelay({ resolution: 10 });
+          lag.enable();
+          const cpu = process.cpuUsage();
+          const result = await load({ ...base, connections: neumf ? 32 : 64, rate });
+          const used = process.cpuUsage(cpu);
+          lag.disable();
+          const served = result.requestsPerSecond * seconds;
+          progress(
+            `serving CPU ${((used.user + used.system) / 1000 / served).toFixed(3)} ms per request; event-loop delay p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms, max ${(lag.max / 1e6).toFixed(1)} ms; fallbacks ${JSON.stringify(await fallbacks(serving))}`,
+          );
+          const name = neumf ? 'recommendations, NeuMF re-ranking 100' : 'recommendations, MF only';
+          results.push(
+            {
+              name: `${name}: requests/s`,
+              value: result.requestsPerSecond,
+              unit: '/s',
+              target: { op: '>=', value: rate * 0.98 },
+              note: `${where}, offered ${rate}/s`,
+            },
+            {
+              name: `${name}: p99`,
+              value: result.p99Ms,
+              unit: 'ms',
+              target: { op: '<=', value: neumf ? SERVING_TARGETS.neumfP99Ms : SERVING_TARGETS.mfP99Ms },
+              note: describe(result),
+            },
+          );
+        }
+        if (!neumf && wanted('ingest')) {
           progress(`event ingest: batches of 100 for ${seconds} s`);
           const ingest = await load({ ...base, kind: 'events', connections: 16, batch: 100 });
           results.push({
@@ -249,6 +361,7 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
   }
 
   // 3: a large catalog through the HNSW index.
+  if (!wanted('ann')) return results;
   const annItems = Math.max(60_000, Math.round(ANN_ITEMS * options.scale));
   const world = await openWorld(options, ['mf']);
   try {
@@ -260,11 +373,36 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
       while (!serving.engine.index.annActive) await new Promise((r) => setTimeout(r, 500));
       progress(`index loaded and HNSW built in ${Math.round((Date.now() - started) / 1000)} s`);
       const recall = measureRecall(serving, 200);
-      const result = await load({ url: serving.url, kind: 'recommend', users: 10_000, items: annItems, durationSeconds: seconds, connections: 16, rate: SERVING_TARGETS.annRequestsPerSecond });
+      const result = await load({
+        url: serving.url,
+        kind: 'recommend',
+        users: 10_000,
+        items: annItems,
+        durationSeconds: seconds,
+        connections: 16,
+        rate: SERVING_TARGETS.annRequestsPerSecond,
+      });
       results.push(
-        { name: `ANN (${annItems.toLocaleString('en-US')} items): recall@10`, value: recall, unit: '', target: { op: '>=', value: SERVING_TARGETS.annRecall }, note: 'against brute force, 200 queries' },
-        { name: `ANN (${annItems.toLocaleString('en-US')} items): requests/s`, value: result.requestsPerSecond, unit: '/s', target: { op: '>=', value: SERVING_TARGETS.annRequestsPerSecond * 0.98 } },
-        { name: `ANN (${annItems.toLocaleString('en-US')} items): p99`, value: result.p99Ms, unit: 'ms', target: { op: '<=', value: SERVING_TARGETS.annP99Ms }, note: describe(result) },
+        {
+          name: `ANN (${annItems.toLocaleString('en-US')} items): recall@10`,
+          value: recall,
+          unit: '',
+          target: { op: '>=', value: SERVING_TARGETS.annRecall },
+          note: 'against brute force, 200 queries',
+        },
+        {
+          name: `ANN (${annItems.toLocaleString('en-US')} items): requests/s`,
+          value: result.requestsPerSecond,
+          unit: '/s',
+          target: { op: '>=', value: SERVING_TARGETS.annRequestsPerSecond * 0.98 },
+        },
+        {
+          name: `ANN (${annItems.toLocaleString('en-US')} items): p99`,
+          value: result.p99Ms,
+          unit: 'ms',
+          target: { op: '<=', value: SERVING_TARGETS.annP99Ms },
+          note: describe(result),
+        },
       );
     } finally {
       await serving.stop();

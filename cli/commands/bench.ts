@@ -69,15 +69,21 @@ export function benchCommand(io: CommandIo, setCode: (code: number) => void): Co
       'serving throughput and latency (autocannon): NeuMF re-ranking, MF only, a 1,000,000-item ANN catalog, event ingest',
     )
     .option('--scale <factor>', 'shorten the run (0.25 = 5 s loads and 250,000 ANN items)', parseFloat, 1)
+    .option(
+      '--only <list>',
+      'scenarios to run, comma-separated: neumf, mf, ingest, ann (default: all)',
+      parseScenarios,
+    )
     .option('--json', 'print the results as one JSON object as the last line')
     .addHelpText(
       'after',
       '\nUses Redis and Kafka when REDIS_URL and KAFKA_BROKERS are set (the targets are about them), else the\nembedded adapters.\n\nExamples:\n  recsys bench serving\n  recsys bench serving --scale 0.25',
     )
-    .action(async (flags: { scale: number; json?: boolean }) => {
+    .action(async (flags: { scale: number; json?: boolean; only?: string[] }) => {
       const config = loadConfig();
       const { runServingBench } = await import('../../bench/serving.ts');
       const results = await runServingBench({
+        ...(flags.only === undefined ? {} : { only: flags.only as ('neumf' | 'mf' | 'ingest' | 'ann')[] }),
         ...(config.redis.url === '' ? {} : { redisUrl: config.redis.url }),
         ...(config.kafka.brokers.length === 0 ? {} : { kafkaBrokers: config.kafka.brokers.join(',') }),
         scale: flags.scale,
@@ -98,6 +104,15 @@ function servicesFromEnv(): { kafkaBrokers: string; redisUrl: string } {
     });
   }
   return { kafkaBrokers: config.kafka.brokers.join(','), redisUrl: config.redis.url };
+}
+
+function parseScenarios(value: string): string[] {
+  const all = ['neumf', 'mf', 'ingest', 'ann'];
+  const list = value.split(',').map((v) => v.trim());
+  for (const name of list)
+    if (!all.includes(name))
+      throw new InvalidArgumentError(`unknown scenario "${name}"; use ${all.join(', ')}.`);
+  return list;
 }
 
 function parseBackends(value: string): BackendName[] {

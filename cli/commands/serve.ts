@@ -10,7 +10,11 @@ export function serveCommand(
     .description('answer recommendation, catalog and event-ingest requests over HTTP (the serving service)')
     .option('--port <port>', 'port of the HTTP API (default from config: 8080)', parsePort)
     .option('--host <host>', 'address to bind (default from config: 127.0.0.1; 0.0.0.0 in containers)')
-    .option('--metrics-port <port>', 'serve /metrics on this separate port instead of the API port', parsePort)
+    .option(
+      '--metrics-port <port>',
+      'serve /metrics on this separate port instead of the API port',
+      parsePort,
+    )
     .addHelpText(
       'after',
       `
@@ -36,6 +40,7 @@ Stop it with SIGTERM or Ctrl-C: it drains in-flight requests and exits 0.`,
 
 function parsePort(value: string): number {
   const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('must be a port number (0-65535).');
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new InvalidArgumentError('must be a port number (0-65535).');
   return n;
 }

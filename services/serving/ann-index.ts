@@ -30,7 +30,12 @@ export const DEFAULT_ANN_PARAMS: AnnParams = {
  * u becomes q = [u, 1, 0]. Every x_i has norm M, so the cosine of q and x_i orders items exactly by
  * u . v_i + b_i, and HNSW over cosine (where it works well) finds the best inner products.
  */
-export function mipsTransform(vectors: Float32Array, biases: Float32Array, count: number, dim: number): Float32Array {
+export function mipsTransform(
+  vectors: Float32Array,
+  biases: Float32Array,
+  count: number,
+  dim: number,
+): Float32Array {
   const width = dim + 2;
   const out = new Float32Array(count * width);
   let max = 0;

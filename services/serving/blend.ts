@@ -72,7 +72,10 @@ export function blend(signals: Signals, w: number): Blended {
   let fallback = 0;
   let fallbackSource: Source = 'popular';
   for (const source of ['popular', 'content', 'session'] as const) {
-    const value = source === 'popular' && signals.popular !== undefined ? POPULAR_SHARE * signals.popular : signals[source];
+    const value =
+      source === 'popular' && signals.popular !== undefined
+        ? POPULAR_SHARE * signals.popular
+        : signals[source];
     if (value !== undefined && value > fallback) {
       fallback = value;
       fallbackSource = source;
@@ -82,6 +85,8 @@ export function blend(signals: Signals, w: number): Blended {
   const fallbackPart = (1 - weight) * fallback;
   const modelSource: Source = signals.neumf !== undefined ? 'neumf' : 'mf';
   const source: Source =
-    models.length > 0 && (fallback === 0 || (modelPart > 0 && modelPart >= fallbackPart)) ? modelSource : fallbackSource;
+    models.length > 0 && (fallback === 0 || (modelPart > 0 && modelPart >= fallbackPart))
+      ? modelSource
+      : fallbackSource;
   return { score: modelPart + fallbackPart, source };
 }

@@ -67,7 +67,9 @@ export class ServingEngine {
     this.#sync = new ItemIndexSync(this.index, syncStore, this.#logger);
     metrics.probes.indexAgeSeconds = () => this.indexAgeSeconds();
     const useNeumf = config.trainer.models.includes('neumf');
-    this.ncf = useNeumf ? new NcfIndex({ ...DEFAULT_NEUMF_CONFIG, ...neumfConfigFrom(config) }, syncStore, this.#logger) : undefined;
+    this.ncf = useNeumf
+      ? new NcfIndex({ ...DEFAULT_NEUMF_CONFIG, ...neumfConfigFrom(config) }, syncStore, this.#logger)
+      : undefined;
     const states: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
     this.guard = new StoreGuard({
       timeoutMs: config.serving.storeTimeoutMs,

@@ -50,7 +50,9 @@ export class ItemIndexSync {
       index.setFeatureRows(keys, await this.#store.getRows('mf:item-feature', keys));
     }
     for (let start = 0; start < index.size; start += CHUNK) {
-      const ids = Array.from({ length: Math.min(CHUNK, index.size - start) }, (_, k) => index.idAt(start + k));
+      const ids = Array.from({ length: Math.min(CHUNK, index.size - start) }, (_, k) =>
+        index.idAt(start + k),
+      );
       const rows = await this.#store.getRows('mf:item', ids);
       rows.forEach((row, k) => index.setRow(start + k, row));
       index.recomputeRange(start, start + CHUNK);
@@ -62,7 +64,9 @@ export class ItemIndexSync {
       { items: index.size, catalog: catalog.length, features: features.length, ms: Date.now() - started },
       'item index loaded',
     );
-    void index.rebuildAnn().catch((error: unknown) => this.#logger.error({ err: error }, 'ANN index build failed'));
+    void index
+      .rebuildAnn()
+      .catch((error: unknown) => this.#logger.error({ err: error }, 'ANN index build failed'));
   }
 
   /** Applies what changed since the last refresh: new items, trained rows, catalog changes. */
@@ -82,7 +86,9 @@ export class ItemIndexSync {
     }
     this.lastRefresh = Date.now();
     if (index.annActive && index.annDirty > Math.max(1_000, ANN_DIRTY_SHARE * index.size)) {
-      void index.rebuildAnn().catch((error: unknown) => this.#logger.error({ err: error }, 'ANN index build failed'));
+      void index
+        .rebuildAnn()
+        .catch((error: unknown) => this.#logger.error({ err: error }, 'ANN index build failed'));
     }
     return { changed: added.length + catalog.ids.length + rows.ids.length };
   }

@@ -3,6 +3,7 @@ import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
 import { initialVector } from '../../shared/model/random.ts';
 import { selectTopK, type TopKResult } from '../../shared/model/topk.ts';
 import type { CatalogRecord, Row } from '../../shared/ports/index.ts';
+import usearch, { type BatchMatches, type Matches } from 'usearch';
 import { AnnIndex, DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
 
 const HIDDEN = 1;
@@ -31,12 +32,16 @@ export class ItemIndex {
   readonly content = new ContentIndex();
   /** Bumped on every applied change: part of modelVersion. */
   version = 0;
+  /** Bumped on every catalog change (content neighbours depend on it). */
+  catalogVersion = 0;
   readonly #options: ItemIndexOptions;
   readonly #positions = new Map<string, number>();
   readonly #ids: string[] = [];
   #capacity = 0;
   #idRows = new Float32Array(0);
+  /** Composite vectors with the bias appended: rows of dim + 1 (what the native scan reads). */
   #vectors = new Float32Array(0);
+  readonly #stride: number;
   #biases = new Float32Array(0);
   #counts = new Float64Array(0);
   #norms = new Float32Array(0);
@@ -51,10 +56,20 @@ export class ItemIndex {
   /** Items changed since the ANN snapshot: searched exactly, next to the ANN results. */
   readonly #annDirty = new Set<number>();
   #annBuild: Promise<void> | undefined;
+  /** Exact-scan queries waiting for the next batched scan (topBatched). */
+  readonly #pending: {
+    query: Float32Array;
+    k: number;
+    skip: (position: number) => boolean;
+    withBias: boolean;
+    resolve: (result: TopKResult) => void;
+    reject: (error: unknown) => void;
+  }[] = [];
 
   constructor(options: ItemIndexOptions) {
     this.#options = options;
     this.dim = options.dim;
+    this.#stride = options.dim + 1;
     this.#grow(1_024);
   }
 
@@ -96,6 +111,7 @@ export class ItemIndex {
     if (row === undefined) return;
     this.#idRow(position).set(row.vector.subarray(0, this.dim));
     this.#biases[position] = row.bias;
+    this.#vectors[position * this.#stride + this.dim] = row.bias;
     this.#counts[position] = row.count;
     this.#recompute(position);
   }
@@ -105,6 +121,7 @@ export class ItemIndex {
    * not loaded yet (the caller reads them and calls setFeatureRows).
    */
   setCatalog(position: number, record: CatalogRecord | undefined): string[] {
+    this.catalogVersion++;
     for (const category of this.#categories[position] ?? []) this.#byCategory.get(category)?.delete(position);
     if (record === undefined) {
       this.#flags[position] = DELETED;
@@ -158,7 +175,8 @@ export class ItemIndex {
 
   /** Recomputes composite vectors of positions [from, to) (after feature rows changed). */
   recomputeRange(from: number, to: number): void {
-    for (let i = from; i < Math.min(to, this.size); i++) if (this.#itemFeatures[i] !== undefined) this.#recompute(i);
+    for (let i = from; i < Math.min(to, this.size); i++)
+      if (this.#itemFeatures[i] !== undefined) this.#recompute(i);
   }
 
   /** True when an item may be recommended: known to the catalog or trained, not hidden or deleted. */
@@ -194,12 +212,13 @@ export class ItemIndex {
 
   /** A live view of an item's composite vector. */
   vector(position: number): Float32Array {
-    return this.#vectors.subarray(position * this.dim, (position + 1) * this.dim);
+    const base = position * this.#stride;
+    return this.#vectors.subarray(base, base + this.dim);
   }
 
   /** u . v_i + b_i */
   score(query: Float32Array, position: number, withBias = true): number {
-    const base = position * this.dim;
+    const base = position * this.#stride;
     let s = withBias ? (this.#biases[position] as number) : 0;
     for (let d = 0; d < this.dim; d++) s += (query[d] as number) * (this.#vectors[base + d] as number);
     return s;
@@ -224,15 +243,95 @@ export class ItemIndex {
       return { indices: Int32Array.from(best.indices, (j) => positions[j] as number), scores: best.scores };
     }
     const ann = this.#ann;
-    if (ann === undefined) {
-      const scores = new Float32Array(this.size);
-      for (let i = 0; i < this.size; i++) scores[i] = this.score(query, i, withBias);
-      return selectTopK(scores, k, this.size, skip);
-    }
+    if (ann === undefined) return this.#exact(query, k, skip, withBias);
     const found = new Set<number>(ann.search(query, Math.max(4 * k, 100), withBias));
     for (const p of this.#annDirty) found.add(p);
     for (let p = ann.count; p < this.size; p++) found.add(p);
     return this.top(query, k, skip, found, withBias);
+  }
+
+  /**
+   * Exact top-k by a native SIMD scan (usearch) of the whole matrix: it returns the best
+   * candidates regardless of `skip`, so it asks for k plus a margin and widens the search until k
+   * items survive the filter (or every item was seen).
+   */
+  #exact(query: Float32Array, k: number, skip: (position: number) => boolean, withBias: boolean): TopKResult {
+    const size = this.size;
+    if (size === 0 || k <= 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
+    const q = new Float32Array(this.#stride);
+    q.set(query.subarray(0, this.dim));
+    q[this.dim] = withBias ? 1 : 0;
+    const matrix = this.#vectors.subarray(0, size * this.#stride);
+    for (let want = Math.min(size, 2 * k + 64); ; want = Math.min(size, want * 4)) {
+      const found = usearch.exactSearch(matrix, q, this.#stride, want, usearch.MetricKind.IP, 1) as Matches;
+      const picked = this.#pick(query, k, skip, withBias, found.keys);
+      if (picked.indices.length >= k || want >= size) return picked;
+    }
+  }
+
+  /**
+   * `top` for concurrent requests: exact-scan queries issued in the same turn of the event loop
+   * are answered by one native multi-query scan (the item matrix is read from memory once for
+   * all of them, which is what bounds a scan). Restricted (`within`) and ANN searches run alone.
+   */
+  topBatched(
+    query: Float32Array,
+    k: number,
+    skip: (position: number) => boolean,
+    within?: ReadonlySet<number>,
+    withBias = true,
+  ): Promise<TopKResult> {
+    if (within !== undefined || this.#ann !== undefined || this.size === 0) {
+      return Promise.resolve(this.top(query, k, skip, within, withBias));
+    }
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ query, k, skip, withBias, resolve, reject });
+      if (this.#pending.length === 1) setImmediate(() => this.#flush());
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#pending.splice(0);
+    try {
+      const size = this.size;
+      const want = Math.min(size, Math.max(...batch.map((b) => 2 * b.k + 64)));
+      const queries = new Float32Array(batch.length * this.#stride);
+      batch.forEach((b, i) => {
+        queries.set(b.query.subarray(0, this.dim), i * this.#stride);
+        queries[i * this.#stride + this.dim] = b.withBias ? 1 : 0;
+      });
+      const matrix = this.#vectors.subarray(0, size * this.#stride);
+      const found = usearch.exactSearch(matrix, queries, this.#stride, want, usearch.MetricKind.IP, 1);
+      batch.forEach((b, i) => {
+        const matches = batch.length === 1 ? (found as Matches) : (found as BatchMatches).get(i);
+        const picked = this.#pick(b.query, b.k, b.skip, b.withBias, matches.keys);
+        // Too many candidates filtered out: this one query searches again, wider.
+        b.resolve(
+          picked.indices.length >= b.k || want >= size
+            ? picked
+            : this.#exact(b.query, b.k, b.skip, b.withBias),
+        );
+      });
+    } catch (error) {
+      for (const b of batch) b.reject(error);
+    }
+  }
+
+  /** The first k keys that pass `skip`, re-scored exactly and sorted (native sums may order near-ties differently). */
+  #pick(
+    query: Float32Array,
+    k: number,
+    skip: (position: number) => boolean,
+    withBias: boolean,
+    keys: BigUint64Array,
+  ): TopKResult {
+    const picked: { p: number; s: number }[] = [];
+    for (let j = 0; j < keys.length && picked.length < k; j++) {
+      const p = Number(keys[j]);
+      if (!skip(p)) picked.push({ p, s: this.score(query, p, withBias) });
+    }
+    picked.sort((a, b) => b.s - a.s || a.p - b.p);
+    return { indices: Int32Array.from(picked, (e) => e.p), scores: Float32Array.from(picked, (e) => e.s) };
   }
 
   /** The k items closest to an item by the cosine of their composite vectors. */
@@ -246,8 +345,23 @@ export class ItemIndex {
       return n === 0 ? 0 : this.score(q, p, false) / (n * qn);
     };
     let positions: Int32Array;
-    if (this.#ann === undefined) positions = Int32Array.from({ length: this.size }, (_, i) => i);
-    else {
+    const wide = Math.max(8 * k, 400);
+    if (this.#ann === undefined && this.size <= 2 * wide)
+      positions = Int32Array.from({ length: this.size }, (_, i) => i);
+    else if (this.#ann === undefined) {
+      // Candidates by inner product from the native scan, then ranked by cosine.
+      const q1 = new Float32Array(this.#stride);
+      q1.set(q);
+      const found = usearch.exactSearch(
+        this.#vectors.subarray(0, this.size * this.#stride),
+        q1,
+        this.#stride,
+        wide,
+        usearch.MetricKind.IP,
+        1,
+      ) as Matches;
+      positions = Int32Array.from(found.keys, (key) => Number(key));
+    } else {
       const found = new Set<number>(this.#ann.search(q, Math.max(8 * k, 200), false));
       for (const p of this.#annDirty) found.add(p);
       positions = Int32Array.from(found);
@@ -269,10 +383,17 @@ export class ItemIndex {
       return Promise.resolve();
     }
     const count = this.size;
-    const vectors = this.#vectors.slice(0, count * this.dim);
+    const vectors = new Float32Array(count * this.dim);
+    for (let p = 0; p < count; p++) vectors.set(this.vector(p), p * this.dim);
     const biases = this.#biases.slice(0, count);
     const dirtyBefore = new Set(this.#annDirty);
-    this.#annBuild = AnnIndex.build(vectors, biases, count, this.dim, this.#options.annParams ?? DEFAULT_ANN_PARAMS)
+    this.#annBuild = AnnIndex.build(
+      vectors,
+      biases,
+      count,
+      this.dim,
+      this.#options.annParams ?? DEFAULT_ANN_PARAMS,
+    )
       .then((ann) => {
         this.#ann?.close();
         this.#ann = ann;
@@ -309,9 +430,11 @@ export class ItemIndex {
       for (let k = 0; k < feats.features.length; k++) {
         const w = scale * (feats.weights[k] as number);
         const base = (feats.features[k] as number) * dim;
-        for (let d = 0; d < dim; d++) out[d] = (out[d] as number) + w * (this.#featureRows[base + d] as number);
+        for (let d = 0; d < dim; d++)
+          out[d] = (out[d] as number) + w * (this.#featureRows[base + d] as number);
       }
     }
+    this.#vectors[position * this.#stride + dim] = this.#biases[position] as number;
     let norm = 0;
     for (let d = 0; d < dim; d++) norm += (out[d] as number) ** 2;
     this.#norms[position] = Math.sqrt(norm);
@@ -330,18 +453,28 @@ export class ItemIndex {
     }
     const { seed, initStd } = this.#options;
     if (initStd > 0)
-      initialVector(this.#featureRows.subarray(f * this.dim, (f + 1) * this.dim), seed, 'mf:item-feature', key, initStd);
+      initialVector(
+        this.#featureRows.subarray(f * this.dim, (f + 1) * this.dim),
+        seed,
+        'mf:item-feature',
+        key,
+        initStd,
+      );
     return f;
   }
 
   #grow(capacity: number): void {
-    const grow = <T extends Float32Array | Float64Array | Uint8Array>(old: T, size: number, make: (n: number) => T): T => {
+    const grow = <T extends Float32Array | Float64Array | Uint8Array>(
+      old: T,
+      size: number,
+      make: (n: number) => T,
+    ): T => {
       const next = make(size);
       next.set(old as never);
       return next;
     };
     this.#idRows = grow(this.#idRows, capacity * this.dim, (n) => new Float32Array(n));
-    this.#vectors = grow(this.#vectors, capacity * this.dim, (n) => new Float32Array(n));
+    this.#vectors = grow(this.#vectors, capacity * this.#stride, (n) => new Float32Array(n));
     this.#biases = grow(this.#biases, capacity, (n) => new Float32Array(n));
     this.#counts = grow(this.#counts, capacity, (n) => new Float64Array(n));
     this.#norms = grow(this.#norms, capacity, (n) => new Float32Array(n));

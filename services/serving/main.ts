@@ -52,7 +52,9 @@ export async function startServing(deps: ServingDeps): Promise<RunningServing> {
   if (config.serving.metricsPort > 0) {
     metricsServer = createServer((request, response) => {
       if (request.url !== '/metrics') {
-        response.writeHead(404, { 'content-type': 'application/json' }).end('{"code":"ROUTE_NOT_FOUND","message":"Only /metrics is served here."}');
+        response
+          .writeHead(404, { 'content-type': 'application/json' })
+          .end('{"code":"ROUTE_NOT_FOUND","message":"Only /metrics is served here."}');
         return;
       }
       registry.metrics().then(
@@ -60,7 +62,9 @@ export async function startServing(deps: ServingDeps): Promise<RunningServing> {
         () => response.writeHead(500).end(),
       );
     });
-    await new Promise<void>((resolve) => metricsServer?.listen(config.serving.metricsPort, config.serving.host, resolve));
+    await new Promise<void>((resolve) =>
+      metricsServer?.listen(config.serving.metricsPort, config.serving.host, resolve),
+    );
     const port = (metricsServer.address() as AddressInfo).port;
     metricsUrl = `http://${config.serving.host}:${port}`;
   }
@@ -72,7 +76,9 @@ export async function startServing(deps: ServingDeps): Promise<RunningServing> {
     metricsUrl,
     async stop() {
       await app.close();
-      await new Promise<void>((resolve) => (metricsServer === undefined ? resolve() : metricsServer.close(() => resolve())));
+      await new Promise<void>((resolve) =>
+        metricsServer === undefined ? resolve() : metricsServer.close(() => resolve()),
+      );
       await engine.stop();
     },
   };
@@ -88,10 +94,13 @@ export async function runServingProcess(config: RecsysConfig): Promise<number> {
   const registry = createMetricsRegistry({ service: 'serving' });
   const eventLog = openEventLog(config, logger);
   const store = await openModelStore(config, logger, 'recsys-serving', {
-    commandTimeoutMs: config.serving.storeTimeoutMs,
+    // The store guard enforces serving.storeTimeoutMs per request; the driver's own timeout is a
+    // backstop, longer so that an event-loop stall alone does not fail commands.
+    commandTimeoutMs: Math.max(1_000, 4 * config.serving.storeTimeoutMs),
     autoPipelining: true,
   });
-  const syncStore = store.kind === 'redis' ? await openModelStore(config, logger, 'recsys-serving-sync') : store;
+  const syncStore =
+    store.kind === 'redis' ? await openModelStore(config, logger, 'recsys-serving-sync') : store;
   await eventLog.ensureTopics();
   const serving = await startServing({ config, eventLog, store, syncStore, registry, logger });
   let wake: () => void = () => undefined;

@@ -1,7 +1,13 @@
 import { ContextEncoder, type Context } from '../../shared/model/context.ts';
 import { EmbeddingTable } from '../../shared/model/embedding-table.ts';
 import { DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../../shared/model/neumf/dense-layout.ts';
-import { scoreCandidates, towerSize, unflattenTower, type TowerShape, type TowerWeights } from '../../shared/model/neumf/js-forward.ts';
+import {
+  scoreCandidates,
+  towerSize,
+  unflattenTower,
+  type TowerShape,
+  type TowerWeights,
+} from '../../shared/model/neumf/js-forward.ts';
 import type { NeuMfConfig } from '../../shared/model/neumf/neumf.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import type { ModelStore, Row } from '../../shared/ports/index.ts';
@@ -82,19 +88,39 @@ export class NcfIndex {
    * Logits of candidate items for a user's rows under a context vector, into `out`. Items the
    * trainer never wrote score from their initial rows.
    */
-  score(userGmf: Float32Array, userMlp: Float32Array, context: Float32Array, itemIds: readonly string[], out: Float32Array): Float32Array {
+  score(
+    userGmf: Float32Array,
+    userMlp: Float32Array,
+    context: Float32Array,
+    itemIds: readonly string[],
+    out: Float32Array,
+  ): Float32Array {
     const weights = this.weights;
     if (weights === undefined) throw new RangeError('NeuMF tower not loaded');
     const gmf = itemIds.map((id) => this.gmfItems.row(this.gmfItems.ensure(id)));
     const mlp = itemIds.map((id) => this.mlpItems.row(this.mlpItems.ensure(id)));
-    return scoreCandidates(this.shape, weights, userGmf, userMlp, context, itemIds.length, (k) => gmf[k] as Float32Array, (k) => mlp[k] as Float32Array, out);
+    return scoreCandidates(
+      this.shape,
+      weights,
+      userGmf,
+      userMlp,
+      context,
+      itemIds.length,
+      (k) => gmf[k] as Float32Array,
+      (k) => mlp[k] as Float32Array,
+      out,
+    );
   }
 
   /** The initial user rows (a user NeuMF never trained). */
   initialUser(userId: string): { gmf: Float32Array; mlp: Float32Array } {
     const c = this.config;
-    const table = (name: string, dim: number) => new EmbeddingTable({ name, dim, seed: c.seed, initStd: c.initStd, adagrad: false });
-    return { gmf: table('ncf:gmf:user', c.gmfDim).initialRow(userId), mlp: table('ncf:mlp:user', c.mlpDim).initialRow(userId) };
+    const table = (name: string, dim: number) =>
+      new EmbeddingTable({ name, dim, seed: c.seed, initStd: c.initStd, adagrad: false });
+    return {
+      gmf: table('ncf:gmf:user', c.gmfDim).initialRow(userId),
+      mlp: table('ncf:mlp:user', c.mlpDim).initialRow(userId),
+    };
   }
 
   async load(): Promise<void> {

@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { RecsysError } from '../../shared/errors/index.ts';
 import type { Context, ContextEncoder } from '../../shared/model/context.ts';
 import { sigmoid } from '../../shared/model/math.ts';
-import { blend, interactionWeight, rankNormalize, type Source } from './blend.ts';
+import { blend, interactionWeight, rankNormalize, type Blended, type Source } from './blend.ts';
+import { NeighborCache } from './neighbor-cache.ts';
 import type { ItemIndex } from './item-index.ts';
 import type { NcfIndex } from './ncf-index.ts';
 import type { PopularCache, PopularEntry } from './popular-cache.ts';
@@ -52,6 +53,18 @@ export interface RecommenderOptions {
   readonly clock?: () => number;
 }
 
+/**
+ * A ranking as kept for paging: item positions, scores and source codes in typed arrays (cheap
+ * to keep thousands of: nothing for the garbage collector to trace).
+ */
+interface Ranking {
+  readonly positions: Int32Array;
+  readonly scores: Float32Array;
+  readonly sources: Uint8Array;
+}
+
+const SOURCES: readonly Source[] = ['mf', 'neumf', 'content', 'popular', 'session'];
+
 interface Candidate {
   mf?: number;
   popular?: number;
@@ -61,8 +74,10 @@ interface Candidate {
 }
 
 /** History items used for content candidates, and for the session vector. */
-const CONTENT_HISTORY = 20;
+const CONTENT_HISTORY = 10;
 const SESSION_HISTORY = 5;
+/** Neighbours kept per item (content and MF). */
+const NEIGHBORS = 50;
 
 /**
  * The recommendation path: candidates from MF (exact or ANN), popularity for the request's
@@ -74,12 +89,24 @@ const SESSION_HISTORY = 5;
 export class Recommender {
   readonly #o: RecommenderOptions;
   readonly #clock: () => number;
-  readonly results: ResultCache<RankedItem>;
+  readonly results: ResultCache<Ranking>;
+  readonly #content: NeighborCache;
+  readonly #session: NeighborCache;
 
   constructor(options: RecommenderOptions) {
     this.#o = options;
     this.#clock = options.clock ?? Date.now;
     this.results = new ResultCache(options.resultTtlMs, 10_000, this.#clock);
+    const index = options.index;
+    this.#content = new NeighborCache({
+      compute: (p) => index.content.similar(p, NEIGHBORS),
+      generation: () => index.catalogVersion,
+    });
+    this.#session = new NeighborCache({
+      compute: (p) => index.similar(p, NEIGHBORS, () => false),
+      ttlMs: 60_000,
+      clock: this.#clock,
+    });
   }
 
   modelVersion(): string {
@@ -95,7 +122,12 @@ export class Recommender {
           message: `The ranking ${request.resultId} expired or belongs to another user; request page 0 again without resultId.`,
         });
       }
-      return { items: ranking.items.slice(request.offset, request.offset + request.k), modelVersion: ranking.modelVersion, resultId: request.resultId, fallback: 'none' };
+      return {
+        items: this.#page(ranking.items, request.offset, request.k),
+        modelVersion: ranking.modelVersion,
+        resultId: request.resultId,
+        fallback: 'none',
+      };
     }
     const now = this.#clock();
     const user = await this.#o.users.read(request.userId);
@@ -105,13 +137,14 @@ export class Recommender {
         message: 'The model store is unavailable and no fallback is cached yet; retry shortly.',
       });
     }
-    const ranked = this.#rank(request, user, popular, now);
-    const diverse = request.maxPerCategory === undefined ? ranked : this.#diversify(ranked, request.maxPerCategory);
+    const ranked = await this.#rank(request, user, popular, now);
+    const diverse =
+      request.maxPerCategory === undefined ? ranked : this.#diversify(ranked, request.maxPerCategory);
     const modelVersion = this.modelVersion();
     const resultId = randomUUID();
     this.results.put(resultId, request.userId, diverse, modelVersion);
     const fallback = user.degraded ? 'degraded' : user.mfCount === 0 ? 'new_user' : 'none';
-    return { items: diverse.slice(request.offset, request.offset + request.k), modelVersion, resultId, fallback };
+    return { items: this.#page(diverse, request.offset, request.k), modelVersion, resultId, fallback };
   }
 
   /** Popular items for a context (the segment's list, topped up from the global one). */
@@ -122,7 +155,9 @@ export class Recommender {
       return p < 0 || index.servable(p);
     });
     const top = list[0]?.score ?? 0;
-    return list.slice(0, k).map((e) => ({ itemId: e.itemId, score: top > 0 ? e.score / top : 0, source: 'popular' as const }));
+    return list
+      .slice(0, k)
+      .map((e) => ({ itemId: e.itemId, score: top > 0 ? e.score / top : 0, source: 'popular' as const }));
   }
 
   /** Items similar to an item: MF cosine, blended with content similarity by the item's interactions. */
@@ -130,7 +165,9 @@ export class Recommender {
     const index = this.#o.index;
     const p = index.indexOf(itemId);
     if (p < 0 || index.deleted(p)) {
-      throw new RecsysError('NOT_FOUND', { message: `No item "${itemId}" is known to the catalog or the models.` });
+      throw new RecsysError('NOT_FOUND', {
+        message: `No item "${itemId}" is known to the catalog or the models.`,
+      });
     }
     const skip = (q: number) => !index.servable(q);
     const depth = Math.max(k * 3, 50);
@@ -165,63 +202,60 @@ export class Recommender {
       const globalTop = global?.items[0]?.score ?? 1;
       for (const e of global?.items ?? []) {
         if (seen.has(e.itemId)) continue;
-        items.push({ itemId: e.itemId, score: own === undefined || items.length === 0 ? e.score : (floor * e.score) / (globalTop * 2) });
+        items.push({
+          itemId: e.itemId,
+          score: own === undefined || items.length === 0 ? e.score : (floor * e.score) / (globalTop * 2),
+        });
         if (items.length >= this.#o.candidates) break;
       }
     }
     return items;
   }
 
-  #rank(request: RecommendRequest, user: UserState, popular: PopularEntry['items'], now: number): RankedItem[] {
+  async #rank(
+    request: RecommendRequest,
+    user: UserState,
+    popular: PopularEntry['items'],
+    now: number,
+  ): Promise<Ranking> {
     const { index, candidates: depth } = this.#o;
     const exclude = new Set(request.exclude ?? []);
     const seen = request.filterSeen ? new Set(user.history) : new Set<string>();
     const within = request.category === undefined ? undefined : index.inCategory(request.category);
     const skip = (p: number) =>
-      !index.servable(p) || (within !== undefined && !within.has(p)) || exclude.has(index.idAt(p)) || seen.has(index.idAt(p));
+      !index.servable(p) ||
+      (within !== undefined && !within.has(p)) ||
+      exclude.has(index.idAt(p)) ||
+      seen.has(index.idAt(p));
     const found = new Map<number, Candidate>();
     const at = (p: number): Candidate => {
       let c = found.get(p);
       if (c === undefined) found.set(p, (c = {}));
       return c;
     };
+    const history = user.history.map((id) => index.indexOf(id)).filter((p) => p >= 0);
     if (user.mf !== undefined) {
-      const top = index.top(user.mf, depth, skip, within);
-      top.indices.forEach((p, j) => (at(p).mf = top.scores[j] as number));
+      const mfTop = await index.topBatched(user.mf, depth, skip, within);
+      mfTop.indices.forEach((p, j) => (at(p).mf = mfTop.scores[j] as number));
     }
     for (const e of popular) {
       const p = index.indexOf(e.itemId);
       if (p >= 0 && !skip(p)) at(p).popular = e.score;
     }
-    const history = user.history.map((id) => index.indexOf(id)).filter((p) => p >= 0);
     if (history.length > 0) {
+      // Content: items whose features are like those of the recent history (recent weigh more).
       const recent = history.slice(-CONTENT_HISTORY);
-      const content = index.content.similarToItems(
-        recent.map((item, j) => ({ item, weight: 0.5 + (0.5 * (j + 1)) / recent.length })),
-        depth,
-        skip,
-      );
-      content.indices.forEach((p, j) => (at(p).content = content.scores[j] as number));
-      const session = new Float32Array(index.dim);
-      const last = history.slice(-SESSION_HISTORY);
-      for (const p of last) {
-        const v = index.vector(p);
-        for (let d = 0; d < index.dim; d++) session[d] = (session[d] as number) + (v[d] as number) / last.length;
-      }
-      let sessionNorm = 0;
-      for (let d = 0; d < index.dim; d++) sessionNorm += (session[d] as number) ** 2;
-      sessionNorm = Math.sqrt(sessionNorm);
-      const near = index.top(session, Math.ceil(depth / 2), skip, within, false);
-      near.indices.forEach((p, j) => {
-        // The cosine to the session: how close an item is to what the user just touched.
-        const norm = sessionNorm * index.norm(p);
-        const cosine = norm === 0 ? 0 : (near.scores[j] as number) / norm;
-        if (cosine > 0) at(p).session = Math.min(1, cosine);
-      });
+      const weighted = recent.map((item, j) => ({ item, weight: 0.75 + (0.25 * (j + 1)) / recent.length }));
+      for (const [p, score] of this.#content.near(weighted, depth, skip)) at(p).content = Math.min(1, score);
+      // Session: items whose MF vectors are near the last few the user touched.
+      const last = history.slice(-SESSION_HISTORY).map((item) => ({ item, weight: 1 }));
+      for (const [p, score] of this.#session.near(last, Math.ceil(depth / 2), skip))
+        at(p).session = Math.min(1, score);
     }
     const positions = [...found.keys()];
     const entries = positions.map((p) => found.get(p) as Candidate);
-    if (user.mf !== undefined) for (const [j, c] of entries.entries()) c.mf ??= index.score(user.mf, positions[j] as number);
+    if (user.mf !== undefined)
+      for (const [j, c] of entries.entries()) c.mf ??= index.score(user.mf, positions[j] as number);
     const mf = rankNormalize(entries.map((c) => c.mf));
     const pop = rankNormalize(entries.map((c) => c.popular));
     const wUser = interactionWeight(user.mfCount, this.#o.blendInteractions);
@@ -231,33 +265,75 @@ export class Recommender {
       ...(c.content === undefined ? {} : { content: Math.min(1, Math.max(0, c.content)) }),
       ...(c.session === undefined ? {} : { session: c.session }),
     }));
-    const weights = positions.map((p) => wUser * interactionWeight(index.count(p), this.#o.blendInteractions));
+    const weights = positions.map(
+      (p) => wUser * interactionWeight(index.count(p), this.#o.blendInteractions),
+    );
     let blended = signals.map((s, j) => blend(s, weights[j] as number));
     const ncf = this.#o.ncf;
     if (ncf?.ready === true && user.ncf !== undefined && wUser > 0 && positions.length > 0) {
-      const order = blended.map((b, j) => ({ j, score: b.score })).sort((a, b) => b.score - a.score || a.j - b.j);
+      const order = blended
+        .map((b, j) => ({ j, score: b.score }))
+        .sort((a, b) => b.score - a.score || a.j - b.j);
       const chosen = order.slice(0, this.#o.rerank).map((e) => e.j);
       const ids = chosen.map((j) => index.idAt(positions[j] as number));
-      const logits = ncf.score(user.ncf.gmf, user.ncf.mlp, ncf.contextVector(request.context, now), ids, new Float32Array(ids.length));
+      const logits = ncf.score(
+        user.ncf.gmf,
+        user.ncf.mlp,
+        ncf.contextVector(request.context, now),
+        ids,
+        new Float32Array(ids.length),
+      );
       const norm = rankNormalize(Array.from(logits, sigmoid));
       chosen.forEach((j, r) => {
         blended[j] = blend({ ...signals[j], neumf: norm[r] as number }, weights[j] as number);
       });
       blended = [...blended];
     }
-    return positions
-      .map((p, j) => ({ itemId: index.idAt(p), score: (blended[j] as { score: number }).score, source: (blended[j] as { source: Source }).source }))
-      .sort((a, b) => b.score - a.score || (a.itemId < b.itemId ? -1 : a.itemId > b.itemId ? 1 : 0));
+    // Best first; ties by item id (deterministic across instances).
+    const order = positions
+      .map((p, j) => j)
+      .sort((a, b) => {
+        const d = (blended[b] as Blended).score - (blended[a] as Blended).score;
+        if (d !== 0) return d;
+        const x = index.idAt(positions[a] as number);
+        const y = index.idAt(positions[b] as number);
+        return x < y ? -1 : x > y ? 1 : 0;
+      });
+    return {
+      positions: Int32Array.from(order, (j) => positions[j] as number),
+      scores: Float32Array.from(order, (j) => (blended[j] as Blended).score),
+      sources: Uint8Array.from(order, (j) => SOURCES.indexOf((blended[j] as Blended).source)),
+    };
   }
 
-  #diversify(items: readonly RankedItem[], maxPerCategory: number): RankedItem[] {
+  /** The items of a ranking from `offset`, at most `k`. */
+  #page(ranking: Ranking, offset: number, k: number): RankedItem[] {
+    const index = this.#o.index;
+    const out: RankedItem[] = [];
+    for (let j = offset; j < Math.min(ranking.positions.length, offset + k); j++) {
+      out.push({
+        itemId: index.idAt(ranking.positions[j] as number),
+        score: ranking.scores[j] as number,
+        source: SOURCES[ranking.sources[j] as number] as Source,
+      });
+    }
+    return out;
+  }
+
+  #diversify(ranking: Ranking, maxPerCategory: number): Ranking {
     const index = this.#o.index;
     const used = new Map<string, number>();
-    return items.filter((item) => {
-      const categories = index.categories(index.indexOf(item.itemId));
-      if (categories.some((c) => (used.get(c) ?? 0) >= maxPerCategory)) return false;
+    const keep: number[] = [];
+    ranking.positions.forEach((p, j) => {
+      const categories = index.categories(p);
+      if (categories.some((c) => (used.get(c) ?? 0) >= maxPerCategory)) return;
       for (const c of categories) used.set(c, (used.get(c) ?? 0) + 1);
-      return true;
+      keep.push(j);
     });
+    return {
+      positions: Int32Array.from(keep, (j) => ranking.positions[j] as number),
+      scores: Float32Array.from(keep, (j) => ranking.scores[j] as number),
+      sources: Uint8Array.from(keep, (j) => ranking.sources[j] as number),
+    };
   }
 }

@@ -8,7 +8,10 @@ export class ResultCache<T> {
   readonly #ttlMs: number;
   readonly #max: number;
   readonly #clock: () => number;
-  readonly #entries = new Map<string, { userId: string; items: readonly T[]; modelVersion: string; expiresAt: number }>();
+  readonly #entries = new Map<
+    string,
+    { userId: string; items: T; modelVersion: string; expiresAt: number }
+  >();
 
   constructor(ttlMs: number, max: number, clock: () => number = Date.now) {
     this.#ttlMs = ttlMs;
@@ -16,7 +19,7 @@ export class ResultCache<T> {
     this.#clock = clock;
   }
 
-  put(id: string, userId: string, items: readonly T[], modelVersion: string): void {
+  put(id: string, userId: string, items: T, modelVersion: string): void {
     this.#entries.set(id, { userId, items, modelVersion, expiresAt: this.#clock() + this.#ttlMs });
     while (this.#entries.size > this.#max) {
       const oldest = this.#entries.keys().next().value;
@@ -25,7 +28,7 @@ export class ResultCache<T> {
     }
   }
 
-  get(id: string, userId: string): { items: readonly T[]; modelVersion: string } | undefined {
+  get(id: string, userId: string): { items: T; modelVersion: string } | undefined {
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= this.#clock()) {

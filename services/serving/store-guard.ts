@@ -68,10 +68,14 @@ export class StoreGuard {
         new Promise<never>((_, reject) => {
           timer = setTimeout(
             () =>
-              reject(
-                new RecsysError('STORE_UNAVAILABLE', {
-                  message: `The model store did not answer ${what} within ${this.#timeoutMs} ms.`,
-                }),
+              // One more turn of the event loop first: when the loop itself was busy (GC, a long
+              // task), the answer may be waiting in the socket and is not the store's fault.
+              setImmediate(() =>
+                reject(
+                  new RecsysError('STORE_UNAVAILABLE', {
+                    message: `The model store did not answer ${what} within ${this.#timeoutMs} ms.`,
+                  }),
+                ),
               ),
             this.#timeoutMs,
           );

@@ -18,7 +18,6 @@ import { UserHistories } from './user-histories.ts';
 /** Counter hash holding the sum and number of ratings (their mean is the global bias). */
 export const MF_GLOBAL_COUNTER = 'mf:global';
 
-
 interface Deps {
   readonly config: RecsysConfig;
   readonly store: ModelStore;

@@ -1,6 +1,6 @@
 import { neumfConfigFrom, type RecsysConfig } from '../../shared/config/index.ts';
 import { DENSE_CHUNK, DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../../shared/model/neumf/dense-layout.ts';
-import { NeuMF, type NeuMfConfig } from '../../shared/model/neumf/neumf.ts';
+import { NeuMF } from '../../shared/model/neumf/neumf.ts';
 import { Random } from '../../shared/model/random.ts';
 import type { ModelStore, RowDelta, RowValue, TableRows } from '../../shared/ports/index.ts';
 import type { BatchEvent } from './decode.ts';
@@ -18,7 +18,6 @@ function flatten(parts: readonly Float32Array[]): Float32Array {
   }
   return out;
 }
-
 
 interface Deps {
   readonly config: RecsysConfig;

@@ -115,7 +115,12 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
     parse: 'list',
     description: 'comma-separated keys for read routes',
   },
-  { name: 'RECSYS_CORS_ORIGINS', path: ['serving', 'corsOrigins'], parse: 'list', description: 'CORS origins' },
+  {
+    name: 'RECSYS_CORS_ORIGINS',
+    path: ['serving', 'corsOrigins'],
+    parse: 'list',
+    description: 'CORS origins',
+  },
   {
     name: 'RECSYS_RATE_LIMIT_PER_MINUTE',
     path: ['serving', 'rateLimitPerMinute'],

@@ -7,13 +7,22 @@ import { selectTopK, type TopKResult } from './topk.ts';
  * "similar items" and to find content candidates for a user from the items they interacted with,
  * including items nobody has interacted with yet.
  */
+/** How often all norms are recomputed after changes (IDF moves slowly). */
+const NORMS_REFRESH_MS = 5_000;
+/** Items scored per query, at most (see #rank). */
+const MAX_CANDIDATES = 500;
+
 export class ContentIndex {
   /** Per item: feature ids and raw weights. */
   readonly #items: ({ features: Int32Array; weights: Float32Array } | undefined)[] = [];
   /** Per feature: items having it. */
   readonly #postings: number[][] = [];
   readonly #featureIds = new Map<string, number>();
-  #norms: Float64Array | undefined;
+  #norms = new Float64Array(0);
+  #normsAt = 0;
+  #sums = new Float64Array(0);
+  /** True when items changed since the last full norm computation (IDF drifted for the others). */
+  #stale = false;
 
   get size(): number {
     return this.#items.length;
@@ -33,7 +42,13 @@ export class ContentIndex {
     const weights = Float32Array.from(features, (f) => f.weight);
     this.#items[item] = ids.length === 0 ? undefined : { features: ids, weights };
     for (const f of ids) (this.#postings[f] as number[]).push(item);
-    this.#norms = undefined;
+    if (item >= this.#norms.length) {
+      const grown = new Float64Array(Math.max(64, 2 * (item + 1)));
+      grown.set(this.#norms);
+      this.#norms = grown;
+    }
+    this.#norms[item] = this.#computeNorm(item);
+    this.#stale = true;
   }
 
   /** Cosine similarity of two items (0 when either has no features). */
@@ -41,14 +56,14 @@ export class ContentIndex {
     const x = this.#items[a];
     const y = this.#items[b];
     if (x === undefined || y === undefined) return 0;
-    const norms = this.#itemNorms();
+    this.#refreshNorms();
     let dot = 0;
     for (let i = 0; i < x.features.length; i++) {
       const f = x.features[i] as number;
       const j = y.features.indexOf(f);
       if (j >= 0) dot += (x.weights[i] as number) * (y.weights[j] as number) * this.#idf(f) ** 2;
     }
-    const n = (norms[a] as number) * (norms[b] as number);
+    const n = this.#norm(a) * this.#norm(b);
     return n === 0 ? 0 : dot / n;
   }
 
@@ -57,6 +72,7 @@ export class ContentIndex {
     const profile = new Map<number, number>();
     const x = this.#items[item];
     if (x === undefined) return { indices: new Int32Array(0), scores: new Float32Array(0) };
+    this.#refreshNorms();
     x.features.forEach((f, i) => profile.set(f, (x.weights[i] as number) * this.#idf(f)));
     return this.#rank(profile, k, (i) => i === item || (skip?.(i) ?? false));
   }
@@ -70,12 +86,12 @@ export class ContentIndex {
     k: number,
     skip?: (item: number) => boolean,
   ): TopKResult {
-    const norms = this.#itemNorms();
+    this.#refreshNorms();
     const profile = new Map<number, number>();
     for (const { item, weight } of items) {
       const x = this.#items[item];
       if (x === undefined) continue;
-      const norm = norms[item] as number;
+      const norm = this.#norm(item);
       if (norm === 0) continue;
       x.features.forEach((f, i) =>
         profile.set(f, (profile.get(f) ?? 0) + (weight * (x.weights[i] as number) * this.#idf(f)) / norm),
@@ -84,26 +100,57 @@ export class ContentIndex {
     return this.#rank(profile, k, skip);
   }
 
+  /** Scores only the items sharing a feature with the profile (sparse: cost ~ postings touched). */
   #rank(profile: Map<number, number>, k: number, skip?: (item: number) => boolean): TopKResult {
-    const norms = this.#itemNorms();
     let profileNorm = 0;
     for (const v of profile.values()) profileNorm += v * v;
     profileNorm = Math.sqrt(profileNorm);
-    const scores = new Float32Array(this.#items.length);
     if (profileNorm === 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
-    for (const [f, pw] of profile) {
+    // Scratch accumulators over all items, reset after use: no per-query allocation of size n.
+    if (this.#sums.length < this.#items.length) this.#sums = new Float64Array(this.#items.length * 2);
+    const sums = this.#sums;
+    const touched: number[] = [];
+    // Rare features first: once MAX_CANDIDATES items are touched, common features (a broad
+    // category) only add to the scores of those items instead of dragging in thousands more.
+    const features = [...profile].sort(
+      (a, b) => (this.#postings[a[0]] as number[]).length - (this.#postings[b[0]] as number[]).length,
+    );
+    const cap = Math.max(MAX_CANDIDATES, 2 * k);
+    for (const [f, pw] of features) {
       const idf = this.#idf(f);
-      for (const i of this.#postings[f] as number[]) {
+      const postings = this.#postings[f] as number[];
+      if (touched.length >= cap && postings.length > touched.length) {
+        // Full: only the touched items can still gain; look the feature up in each of them.
+        for (const i of touched) {
+          const x = this.#items[i] as { features: Int32Array; weights: Float32Array };
+          const at = x.features.indexOf(f);
+          if (at >= 0) sums[i] = (sums[i] as number) + pw * (x.weights[at] as number) * idf;
+        }
+        continue;
+      }
+      for (const i of postings) {
+        const fresh = sums[i] === 0;
+        if (fresh && touched.length >= cap) continue;
         const x = this.#items[i] as { features: Int32Array; weights: Float32Array };
         const at = x.features.indexOf(f);
-        scores[i] = (scores[i] as number) + pw * (x.weights[at] as number) * idf;
+        if (fresh) touched.push(i);
+        sums[i] = (sums[i] as number) + pw * (x.weights[at] as number) * idf + Number.MIN_VALUE;
       }
     }
-    for (let i = 0; i < scores.length; i++) {
-      const n = norms[i] as number;
-      scores[i] = n === 0 ? 0 : (scores[i] as number) / (n * profileNorm);
-    }
-    return selectTopK(scores, k, scores.length, (i) => (scores[i] as number) <= 0 || (skip?.(i) ?? false));
+    const ids = Int32Array.from(touched);
+    const scores = new Float32Array(ids.length);
+    ids.forEach((i, j) => {
+      const n = this.#norm(i);
+      scores[j] = n === 0 ? 0 : (sums[i] as number) / (n * profileNorm);
+      sums[i] = 0;
+    });
+    const best = selectTopK(
+      scores,
+      k,
+      ids.length,
+      (j) => (scores[j] as number) <= 0 || (skip?.(ids[j] as number) ?? false),
+    );
+    return { indices: Int32Array.from(best.indices, (j) => ids[j] as number), scores: best.scores };
   }
 
   #featureId(key: string): number {
@@ -123,19 +170,32 @@ export class ContentIndex {
     return Math.log((1 + n) / (1 + df)) + 1;
   }
 
-  #itemNorms(): Float64Array {
-    if (this.#norms !== undefined && this.#norms.length === this.#items.length) return this.#norms;
-    const norms = new Float64Array(this.#items.length);
-    this.#items.forEach((x, i) => {
-      if (x === undefined) return;
-      let sum = 0;
-      x.features.forEach((f, k) => {
-        const v = (x.weights[k] as number) * this.#idf(f);
-        sum += v * v;
-      });
-      norms[i] = Math.sqrt(sum);
+  /**
+   * An item's TF-IDF norm. IDF depends on every item, so all norms are recomputed together at
+   * most every NORMS_REFRESH_MS after changes (refreshNorms); a changed item gets its own norm at
+   * once, with the IDF of that moment.
+   */
+  #norm(item: number): number {
+    return this.#norms[item] ?? 0;
+  }
+
+  #refreshNorms(): void {
+    if (!this.#stale) return;
+    const now = Date.now();
+    if (now - this.#normsAt < NORMS_REFRESH_MS) return;
+    for (let i = 0; i < this.#items.length; i++) this.#norms[i] = this.#computeNorm(i);
+    this.#normsAt = now;
+    this.#stale = false;
+  }
+
+  #computeNorm(item: number): number {
+    const x = this.#items[item];
+    if (x === undefined) return 0;
+    let sum = 0;
+    x.features.forEach((f, k) => {
+      const v = (x.weights[k] as number) * this.#idf(f);
+      sum += v * v;
     });
-    this.#norms = norms;
-    return norms;
+    return Math.sqrt(sum);
   }
 }

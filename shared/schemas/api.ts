@@ -40,10 +40,22 @@ export const RecommendationsRequest = Type.Object(
       Type.Array(Id('An item not to recommend.'), { maxItems: API_LIMITS.maxExclude, uniqueItems: true }),
     ),
     category: Type.Optional(Label),
-    filterSeen: Type.Optional(Type.Boolean({ description: 'Leave out items the user interacted with (default true).' })),
-    maxPerCategory: Type.Optional(Type.Integer({ minimum: 1, maximum: API_LIMITS.maxK, description: 'Diversity: at most this many items of one category.' })),
+    filterSeen: Type.Optional(
+      Type.Boolean({ description: 'Leave out items the user interacted with (default true).' }),
+    ),
+    maxPerCategory: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: API_LIMITS.maxK,
+        description: 'Diversity: at most this many items of one category.',
+      }),
+    ),
     resultId: Type.Optional(
-      Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9-]+$', description: 'The resultId of an earlier page: the next pages continue that ranking (no item twice).' }),
+      Type.String({
+        maxLength: 64,
+        pattern: '^[A-Za-z0-9-]+$',
+        description: 'The resultId of an earlier page: the next pages continue that ranking (no item twice).',
+      }),
     ),
   },
   { additionalProperties: false, $id: 'RecommendationsRequest' },

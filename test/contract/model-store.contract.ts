@@ -452,7 +452,9 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
       const changes = await store.readItemChanges(CATALOG_STREAM, '0', 10);
       expect(changes.map((c) => c.items)).toEqual([['c1', 'c2'], ['c1']]);
       const first = changes[0] as { id: string };
-      expect((await store.readItemChanges(CATALOG_STREAM, first.id, 10)).map((c) => c.items)).toEqual([['c1']]);
+      expect((await store.readItemChanges(CATALOG_STREAM, first.id, 10)).map((c) => c.items)).toEqual([
+        ['c1'],
+      ]);
     });
 
     it('answers ping while open', async () => {

@@ -41,7 +41,13 @@ describe('serving while Redis is frozen', () => {
     await store.commit({
       puts: [
         { table: 'mf:item', rows: items.map((id, i) => ({ id, value: row(vector(i), 0, 50) })) },
-        { table: 'mf:user', rows: Array.from({ length: 500 }, (_, u) => ({ id: `u${u}`, value: row(vector(1_000 + u), 0, 20) })) },
+        {
+          table: 'mf:user',
+          rows: Array.from({ length: 500 }, (_, u) => ({
+            id: `u${u}`,
+            value: row(vector(1_000 + u), 0, 20),
+          })),
+        },
       ],
       popularity: items.slice(0, 300).map((itemId, i) => ({ segment: '*', itemId, by: 300 - i })),
       history: Array.from({ length: 500 }, (_, u) => ({ userId: `u${u}`, items: [`i${u}`, `i${u + 1}`] })),
@@ -70,7 +76,9 @@ describe('serving while Redis is frozen', () => {
     const inflight = new Set<Promise<void>>();
     const fire = (n: number) => {
       const started = performance.now();
-      const task = request(`${url}/v1/users/u${n % 500}/recommendations?k=10&device=mobile`, { dispatcher: agent })
+      const task = request(`${url}/v1/users/u${n % 500}/recommendations?k=10&device=mobile`, {
+        dispatcher: agent,
+      })
         .then(async (res) => {
           const body = (await res.body.json()) as { code?: string };
           samples.push({
@@ -82,7 +90,13 @@ describe('serving while Redis is frozen', () => {
           });
         })
         .catch(() => {
-          samples.push({ at: started, ms: performance.now() - started, status: 0, code: 'NETWORK', degraded: false });
+          samples.push({
+            at: started,
+            ms: performance.now() - started,
+            status: 0,
+            code: 'NETWORK',
+            degraded: false,
+          });
         })
         .finally(() => inflight.delete(task));
       inflight.add(task);
@@ -128,8 +142,14 @@ describe('serving while Redis is frozen', () => {
       max: Math.max(...ms),
       statuses: [...new Set(during.map((s) => `${s.status}:${s.code ?? ''}`))],
       degraded: during.filter((s) => s.degraded).length,
-      baselineP99: percentile(baseline.map((s) => s.ms), 0.99),
-      afterP99: percentile(after.map((s) => s.ms), 0.99),
+      baselineP99: percentile(
+        baseline.map((s) => s.ms),
+        0.99,
+      ),
+      afterP99: percentile(
+        after.map((s) => s.ms),
+        0.99,
+      ),
       afterDegraded: after.filter((s) => s.degraded).length,
     };
     console.log(JSON.stringify(report));
@@ -138,7 +158,10 @@ describe('serving while Redis is frozen', () => {
     expect(report.max).toBeLessThan(1_000);
     for (const s of during) {
       // 200 (served from memory) or a deliberate 503 with its code; never a 500 or a dropped request.
-      expect(s.status === 200 || (s.status === 503 && s.code === 'STORE_UNAVAILABLE'), JSON.stringify(s)).toBe(true);
+      expect(
+        s.status === 200 || (s.status === 503 && s.code === 'STORE_UNAVAILABLE'),
+        JSON.stringify(s),
+      ).toBe(true);
     }
     expect(report.degraded).toBeGreaterThan(0);
     // Back to normal: full answers (not degraded) at healthy latency.

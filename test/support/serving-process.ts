@@ -29,14 +29,22 @@ export class ServingProcess {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const serving = new ServingProcess(child);
-    await waitUntil(() => serving.url !== undefined || child.exitCode !== null, 'serving to listen', 60_000, 50);
-    if (serving.url === undefined) throw new Error(`serving exited with ${child.exitCode}:\n${serving.lines.slice(-20).join('\n')}`);
+    await waitUntil(
+      () => serving.url !== undefined || child.exitCode !== null,
+      'serving to listen',
+      60_000,
+      50,
+    );
+    if (serving.url === undefined)
+      throw new Error(`serving exited with ${child.exitCode}:\n${serving.lines.slice(-20).join('\n')}`);
     return serving;
   }
 
   async stop(): Promise<number | null> {
     if (this.child.exitCode !== null) return this.child.exitCode;
-    const exited = new Promise<number | null>((resolveExit) => this.child.once('exit', (code) => resolveExit(code)));
+    const exited = new Promise<number | null>((resolveExit) =>
+      this.child.once('exit', (code) => resolveExit(code)),
+    );
     this.child.kill('SIGTERM');
     return exited;
   }

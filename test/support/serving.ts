@@ -9,7 +9,14 @@ import { createServingMetrics } from '../../services/serving/metrics.ts';
 /** Deep merge of plain objects (arrays are replaced). */
 export function merge<T>(base: T, over: unknown): T {
   if (over === undefined) return base;
-  if (typeof base !== 'object' || base === null || Array.isArray(base) || typeof over !== 'object' || over === null || Array.isArray(over))
+  if (
+    typeof base !== 'object' ||
+    base === null ||
+    Array.isArray(base) ||
+    typeof over !== 'object' ||
+    over === null ||
+    Array.isArray(over)
+  )
     return over as T;
   const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
   for (const [key, value] of Object.entries(over)) out[key] = merge(out[key], value);
@@ -27,19 +34,27 @@ export function servingConfig(overrides: DeepPartial<Config> = {}): RecsysConfig
 }
 
 /** A serving app on given (or fresh in-memory) adapters, index loaded, for inject() tests. */
-export async function servingHarness(options: {
-  config?: DeepPartial<Config>;
-  store?: ModelStore;
-  eventLog?: EventLog;
-  clock?: () => number;
-} = {}) {
+export async function servingHarness(
+  options: {
+    config?: DeepPartial<Config>;
+    store?: ModelStore;
+    eventLog?: EventLog;
+    clock?: () => number;
+  } = {},
+) {
   const config = servingConfig(options.config);
   const store = options.store ?? new MemoryModelStore();
   const eventLog = options.eventLog ?? new MemoryEventLog({ partitions: 2 });
   const logger = createLogger({ level: 'silent' });
   const registry = createMetricsRegistry({ service: 'serving', defaultMetrics: false });
   const metrics = createServingMetrics(registry);
-  const engine = new ServingEngine({ config, store, logger, metrics, ...(options.clock ? { clock: options.clock } : {}) });
+  const engine = new ServingEngine({
+    config,
+    store,
+    logger,
+    metrics,
+    ...(options.clock ? { clock: options.clock } : {}),
+  });
   await engine.refreshOnce();
   const app = await buildServingApp({
     config,

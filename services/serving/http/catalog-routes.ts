@@ -2,7 +2,13 @@ import { Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { RecsysError } from '../../../shared/errors/index.ts';
 import type { CatalogRecord } from '../../../shared/ports/index.ts';
-import { ErrorResponse, ItemBody, ItemIdParams, UserBody, UserIdParams } from '../../../shared/schemas/api.ts';
+import {
+  ErrorResponse,
+  ItemBody,
+  ItemIdParams,
+  UserBody,
+  UserIdParams,
+} from '../../../shared/schemas/api.ts';
 import { ItemRecordSchema, UserRecordSchema } from '../../../shared/schemas/index.ts';
 import type { ServingEngine } from '../engine.ts';
 import { routeSchema } from './schema-doc.ts';
@@ -71,7 +77,8 @@ export function registerCatalogRoutes(app: FastifyInstance, engine: ServingEngin
     async (request) => {
       const { itemId } = request.params as { itemId: string };
       const [record] = await guard.call('getItems', () => store.getItems([itemId]));
-      if (record === undefined) throw new RecsysError('NOT_FOUND', { message: `The catalog has no item "${itemId}".` });
+      if (record === undefined)
+        throw new RecsysError('NOT_FOUND', { message: `The catalog has no item "${itemId}".` });
       return { item: record, requestId: request.id };
     },
   );
@@ -133,7 +140,8 @@ export function registerCatalogRoutes(app: FastifyInstance, engine: ServingEngin
     async (request) => {
       const { userId } = request.params as { userId: string };
       const [record] = await guard.call('getUsers', () => store.getUsers([userId]));
-      if (record === undefined) throw new RecsysError('NOT_FOUND', { message: `No user record "${userId}".` });
+      if (record === undefined)
+        throw new RecsysError('NOT_FOUND', { message: `No user record "${userId}".` });
       return { user: record, requestId: request.id };
     },
   );

@@ -99,13 +99,17 @@ export function installErrorHandling(app: FastifyInstance, routes: RouteTable): 
       return sendError(
         request,
         reply,
-        new RecsysError('METHOD_NOT_ALLOWED', { message: `${request.method} is not allowed here; use ${methods.join(', ')}.` }),
+        new RecsysError('METHOD_NOT_ALLOWED', {
+          message: `${request.method} is not allowed here; use ${methods.join(', ')}.`,
+        }),
       );
     }
     return sendError(
       request,
       reply,
-      new RecsysError('ROUTE_NOT_FOUND', { message: `No route ${request.method} ${path.slice(0, 200)}; see /openapi.json.` }),
+      new RecsysError('ROUTE_NOT_FOUND', {
+        message: `No route ${request.method} ${path.slice(0, 200)}; see /openapi.json.`,
+      }),
     );
   });
 }

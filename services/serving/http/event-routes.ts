@@ -18,7 +18,10 @@ export interface EventRoutesDeps {
 
 const eventSchema = routeSchema(InteractionEventSchema);
 /** Documented body (validated per event in the handler, so one bad event does not fail a batch). */
-const EventsBodyDoc = Type.Union([eventSchema, Type.Array(eventSchema, { minItems: 1, maxItems: API_LIMITS.maxBatchEvents })]);
+const EventsBodyDoc = Type.Union([
+  eventSchema,
+  Type.Array(eventSchema, { minItems: 1, maxItems: API_LIMITS.maxBatchEvents }),
+]);
 
 /**
  * Event ingest: one event or a batch, validated one by one; the valid ones are appended to the
@@ -59,7 +62,12 @@ export function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps)
       const events: unknown[] = single ? [body] : body;
       const now = clock();
       const records: LogRecord[] = [];
-      const errors: { index: number; code: string; message: string; issues?: { path: string; reason: string }[] }[] = [];
+      const errors: {
+        index: number;
+        code: string;
+        message: string;
+        issues?: { path: string; reason: string }[];
+      }[] = [];
       events.forEach((value, index) => {
         const result = codec.validate(value);
         if (!result.ok) {
@@ -82,10 +90,16 @@ export function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps)
       if (single && errors.length > 0) {
         const only = errors[0] as (typeof errors)[number];
         if (only.code === 'RATE_LIMITED') {
-          void reply.header('retry-after', String(cap.retryAfterSeconds((body as { userId: string }).userId)));
+          void reply.header(
+            'retry-after',
+            String(cap.retryAfterSeconds((body as { userId: string }).userId)),
+          );
           throw new RecsysError('RATE_LIMITED', { message: only.message });
         }
-        throw new RecsysError(only.code as 'EVENT_INVALID', { message: only.message, issues: only.issues ?? [] });
+        throw new RecsysError(only.code as 'EVENT_INVALID', {
+          message: only.message,
+          issues: only.issues ?? [],
+        });
       }
       if (records.length > 0) {
         try {
@@ -100,7 +114,9 @@ export function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps)
         }
         metrics.events.inc({ outcome: 'accepted' }, records.length);
       }
-      return reply.code(202).send({ accepted: records.length, rejected: errors.length, errors, requestId: request.id });
+      return reply
+        .code(202)
+        .send({ accepted: records.length, rejected: errors.length, errors, requestId: request.id });
     },
   );
 }

@@ -31,23 +31,37 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
     return { at: Date.now(), ok };
   };
 
-  app.get('/healthz', { schema: { summary: 'Liveness: the process answers', tags: ['operations'] } }, async () => ({
-    status: 'ok',
-  }));
+  app.get(
+    '/healthz',
+    { schema: { summary: 'Liveness: the process answers', tags: ['operations'] } },
+    async () => ({
+      status: 'ok',
+    }),
+  );
 
   app.get(
     '/readyz',
-    { schema: { summary: 'Readiness: index loaded, model store and event log reachable', tags: ['operations'] } },
+    {
+      schema: {
+        summary: 'Readiness: index loaded, model store and event log reachable',
+        tags: ['operations'],
+      },
+    },
     async (request, reply) => {
       [logPing, storePing] = await Promise.all([
         cached(logPing, () => eventLog.ping()),
         cached(storePing, () => engine.guard.call('ping', () => engine.store.ping())),
       ]);
       const reasons = engine.notReadyReasons();
-      if (!storePing.ok && !reasons.some((r) => r.includes('store'))) reasons.push('the model store does not answer');
+      if (!storePing.ok && !reasons.some((r) => r.includes('store')))
+        reasons.push('the model store does not answer');
       if (!logPing.ok) reasons.push('the event log does not answer');
       if (reasons.length === 0) return { ready: true, items: engine.index.size };
-      return sendError(request, reply, new RecsysError('NOT_READY', { message: `Not ready: ${reasons.join('; ')}.` }));
+      return sendError(
+        request,
+        reply,
+        new RecsysError('NOT_READY', { message: `Not ready: ${reasons.join('; ')}.` }),
+      );
     },
   );
 

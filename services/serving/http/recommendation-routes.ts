@@ -24,7 +24,15 @@ export interface RecommendationRoutesDeps {
   readonly filterSeenDefault: boolean;
 }
 
-const QUERY_KEYS = new Set(['k', 'offset', 'exclude', 'category', 'filterSeen', 'maxPerCategory', 'resultId']);
+const QUERY_KEYS = new Set([
+  'k',
+  'offset',
+  'exclude',
+  'category',
+  'filterSeen',
+  'maxPerCategory',
+  'resultId',
+]);
 const errors = { 400: routeSchema(ErrorResponse), 503: routeSchema(ErrorResponse) };
 
 /** Context from query keys other than the route's own: numbers where they look like numbers. */
@@ -33,7 +41,8 @@ function contextFromQuery(query: Record<string, unknown>): Context | undefined {
   for (const [key, value] of Object.entries(query)) {
     if (QUERY_KEYS.has(key)) continue;
     if (typeof value === 'number') context[key] = value;
-    else if (typeof value === 'string') context[key] = /^-?\d{1,15}(\.\d{1,15})?$/.test(value) ? Number(value) : value;
+    else if (typeof value === 'string')
+      context[key] = /^-?\d{1,15}(\.\d{1,15})?$/.test(value) ? Number(value) : value;
   }
   return Object.keys(context).length > 0 ? context : undefined;
 }
@@ -88,7 +97,8 @@ export function registerRecommendationRoutes(app: FastifyInstance, deps: Recomme
     async (request, reply) => {
       const { userId } = request.params as { userId: string };
       const query = request.query as Record<string, unknown>;
-      const exclude = typeof query['exclude'] === 'string' ? query['exclude'].split(',').filter((s) => s.length > 0) : [];
+      const exclude =
+        typeof query['exclude'] === 'string' ? query['exclude'].split(',').filter((s) => s.length > 0) : [];
       if (exclude.length > 500) {
         throw new RecsysError('VALIDATION_FAILED', {
           message: 'exclude lists at most 500 item ids.',
@@ -104,7 +114,9 @@ export function registerRecommendationRoutes(app: FastifyInstance, deps: Recomme
             ...(typeof query['offset'] === 'number' ? { offset: query['offset'] } : {}),
             ...(typeof query['category'] === 'string' ? { category: query['category'] } : {}),
             ...(typeof query['filterSeen'] === 'boolean' ? { filterSeen: query['filterSeen'] } : {}),
-            ...(typeof query['maxPerCategory'] === 'number' ? { maxPerCategory: query['maxPerCategory'] } : {}),
+            ...(typeof query['maxPerCategory'] === 'number'
+              ? { maxPerCategory: query['maxPerCategory'] }
+              : {}),
             ...(typeof query['resultId'] === 'string' ? { resultId: query['resultId'] } : {}),
             ...(context === undefined ? {} : { context }),
             exclude,
@@ -150,7 +162,11 @@ export function registerRecommendationRoutes(app: FastifyInstance, deps: Recomme
     async (request) => {
       const { itemId } = request.params as { itemId: string };
       const { k = 10 } = request.query as { k?: number };
-      return { items: engine.recommender.similar(itemId, k), modelVersion: engine.recommender.modelVersion(), requestId: request.id };
+      return {
+        items: engine.recommender.similar(itemId, k),
+        modelVersion: engine.recommender.modelVersion(),
+        requestId: request.id,
+      };
     },
   );
 }

@@ -6,5 +6,7 @@ import type { TSchema } from '@sinclair/typebox';
  * schemas must have been inlined already.
  */
 export function routeSchema<T extends TSchema>(schema: T): T {
-  return JSON.parse(JSON.stringify(schema, (key, value: unknown) => (key === '$id' ? undefined : value))) as T;
+  return JSON.parse(
+    JSON.stringify(schema, (key, value: unknown) => (key === '$id' ? undefined : value)),
+  ) as T;
 }

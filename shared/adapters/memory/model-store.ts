@@ -161,7 +161,11 @@ export class MemoryModelStore implements ModelStore {
 
   async putItems(records: readonly { id: string; record: CatalogRecord }[]): Promise<void> {
     for (const { id, record } of records) this.state.items.set(id, structuredClone(record));
-    if (records.length > 0) this.#appendChanges(CATALOG_STREAM, records.map((r) => r.id));
+    if (records.length > 0)
+      this.#appendChanges(
+        CATALOG_STREAM,
+        records.map((r) => r.id),
+      );
   }
 
   #appendChanges(stream: string, ids: readonly string[]): void {

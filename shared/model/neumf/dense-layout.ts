@@ -9,7 +9,6 @@ export const DENSE_COUNTER = 'ncf:dense';
 /** Values per stored row of the dense tower. */
 export const DENSE_CHUNK = 4_096;
 
-
 /** Row ids of a flattened tower of `length` values: d0, d1, ... */
 export function chunkIds(length: number): string[] {
   return Array.from({ length: Math.ceil(length / DENSE_CHUNK) }, (_, c) => `d${c}`);

@@ -13,7 +13,12 @@ export interface TowerShape {
 }
 
 export interface TowerWeights {
-  readonly layers: { readonly kernel: Float32Array; readonly bias: Float32Array; readonly inputs: number; readonly units: number }[];
+  readonly layers: {
+    readonly kernel: Float32Array;
+    readonly bias: Float32Array;
+    readonly inputs: number;
+    readonly units: number;
+  }[];
   readonly outKernel: Float32Array;
   readonly outBias: number;
 }
@@ -105,7 +110,8 @@ export function scoreCandidates(
         const x = h[i] as number;
         if (x === 0) continue;
         const row = i * layer.units;
-        for (let u = 0; u < layer.units; u++) next[u] = (next[u] as number) + x * (layer.kernel[row + u] as number);
+        for (let u = 0; u < layer.units; u++)
+          next[u] = (next[u] as number) + x * (layer.kernel[row + u] as number);
       }
       for (let u = 0; u < layer.units; u++) if ((next[u] as number) < 0) next[u] = 0;
       const swap = h;
@@ -115,8 +121,10 @@ export function scoreCandidates(
     }
     const ig = itemGmf(k);
     let logit = weights.outBias;
-    for (let d = 0; d < shape.gmfDim; d++) logit += (userGmf[d] as number) * (ig[d] as number) * (weights.outKernel[d] as number);
-    for (let u = 0; u < width; u++) logit += (h[u] as number) * (weights.outKernel[shape.gmfDim + u] as number);
+    for (let d = 0; d < shape.gmfDim; d++)
+      logit += (userGmf[d] as number) * (ig[d] as number) * (weights.outKernel[d] as number);
+    for (let u = 0; u < width; u++)
+      logit += (h[u] as number) * (weights.outKernel[shape.gmfDim + u] as number);
     out[k] = logit;
   }
   return out;

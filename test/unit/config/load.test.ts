@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeDeployment, loadConfig } from '../../../shared/config/index.ts';
+import { defaultConfig, describeDeployment, loadConfig } from '../../../shared/config/index.ts';
 import { isRecsysError, type RecsysError } from '../../../shared/errors/index.ts';
 
 const dirs: string[] = [];
@@ -48,7 +48,8 @@ describe('loadConfig', () => {
       },
       overrides: { log: { level: 'debug' } },
     });
-    expect(config.serving).toEqual({ port: 9100, host: '0.0.0.0' });
+    expect(config.serving).toMatchObject({ port: 9100, host: '0.0.0.0' });
+    expect(config.serving.bodyLimitBytes).toBe(defaultConfig().serving.bodyLimitBytes);
     expect(config.kafka.partitions).toBe(8);
     expect(config.kafka.brokers).toEqual(['a:9092', 'b:9093']);
     expect(config.log.level).toBe('debug');

@@ -17,7 +17,7 @@ describe('error catalogue', () => {
   it('gives client errors 4xx and only infrastructure errors the retriable flag', () => {
     for (const code of ERROR_CODES) {
       const spec = ERROR_CATALOGUE[code];
-      if (spec.retriable) expect([429, 503]).toContain(spec.status);
+      if (spec.retriable) expect([408, 429, 503]).toContain(spec.status);
     }
     expect(ERROR_CATALOGUE.VALIDATION_FAILED.status).toBe(400);
   });

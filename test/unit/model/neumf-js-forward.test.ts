@@ -1,6 +1,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NeuMF } from '../../../shared/model/neumf/neumf.ts';
-import { scoreCandidates, towerSize, unflattenTower, type TowerShape } from '../../../shared/model/neumf/js-forward.ts';
+import {
+  scoreCandidates,
+  towerSize,
+  unflattenTower,
+  type TowerShape,
+} from '../../../shared/model/neumf/js-forward.ts';
 import { Random } from '../../../shared/model/random.ts';
 import { useBackend } from '../../../shared/model/tf-backend.ts';
 
@@ -10,12 +15,27 @@ describe('NeuMF tower in plain JavaScript (serving)', () => {
   });
 
   it('computes the logits TF.js computes, for a trained model with context', () => {
-    const m = new NeuMF({ gmfDim: 3, mlpDim: 2, hidden: [4, 3], contextDim: 2, negatives: 2, batchSize: 8, initStd: 0.3, seed: 5 });
+    const m = new NeuMF({
+      gmfDim: 3,
+      mlpDim: 2,
+      hidden: [4, 3],
+      contextDim: 2,
+      negatives: 2,
+      batchSize: 8,
+      initStd: 0.3,
+      seed: 5,
+    });
     const r = new Random(4);
     for (let u = 0; u < 10; u++) m.ensureUser(`u${u}`);
     for (let i = 0; i < 12; i++) m.ensureItem(`i${i}`);
     for (let k = 0; k < 64; k++) {
-      m.learn({ user: r.int(10), item: r.int(12), weight: 1, time: 1_700_000_000_000 + k * 3_600_000, context: { device: k % 2 === 0 ? 'tv' : 'mobile' } });
+      m.learn({
+        user: r.int(10),
+        item: r.int(12),
+        weight: 1,
+        time: 1_700_000_000_000 + k * 3_600_000,
+        context: { device: k % 2 === 0 ? 'tv' : 'mobile' },
+      });
     }
     const ctx = m.contextRows({ device: 'tv', hour: 20 }, 0);
     const items = Int32Array.of(0, 3, 4, 11);
@@ -53,7 +73,17 @@ describe('NeuMF tower in plain JavaScript (serving)', () => {
     // h = relu(1*1 + 1*2 - 1) = 2; logit = 3 * (2 * 0.5) + 4 * 2 + 0.5 = 11.5
     const shape: TowerShape = { gmfDim: 1, mlpDim: 1, contextWidth: 0, hidden: [1] };
     const weights = unflattenTower(shape, Float32Array.of(1, 2, -1, 3, 4, 0.5));
-    const out = scoreCandidates(shape, weights, Float32Array.of(2), Float32Array.of(1), new Float32Array(0), 1, () => Float32Array.of(0.5), () => Float32Array.of(1), new Float32Array(1));
+    const out = scoreCandidates(
+      shape,
+      weights,
+      Float32Array.of(2),
+      Float32Array.of(1),
+      new Float32Array(0),
+      1,
+      () => Float32Array.of(0.5),
+      () => Float32Array.of(1),
+      new Float32Array(1),
+    );
     expect(out[0]).toBeCloseTo(11.5, 6);
   });
 });

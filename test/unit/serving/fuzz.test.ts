@@ -15,7 +15,9 @@ type Harness = Awaited<ReturnType<typeof servingHarness>>;
 let h: Harness;
 
 beforeAll(async () => {
-  h = await servingHarness({ config: { serving: { userEventsPerMinute: 1_000_000, bodyLimitBytes: 65_536 } } });
+  h = await servingHarness({
+    config: { serving: { userEventsPerMinute: 1_000_000, bodyLimitBytes: 65_536 } },
+  });
   await h.store.putItems([{ id: 'a', record: { itemId: 'a', tags: ['x'] } }]);
   await seedModel(h.store, {
     items: { a: row([1, 0, 0, 0], 0, 3), b: row([0, 1, 0, 0], 0, 3) },
@@ -72,7 +74,10 @@ const nearlyValid = fc.record(
     type: fc.oneof(fc.constantFrom('click', 'view', 'rating', 'teleport'), leaf),
     k: fc.oneof(fc.integer({ min: -5, max: 200 }), leaf),
     offset: fc.oneof(fc.integer({ min: -5, max: 2_000 }), leaf),
-    context: fc.oneof(fc.dictionary(fc.oneof(hostile, fc.string({ maxLength: 8 })), leaf, { maxKeys: 40 }), leaf),
+    context: fc.oneof(
+      fc.dictionary(fc.oneof(hostile, fc.string({ maxLength: 8 })), leaf, { maxKeys: 40 }),
+      leaf,
+    ),
     exclude: fc.oneof(fc.array(fc.oneof(fc.string(), leaf), { maxLength: 20 }), leaf),
     value: leaf,
     timestamp: fc.oneof(fc.integer(), fc.string(), leaf),
@@ -160,10 +165,19 @@ function assertNoPollution(): void {
 describe('fuzzing every route', () => {
   it('survives random JSON values on every write and body route', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...routes), fc.oneof(value, nearlyValid, fc.array(nearlyValid, { maxLength: 5 })), async (route, body) => {
-        const res = await h.app.inject({ method: route.method, url: route.url, payload: JSON.stringify(body) ?? 'null', headers: { 'content-type': 'application/json' } });
-        assertCatalogued(res);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...routes),
+        fc.oneof(value, nearlyValid, fc.array(nearlyValid, { maxLength: 5 })),
+        async (route, body) => {
+          const res = await h.app.inject({
+            method: route.method,
+            url: route.url,
+            payload: JSON.stringify(body) ?? 'null',
+            headers: { 'content-type': 'application/json' },
+          });
+          assertCatalogued(res);
+        },
+      ),
       { numRuns: RUNS, seed: 11 },
     );
     assertNoPollution();
@@ -172,7 +186,12 @@ describe('fuzzing every route', () => {
   it('survives raw, broken and deeply nested text with any content type', async () => {
     await fc.assert(
       fc.asyncProperty(fc.constantFrom(...routes), rawText, contentTypes, async (route, text, type) => {
-        const res = await h.app.inject({ method: route.method, url: route.url, payload: text, headers: type === '' ? {} : { 'content-type': type } });
+        const res = await h.app.inject({
+          method: route.method,
+          url: route.url,
+          payload: text,
+          headers: type === '' ? {} : { 'content-type': type },
+        });
         assertCatalogued(res);
       }),
       { numRuns: RUNS, seed: 12 },
@@ -181,11 +200,35 @@ describe('fuzzing every route', () => {
   }, 300_000);
 
   it('survives random query strings on every GET route', async () => {
-    const key = fc.oneof(hostile, fc.constantFrom('k', 'offset', 'exclude', 'category', 'filterSeen', 'maxPerCategory', 'resultId', 'device', 'hour'), fc.string({ maxLength: 8 }));
-    const val = fc.oneof(fc.string({ maxLength: 30 }), fc.integer().map(String), fc.constantFrom('1e400', 'NaN', '-1', '', 'true', '%', '%zz', '%00', 'a'.repeat(3_000)));
+    const key = fc.oneof(
+      hostile,
+      fc.constantFrom(
+        'k',
+        'offset',
+        'exclude',
+        'category',
+        'filterSeen',
+        'maxPerCategory',
+        'resultId',
+        'device',
+        'hour',
+      ),
+      fc.string({ maxLength: 8 }),
+    );
+    const val = fc.oneof(
+      fc.string({ maxLength: 30 }),
+      fc.integer().map(String),
+      fc.constantFrom('1e400', 'NaN', '-1', '', 'true', '%', '%zz', '%00', 'a'.repeat(3_000)),
+    );
     await fc.assert(
       fc.asyncProperty(
-        fc.constantFrom('/v1/users/u/recommendations', '/v1/popular', '/v1/items/a/similar', '/v1/items/a', '/v1/users/u'),
+        fc.constantFrom(
+          '/v1/users/u/recommendations',
+          '/v1/popular',
+          '/v1/items/a/similar',
+          '/v1/items/a',
+          '/v1/users/u',
+        ),
         fc.array(fc.tuple(key, val), { maxLength: 40 }),
         async (path, pairs) => {
           const query = pairs.map(([k, v]) => `${encode(k)}=${v.startsWith('%') ? v : encode(v)}`).join('&');
@@ -199,7 +242,11 @@ describe('fuzzing every route', () => {
   }, 300_000);
 
   it('survives random path ids and methods', async () => {
-    const segment = fc.oneof(fc.string({ maxLength: 300 }), hostile, fc.constantFrom('%', '%zz', '%E0%A4%A', '..', '%2F', 'a%00b'));
+    const segment = fc.oneof(
+      fc.string({ maxLength: 300 }),
+      hostile,
+      fc.constantFrom('%', '%zz', '%E0%A4%A', '..', '%2F', 'a%00b'),
+    );
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS', 'HEAD'),
@@ -207,7 +254,11 @@ describe('fuzzing every route', () => {
         segment,
         async (method, prefix, id) => {
           const raw = id.includes('%') ? id : encode(id);
-          const res = await h.app.inject({ method: method as 'GET', url: `${prefix}${raw}`, ...(method === 'PUT' || method === 'POST' ? { payload: {} } : {}) });
+          const res = await h.app.inject({
+            method: method as 'GET',
+            url: `${prefix}${raw}`,
+            ...(method === 'PUT' || method === 'POST' ? { payload: {} } : {}),
+          });
           if (method !== 'HEAD') assertCatalogued(res);
           else {
             requests++;
@@ -221,15 +272,28 @@ describe('fuzzing every route', () => {
 
   it('survives random event batches (per-event errors, never a 5xx)', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.oneof(nearlyValid, value), { minLength: 1, maxLength: 30 }), async (batch) => {
-        const res = await h.app.inject({ method: 'POST', url: '/v1/events', payload: JSON.stringify(batch), headers: { 'content-type': 'application/json' } });
-        assertCatalogued(res);
-        if (res.statusCode === 202) {
-          const body = JSON.parse(res.body) as { accepted: number; rejected: number; errors: { code: string }[] };
-          expect(body.accepted + body.rejected).toBe(batch.length);
-          for (const e of body.errors) expect(ERROR_CATALOGUE[e.code as keyof typeof ERROR_CATALOGUE]).toBeDefined();
-        }
-      }),
+      fc.asyncProperty(
+        fc.array(fc.oneof(nearlyValid, value), { minLength: 1, maxLength: 30 }),
+        async (batch) => {
+          const res = await h.app.inject({
+            method: 'POST',
+            url: '/v1/events',
+            payload: JSON.stringify(batch),
+            headers: { 'content-type': 'application/json' },
+          });
+          assertCatalogued(res);
+          if (res.statusCode === 202) {
+            const body = JSON.parse(res.body) as {
+              accepted: number;
+              rejected: number;
+              errors: { code: string }[];
+            };
+            expect(body.accepted + body.rejected).toBe(batch.length);
+            for (const e of body.errors)
+              expect(ERROR_CATALOGUE[e.code as keyof typeof ERROR_CATALOGUE]).toBeDefined();
+          }
+        },
+      ),
       { numRuns: RUNS, seed: 15 },
     );
     assertNoPollution();
@@ -241,7 +305,15 @@ describe('fuzzing every route', () => {
         userId: fc.oneof(fc.constant('u'), fc.string({ minLength: 1, maxLength: 20 })),
         k: fc.integer({ min: 1, max: 100 }),
         offset: fc.integer({ min: 0, max: 1_000 }),
-        context: fc.dictionary(fc.constantFrom('device', 'hour', 'dow', 'locale'), fc.oneof(fc.string({ maxLength: 10 }), fc.integer({ min: -5, max: 30 }), fc.double({ noNaN: true, noDefaultInfinity: true }), fc.boolean())),
+        context: fc.dictionary(
+          fc.constantFrom('device', 'hour', 'dow', 'locale'),
+          fc.oneof(
+            fc.string({ maxLength: 10 }),
+            fc.integer({ min: -5, max: 30 }),
+            fc.double({ noNaN: true, noDefaultInfinity: true }),
+            fc.boolean(),
+          ),
+        ),
         exclude: fc.uniqueArray(fc.constantFrom('a', 'b', 'c'), { maxLength: 3 }),
         category: fc.string({ minLength: 1, maxLength: 10 }),
         filterSeen: fc.boolean(),

@@ -57,7 +57,12 @@ describe('ItemIndex', () => {
 
   it('finds similar items by cosine of composite vectors', () => {
     const ix = index();
-    for (const [id, v] of [['a', [1, 0]], ['b', [10, 1]], ['c', [0, 1]]] as const) ix.setRow(ix.ensure(id), rowOf([...v]));
+    for (const [id, v] of [
+      ['a', [1, 0]],
+      ['b', [10, 1]],
+      ['c', [0, 1]],
+    ] as const)
+      ix.setRow(ix.ensure(id), rowOf([...v]));
     const near = ix.similar(ix.indexOf('a'), 2, () => false);
     expect(Array.from(near.indices, (p) => ix.idAt(p))).toEqual(['b', 'c']);
     expect(near.scores[0]).toBeCloseTo(10 / Math.sqrt(101), 6);

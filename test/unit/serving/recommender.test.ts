@@ -1,6 +1,11 @@
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryModelStore } from '../../../shared/adapters/memory/index.ts';
-import { DENSE_CHUNK, DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../../../shared/model/neumf/dense-layout.ts';
+import {
+  DENSE_CHUNK,
+  DENSE_COUNTER,
+  DENSE_TABLE,
+  chunkIds,
+} from '../../../shared/model/neumf/dense-layout.ts';
 import { NeuMF } from '../../../shared/model/neumf/neumf.ts';
 import { useBackend } from '../../../shared/model/tf-backend.ts';
 import { row, seedModel, servingHarness } from '../../support/serving.ts';
@@ -20,7 +25,10 @@ async function harness(...args: Parameters<typeof servingHarness>): Promise<Harn
 async function recommend(h: Harness, body: Record<string, unknown>) {
   const res = await h.app.inject({ method: 'POST', url: '/v1/recommendations', payload: body });
   expect(res.statusCode, res.body).toBe(200);
-  return (JSON.parse(res.body) as { items: { itemId: string; source: string; score: number }[]; modelVersion: string });
+  return JSON.parse(res.body) as {
+    items: { itemId: string; source: string; score: number }[];
+    modelVersion: string;
+  };
 }
 
 describe('cold start', () => {
@@ -37,7 +45,9 @@ describe('cold start', () => {
     await store.putItems(catalog.map((c) => ({ id: c.id, record: { itemId: c.id, tags: c.tags } })));
     await seedModel(store, {
       // Space items point one way, romance items another.
-      items: Object.fromEntries(catalog.map((c) => [c.id, row(c.id.startsWith('s') ? [1, 0, 0, 0] : [0, 1, 0, 0], 0, 10)])),
+      items: Object.fromEntries(
+        catalog.map((c) => [c.id, row(c.id.startsWith('s') ? [1, 0, 0, 0] : [0, 1, 0, 0], 0, 10)]),
+      ),
       users: { fan: row([0, 1, 0, 0], 0, 3) },
       histories: { fan: ['s1', 's2'] },
       popularity: { '*': { r1: 9, r2: 8, r3: 7 } },
@@ -45,7 +55,11 @@ describe('cold start', () => {
     await h.engine.refreshOnce();
     // A second serving instance on the same store learns of the new item from the catalog stream.
     const other = await harness({ store });
-    const put = await h.app.inject({ method: 'PUT', url: '/v1/items/new-space', payload: { tags: ['space', 'robots'] } });
+    const put = await h.app.inject({
+      method: 'PUT',
+      url: '/v1/items/new-space',
+      payload: { tags: ['space', 'robots'] },
+    });
     expect(put.statusCode).toBe(200);
     await other.engine.refreshOnce();
     for (const instance of [h, other]) {
@@ -61,11 +75,19 @@ describe('cold start', () => {
     const h = await harness();
     await seedModel(h.store, {
       items: { tv1: row([1, 0, 0, 0]), ph1: row([0, 1, 0, 0]), any: row([0, 0, 1, 0]) },
-      popularity: { '*': { any: 10, tv1: 2, ph1: 1 }, 'device=tv|hour=evening': { tv1: 5 }, 'device=phone|hour=morning': { ph1: 5 } },
+      popularity: {
+        '*': { any: 10, tv1: 2, ph1: 1 },
+        'device=tv|hour=evening': { tv1: 5 },
+        'device=phone|hour=morning': { ph1: 5 },
+      },
     });
     await h.engine.refreshOnce();
-    expect((await recommend(h, { userId: 'new', k: 1, context: { device: 'tv', hour: 21 } })).items[0]?.itemId).toBe('tv1');
-    expect((await recommend(h, { userId: 'new', k: 1, context: { device: 'phone', hour: 8 } })).items[0]?.itemId).toBe('ph1');
+    expect(
+      (await recommend(h, { userId: 'new', k: 1, context: { device: 'tv', hour: 21 } })).items[0]?.itemId,
+    ).toBe('tv1');
+    expect(
+      (await recommend(h, { userId: 'new', k: 1, context: { device: 'phone', hour: 8 } })).items[0]?.itemId,
+    ).toBe('ph1');
     expect((await recommend(h, { userId: 'new', k: 1 })).items[0]?.itemId).toBe('any');
   });
 });
@@ -112,7 +134,10 @@ describe('NeuMF re-ranking', () => {
         { table: 'ncf:mlp:item', rows: items.map((id) => ({ id, value: row([0, 0], 0, 100) })) },
         {
           table: DENSE_TABLE,
-          rows: chunkIds(flat.length).map((id, c) => ({ id, value: row([...flat.subarray(c * DENSE_CHUNK, (c + 1) * DENSE_CHUNK)]) })),
+          rows: chunkIds(flat.length).map((id, c) => ({
+            id,
+            value: row([...flat.subarray(c * DENSE_CHUNK, (c + 1) * DENSE_CHUNK)]),
+          })),
         },
       ],
       counters: [{ name: DENSE_COUNTER, field: 'version', by: 1 }],

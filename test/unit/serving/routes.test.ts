@@ -16,7 +16,10 @@ afterEach(async () => {
  * A small world: four items in two categories, a user who likes "a" and has seen "c", popularity
  * making "b" the most popular overall and "d" the most popular on mobile in the evening.
  */
-async function world(config: DeepPartial<Config> = {}, options: { eventLog?: EventLog; store?: MemoryModelStore } = {}) {
+async function world(
+  config: DeepPartial<Config> = {},
+  options: { eventLog?: EventLog; store?: MemoryModelStore } = {},
+) {
   const h = await servingHarness({ config, ...options });
   current = h;
   await h.store.putItems([
@@ -84,7 +87,11 @@ function expectError(res: { statusCode: number; body: string }, code: keyof type
 describe('POST /v1/recommendations', () => {
   it('ranks the model-preferred items for an active user, leaves out seen items, labels sources', async () => {
     const h = await world();
-    const res = await h.app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'u1', k: 3 } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/recommendations',
+      payload: { userId: 'u1', k: 3 },
+    });
     expect(res.statusCode).toBe(200);
     const body = json(res);
     expect(body['userId']).toBe('u1');
@@ -103,7 +110,11 @@ describe('POST /v1/recommendations', () => {
 
   it('keeps seen items when filterSeen is false, and honours exclude and category', async () => {
     const h = await world();
-    const all = await h.app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'u1', filterSeen: false } });
+    const all = await h.app.inject({
+      method: 'POST',
+      url: '/v1/recommendations',
+      payload: { userId: 'u1', filterSeen: false },
+    });
     expect(ids(all)).toContain('c');
     const res = await h.app.inject({
       method: 'POST',
@@ -123,7 +134,11 @@ describe('POST /v1/recommendations', () => {
     expect(evening.statusCode).toBe(200);
     expect(ids(evening)).toEqual(['d', 'a']);
     expect((json(evening)['items'] as { source: string }[]).every((i) => i.source === 'popular')).toBe(true);
-    const anyTime = await h.app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'stranger', k: 2 } });
+    const anyTime = await h.app.inject({
+      method: 'POST',
+      url: '/v1/recommendations',
+      payload: { userId: 'stranger', k: 2 },
+    });
     expect(ids(anyTime)[0]).toBe('b');
   });
 
@@ -141,7 +156,11 @@ describe('POST /v1/recommendations', () => {
 
   it('pages through one ranking with resultId: no item twice, and an unknown resultId is 410', async () => {
     const h = await world();
-    const first = await h.app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'stranger', k: 2 } });
+    const first = await h.app.inject({
+      method: 'POST',
+      url: '/v1/recommendations',
+      payload: { userId: 'stranger', k: 2 },
+    });
     const resultId = json(first)['resultId'] as string;
     // The model changes between the pages: the second page still continues the first ranking.
     await seedModel(h.store, { popularity: { '*': { a: 100 } } });
@@ -166,7 +185,12 @@ describe('POST /v1/recommendations', () => {
   it('rejects bad bodies with catalogued codes', async () => {
     const h = await world();
     const post = (payload: string, type = 'application/json') =>
-      h.app.inject({ method: 'POST', url: '/v1/recommendations', payload, headers: { 'content-type': type } });
+      h.app.inject({
+        method: 'POST',
+        url: '/v1/recommendations',
+        payload,
+        headers: { 'content-type': type },
+      });
     expectError(await post('{"userId":"u1","k":0}'), 'VALIDATION_FAILED');
     expectError(await post('{"userId":"u1","k":101}'), 'VALIDATION_FAILED');
     const unknown = await post('{"userId":"u1","surprise":1}');
@@ -174,7 +198,10 @@ describe('POST /v1/recommendations', () => {
     expect(JSON.stringify(json(unknown)['issues'])).toContain('surprise');
     expectError(await post('{"userId":'), 'MALFORMED_JSON');
     expectError(await post('{"userId":"u1","__proto__":{"x":1}}'), 'FORBIDDEN_KEY');
-    expectError(await post('{"userId":"u1","context":{"constructor":{"prototype":{"x":1}}}}'), 'FORBIDDEN_KEY');
+    expectError(
+      await post('{"userId":"u1","context":{"constructor":{"prototype":{"x":1}}}}'),
+      'FORBIDDEN_KEY',
+    );
     expectError(await post('userId=u1', 'text/plain'), 'UNSUPPORTED_MEDIA_TYPE');
     expectError(await post(''), 'MALFORMED_JSON');
     expectError(await post('{"userId":"bad\\u0000id"}'), 'VALIDATION_FAILED');
@@ -195,13 +222,25 @@ describe('POST /v1/recommendations', () => {
 describe('GET /v1/users/:userId/recommendations', () => {
   it('takes k, exclude, category and context from the query string', async () => {
     const h = await world();
-    const res = await h.app.inject({ method: 'GET', url: '/v1/users/stranger/recommendations?k=1&device=mobile&hour=21' });
+    const res = await h.app.inject({
+      method: 'GET',
+      url: '/v1/users/stranger/recommendations?k=1&device=mobile&hour=21',
+    });
     expect(res.statusCode).toBe(200);
     expect(ids(res)).toEqual(['d']);
-    const excluded = await h.app.inject({ method: 'GET', url: '/v1/users/stranger/recommendations?k=4&exclude=b,d&category=books' });
+    const excluded = await h.app.inject({
+      method: 'GET',
+      url: '/v1/users/stranger/recommendations?k=4&exclude=b,d&category=books',
+    });
     expect(ids(excluded).sort()).toEqual(['a', 'c']);
-    expectError(await h.app.inject({ method: 'GET', url: '/v1/users/u1/recommendations?k=abc' }), 'VALIDATION_FAILED');
-    expectError(await h.app.inject({ method: 'GET', url: '/v1/users/u1/recommendations?__proto__=1' }), 'FORBIDDEN_KEY');
+    expectError(
+      await h.app.inject({ method: 'GET', url: '/v1/users/u1/recommendations?k=abc' }),
+      'VALIDATION_FAILED',
+    );
+    expectError(
+      await h.app.inject({ method: 'GET', url: '/v1/users/u1/recommendations?__proto__=1' }),
+      'FORBIDDEN_KEY',
+    );
   });
 });
 
@@ -221,14 +260,21 @@ describe('GET /v1/popular and /v1/items/:itemId/similar', () => {
     expect(res.statusCode).toBe(200);
     expect(ids(res)[0]).toBe('c'); // nearest vector, and the same tag
     expectError(await h.app.inject({ method: 'GET', url: '/v1/items/nope/similar' }), 'NOT_FOUND');
-    expectError(await h.app.inject({ method: 'GET', url: '/v1/items/a/similar?k=1000' }), 'VALIDATION_FAILED');
+    expectError(
+      await h.app.inject({ method: 'GET', url: '/v1/items/a/similar?k=1000' }),
+      'VALIDATION_FAILED',
+    );
   });
 });
 
 describe('catalog routes', () => {
   it('puts, gets and deletes items; hidden and deleted items are never recommended', async () => {
     const h = await world();
-    const put = await h.app.inject({ method: 'PUT', url: '/v1/items/e', payload: { tags: ['sf'], categories: ['books'] } });
+    const put = await h.app.inject({
+      method: 'PUT',
+      url: '/v1/items/e',
+      payload: { tags: ['sf'], categories: ['books'] },
+    });
     expect(put.statusCode).toBe(200);
     expect((json(put)['item'] as { itemId: string }).itemId).toBe('e');
     const got = await h.app.inject({ method: 'GET', url: '/v1/items/e' });
@@ -236,20 +282,37 @@ describe('catalog routes', () => {
     await h.app.inject({ method: 'PUT', url: '/v1/items/b', payload: { hidden: true } });
     const del = await h.app.inject({ method: 'DELETE', url: '/v1/items/d' });
     expect(del.statusCode).toBe(204);
-    const res = await h.app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'stranger', k: 10 } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/recommendations',
+      payload: { userId: 'stranger', k: 10 },
+    });
     expect(ids(res)).not.toContain('b');
     expect(ids(res)).not.toContain('d');
     expectError(await h.app.inject({ method: 'DELETE', url: '/v1/items/d' }), 'NOT_FOUND');
     expectError(await h.app.inject({ method: 'GET', url: '/v1/items/zzz' }), 'NOT_FOUND');
-    expectError(await h.app.inject({ method: 'PUT', url: '/v1/items/x', payload: { itemId: 'y' } }), 'VALIDATION_FAILED');
-    expectError(await h.app.inject({ method: 'PUT', url: '/v1/items/x', payload: { tags: 'sf' } }), 'VALIDATION_FAILED');
+    expectError(
+      await h.app.inject({ method: 'PUT', url: '/v1/items/x', payload: { itemId: 'y' } }),
+      'VALIDATION_FAILED',
+    );
+    expectError(
+      await h.app.inject({ method: 'PUT', url: '/v1/items/x', payload: { tags: 'sf' } }),
+      'VALIDATION_FAILED',
+    );
   });
 
   it('puts and gets users', async () => {
     const h = await world();
-    const put = await h.app.inject({ method: 'PUT', url: '/v1/users/u9', payload: { attributes: { country: 'fr' } } });
+    const put = await h.app.inject({
+      method: 'PUT',
+      url: '/v1/users/u9',
+      payload: { attributes: { country: 'fr' } },
+    });
     expect(put.statusCode).toBe(200);
-    expect(json(await h.app.inject({ method: 'GET', url: '/v1/users/u9' }))['user']).toEqual({ userId: 'u9', attributes: { country: 'fr' } });
+    expect(json(await h.app.inject({ method: 'GET', url: '/v1/users/u9' }))['user']).toEqual({
+      userId: 'u9',
+      attributes: { country: 'fr' },
+    });
     expectError(await h.app.inject({ method: 'GET', url: '/v1/users/nobody' }), 'NOT_FOUND');
   });
 });
@@ -263,7 +326,11 @@ describe('POST /v1/events', () => {
   it('accepts one event with 202 and appends it to the event log', async () => {
     const log = new MemoryEventLog({ partitions: 2 });
     const h = await world({}, { eventLog: log });
-    const res = await h.app.inject({ method: 'POST', url: '/v1/events', payload: { userId: 'u1', itemId: 'a', type: 'click' } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      payload: { userId: 'u1', itemId: 'a', type: 'click' },
+    });
     expect(res.statusCode).toBe(202);
     expect(json(res)).toMatchObject({ accepted: 1, rejected: 0, errors: [] });
     expect(await consumed(log)).toBe(1);
@@ -284,7 +351,11 @@ describe('POST /v1/events', () => {
       ],
     });
     expect(res.statusCode).toBe(202);
-    const body = json(res) as { accepted: number; rejected: number; errors: { index: number; code: string }[] };
+    const body = json(res) as {
+      accepted: number;
+      rejected: number;
+      errors: { index: number; code: string }[];
+    };
     expect(body.accepted).toBe(2);
     expect(body.rejected).toBe(3);
     expect(body.errors.map((e) => [e.index, e.code])).toEqual([
@@ -297,7 +368,10 @@ describe('POST /v1/events', () => {
 
   it('rejects a single invalid event with 400, and batches out of bounds', async () => {
     const h = await world();
-    expectError(await h.app.inject({ method: 'POST', url: '/v1/events', payload: { userId: 'u1' } }), 'EVENT_INVALID');
+    expectError(
+      await h.app.inject({ method: 'POST', url: '/v1/events', payload: { userId: 'u1' } }),
+      'EVENT_INVALID',
+    );
     expectError(await h.app.inject({ method: 'POST', url: '/v1/events', payload: [] }), 'VALIDATION_FAILED');
     const big = Array.from({ length: 501 }, (_, i) => ({ userId: `u${i}`, itemId: 'a', type: 'click' }));
     expectError(await h.app.inject({ method: 'POST', url: '/v1/events', payload: big }), 'VALIDATION_FAILED');
@@ -306,7 +380,11 @@ describe('POST /v1/events', () => {
   it('caps events per user per minute with 429 and Retry-After', async () => {
     const h = await world({ serving: { userEventsPerMinute: 3 } });
     const batch = Array.from({ length: 5 }, () => ({ userId: 'flood', itemId: 'a', type: 'click' }));
-    const res = await h.app.inject({ method: 'POST', url: '/v1/events', payload: [...batch, { userId: 'calm', itemId: 'a', type: 'click' }] });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      payload: [...batch, { userId: 'calm', itemId: 'a', type: 'click' }],
+    });
     expect(json(res)).toMatchObject({ accepted: 4, rejected: 2 });
     const single = await h.app.inject({ method: 'POST', url: '/v1/events', payload: batch[0] });
     expectError(single, 'RATE_LIMITED');
@@ -317,7 +395,11 @@ describe('POST /v1/events', () => {
     const log = new MemoryEventLog({ partitions: 2 });
     const h = await world({}, { eventLog: log });
     await log.close();
-    const res = await h.app.inject({ method: 'POST', url: '/v1/events', payload: { userId: 'u1', itemId: 'a', type: 'click' } });
+    const res = await h.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      payload: { userId: 'u1', itemId: 'a', type: 'click' },
+    });
     expect([503]).toContain(res.statusCode);
     expect(['LOG_UNAVAILABLE']).toContain(json(res)['code']);
     expect(res.headers['retry-after']).toBeDefined();
@@ -332,20 +414,46 @@ describe('security and limits', () => {
     const h = await world({ serving: { writeApiKeys: [write], readApiKeys: [read] } });
     const event = { userId: 'u1', itemId: 'a', type: 'click' };
     expectError(await h.app.inject({ method: 'POST', url: '/v1/events', payload: event }), 'UNAUTHORIZED');
-    expectError(await h.app.inject({ method: 'POST', url: '/v1/events', payload: event, headers: { 'x-api-key': 'x'.repeat(20) } }), 'UNAUTHORIZED');
-    expectError(await h.app.inject({ method: 'POST', url: '/v1/events', payload: event, headers: { 'x-api-key': read } }), 'FORBIDDEN');
-    const ok = await h.app.inject({ method: 'POST', url: '/v1/events', payload: event, headers: { authorization: `Bearer ${write}` } });
+    expectError(
+      await h.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        payload: event,
+        headers: { 'x-api-key': 'x'.repeat(20) },
+      }),
+      'UNAUTHORIZED',
+    );
+    expectError(
+      await h.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        payload: event,
+        headers: { 'x-api-key': read },
+      }),
+      'FORBIDDEN',
+    );
+    const ok = await h.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      payload: event,
+      headers: { authorization: `Bearer ${write}` },
+    });
     expect(ok.statusCode).toBe(202);
     expectError(await h.app.inject({ method: 'GET', url: '/v1/popular' }), 'UNAUTHORIZED');
-    expect((await h.app.inject({ method: 'GET', url: '/v1/popular', headers: { 'x-api-key': read } })).statusCode).toBe(200);
-    expect((await h.app.inject({ method: 'GET', url: '/v1/popular', headers: { 'x-api-key': write } })).statusCode).toBe(200);
+    expect(
+      (await h.app.inject({ method: 'GET', url: '/v1/popular', headers: { 'x-api-key': read } })).statusCode,
+    ).toBe(200);
+    expect(
+      (await h.app.inject({ method: 'GET', url: '/v1/popular', headers: { 'x-api-key': write } })).statusCode,
+    ).toBe(200);
     expect((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
   });
 
   it('rate-limits per key or address with 429 and Retry-After', async () => {
     const h = await world({ serving: { rateLimitPerMinute: 3 } });
     const codes: number[] = [];
-    for (let i = 0; i < 5; i++) codes.push((await h.app.inject({ method: 'GET', url: '/v1/popular' })).statusCode);
+    for (let i = 0; i < 5; i++)
+      codes.push((await h.app.inject({ method: 'GET', url: '/v1/popular' })).statusCode);
     expect(codes).toEqual([200, 200, 200, 429, 429]);
     const limited = await h.app.inject({ method: 'GET', url: '/v1/popular' });
     expectError(limited, 'RATE_LIMITED');
@@ -355,13 +463,25 @@ describe('security and limits', () => {
 
   it('keeps CORS off by default and allows only configured origins', async () => {
     const off = await world();
-    const res = await off.app.inject({ method: 'GET', url: '/v1/popular', headers: { origin: 'https://shop.example' } });
+    const res = await off.app.inject({
+      method: 'GET',
+      url: '/v1/popular',
+      headers: { origin: 'https://shop.example' },
+    });
     expect(res.headers['access-control-allow-origin']).toBeUndefined();
     await off.close();
     const on = await world({ serving: { corsOrigins: ['https://shop.example'] } });
-    const allowed = await on.app.inject({ method: 'GET', url: '/v1/popular', headers: { origin: 'https://shop.example' } });
+    const allowed = await on.app.inject({
+      method: 'GET',
+      url: '/v1/popular',
+      headers: { origin: 'https://shop.example' },
+    });
     expect(allowed.headers['access-control-allow-origin']).toBe('https://shop.example');
-    const other = await on.app.inject({ method: 'GET', url: '/v1/popular', headers: { origin: 'https://evil.example' } });
+    const other = await on.app.inject({
+      method: 'GET',
+      url: '/v1/popular',
+      headers: { origin: 'https://evil.example' },
+    });
     expect(other.headers['access-control-allow-origin']).toBeUndefined();
   });
 
@@ -371,7 +491,10 @@ describe('security and limits', () => {
     const wrong = await h.app.inject({ method: 'POST', url: '/v1/popular', payload: {} });
     expectError(wrong, 'METHOD_NOT_ALLOWED');
     expect(wrong.headers['allow']).toContain('GET');
-    expectError(await h.app.inject({ method: 'GET', url: '/v1/items/%E0%A4%A/similar' }), 'VALIDATION_FAILED');
+    expectError(
+      await h.app.inject({ method: 'GET', url: '/v1/items/%E0%A4%A/similar' }),
+      'VALIDATION_FAILED',
+    );
   });
 });
 
@@ -418,7 +541,10 @@ describe('operations routes', () => {
     expect(ready.headers['retry-after']).toBeDefined();
     // Nothing cached yet and the store hangs: a deliberate, fast 503.
     const started = performance.now();
-    expectError(await h.app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'u1' } }), 'STORE_UNAVAILABLE');
+    expectError(
+      await h.app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'u1' } }),
+      'STORE_UNAVAILABLE',
+    );
     expect(performance.now() - started).toBeLessThan(1_000);
   }, 20_000);
 
@@ -429,7 +555,11 @@ describe('operations routes', () => {
     store.mode = 'hang';
     for (let i = 0; i < 5; i++) {
       const started = performance.now();
-      const res = await h.app.inject({ method: 'POST', url: '/v1/recommendations', payload: { userId: 'u1', k: 2 } });
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/v1/recommendations',
+        payload: { userId: 'u1', k: 2 },
+      });
       expect(performance.now() - started).toBeLessThan(500);
       expect(res.statusCode).toBe(200);
       expect(res.headers['x-recsys-degraded']).toBe('1');

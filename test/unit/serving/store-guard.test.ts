@@ -23,9 +23,15 @@ describe('StoreGuard', () => {
   });
 
   it('opens after consecutive failures, then fails at once without calling the store', async () => {
-    let now = 0;
+    const now = 0;
     const states: string[] = [];
-    const guard = new StoreGuard({ timeoutMs: 50, failureThreshold: 3, openMs: 1_000, clock: () => now, onStateChange: (s) => states.push(s) });
+    const guard = new StoreGuard({
+      timeoutMs: 50,
+      failureThreshold: 3,
+      openMs: 1_000,
+      clock: () => now,
+      onStateChange: (s) => states.push(s),
+    });
     for (let i = 0; i < 3; i++) expect(await code(guard.call('x', fail))).toBe('STORE_UNAVAILABLE');
     expect(guard.state).toBe('open');
     let called = false;
@@ -60,6 +66,8 @@ describe('StoreGuard', () => {
     await guard.call('x', async () => 1);
     await code(guard.call('x', fail));
     expect(guard.state).toBe('closed');
-    await expect(guard.call('x', () => Promise.reject(new TypeError('bug')))).rejects.toBeInstanceOf(TypeError);
+    await expect(guard.call('x', () => Promise.reject(new TypeError('bug')))).rejects.toBeInstanceOf(
+      TypeError,
+    );
   });
 });
