@@ -6,12 +6,11 @@ import {
   type DeepPartial,
   type RecsysConfig,
 } from '../shared/config/index.ts';
-import { openEventLog, openModelStore } from '../shared/adapters/open.ts';
-import { createLogger } from '../shared/observability/index.ts';
 import { benchCommand } from './commands/bench.ts';
 import { evalCommand } from './commands/eval.ts';
 import { replayCommand } from './commands/replay.ts';
 import { serveCommand } from './commands/serve.ts';
+import { startCommand } from './commands/start.ts';
 import { trainerCommand } from './commands/trainer.ts';
 import { EXIT } from './exit-codes.ts';
 import { reportError, type CommandIo } from './run-command.ts';
@@ -44,17 +43,6 @@ export async function main(
     return loadConfig({ ...(opts.config === undefined ? {} : { file: opts.config }), overrides });
   };
 
-  program
-    .command('start')
-    .description('run trainer and serving in one process (embedded by default; Kafka/Redis when configured)')
-    .addHelpText(
-      'after',
-      '\nExamples:\n  recsys start\n  KAFKA_BROKERS=localhost:9092 REDIS_URL=redis://localhost:6379 recsys start',
-    )
-    .action(async () => {
-      code = await startCommand(config(), ctx);
-    });
-
   const add = (command: Command): void => {
     program.addCommand(command);
     const inherit = (cmd: Command, parent: Command): void => {
@@ -66,6 +54,7 @@ export async function main(
   const setCode = (c: number): void => {
     code = c;
   };
+  add(startCommand(config, ctx, setCode));
   add(evalCommand(ctx, setCode));
   add(trainerCommand(config, setCode));
   add(serveCommand(config, setCode));
@@ -86,21 +75,5 @@ export async function main(
     return code;
   } catch (error) {
     return reportError(error, ctx);
-  }
-}
-
-async function startCommand(config: RecsysConfig, io: CommandIo): Promise<number> {
-  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'recsys' });
-  const eventLog = openEventLog(config, logger);
-  const store = await openModelStore(config, logger);
-  try {
-    await eventLog.ensureTopics();
-    const deployment = describeDeployment(config);
-    io.stdout.write(`recsys: event log ${deployment.eventLog}, model store ${deployment.modelStore}\n`);
-    io.stdout.write('recsys: trainer not built yet (issue #4); serving not built yet (issue #5)\n');
-    return EXIT.OK;
-  } finally {
-    await eventLog.close();
-    await store.close();
   }
 }

@@ -1,4 +1,5 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { parsePort } from '../flags.ts';
 import type { Config, DeepPartial, RecsysConfig } from '../../shared/config/index.ts';
 import { runServingProcess } from '../../services/serving/main.ts';
 
@@ -36,11 +37,4 @@ Stop it with SIGTERM or Ctrl-C: it drains in-flight requests and exits 0.`,
       });
       setCode(await runServingProcess(config));
     });
-}
-
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError('must be a port number (0-65535).');
-  return n;
 }

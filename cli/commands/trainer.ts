@@ -1,4 +1,5 @@
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
+import { parseModels, parsePort } from '../flags.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
 import { runTrainerProcess } from '../../services/trainer/main.ts';
 import type { DeepPartial, Config } from '../../shared/config/index.ts';
@@ -36,19 +37,4 @@ Stop it with SIGTERM or Ctrl-C: it finishes the batch in progress, writes it and
       });
       setCode(await runTrainerProcess(config));
     });
-}
-
-function parseModels(value: string): ('mf' | 'neumf')[] {
-  const models = value.split(',').map((m) => m.trim());
-  for (const m of models)
-    if (m !== 'mf' && m !== 'neumf')
-      throw new InvalidArgumentError(`unknown model "${m}"; use mf, neumf or mf,neumf.`);
-  return models as ('mf' | 'neumf')[];
-}
-
-function parsePort(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new InvalidArgumentError('must be a port number (0-65535).');
-  return n;
 }

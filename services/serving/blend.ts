@@ -2,9 +2,12 @@
  * How model scores and fallback scores are combined into one ranking (pure functions, unit-tested
  * with hand-worked numbers).
  *
- * Every signal is first put on a common [0, 1] scale: model scores and popularity by their rank
- * among the request's candidates (1 for the best, 1/n for the worst, 0 when the item lacks the
- * signal), content and session similarity as their cosines. The fallback score is the largest fallback signal
+ * Every signal is first put on a common [0, 1] scale. Model scores, popularity and content
+ * similarity by their rank among the request's candidates that have them (1 for the best, 1/n for
+ * the worst, 0 when the item lacks the signal): raw scores, decayed counts and sparse-feature
+ * cosines live on unrelated scales, and only their order within a request compares. The session
+ * signal stays the cosine of MF item vectors (clipped to [0, 1]), so a weak session match stays
+ * weak. The fallback score is the largest fallback signal
  * (popularity scaled by POPULAR_SHARE), the model score MF's, or MF's and NeuMF's averaged with
  * NeuMF weighing NEUMF_SHARE times as much. They are blended by a weight that
  * grows with interactions: w = wUser * wItem, each n / (n + half), so a new user (or an item nobody
@@ -13,7 +16,10 @@
  */
 export type Source = 'mf' | 'neumf' | 'content' | 'popular' | 'session';
 
-/** Rank-normalised scores: the best defined value gets 1, the worst 1/n, undefined gets 0. */
+/**
+ * Rank-normalised scores: the best defined value gets 1, the worst 1/n, undefined gets 0; equal
+ * values share the better rank's score (so ties stay ties).
+ */
 export function rankNormalize(values: readonly (number | undefined)[]): Float64Array {
   const order = values
     .map((value, index) => ({ value, index }))
@@ -21,7 +27,9 @@ export function rankNormalize(values: readonly (number | undefined)[]): Float64A
     .sort((a, b) => b.value - a.value || a.index - b.index);
   const out = new Float64Array(values.length);
   const n = order.length;
-  order.forEach((e, rank) => {
+  let rank = 0;
+  order.forEach((e, i) => {
+    if (i > 0 && e.value !== order[i - 1]?.value) rank = i;
     out[e.index] = (n - rank) / n;
   });
   return out;
@@ -34,7 +42,8 @@ export function interactionWeight(count: number, half: number): number {
 
 /**
  * NeuMF re-ranks: where it scored a candidate, its opinion counts twice MF's (it sees the
- * context and is the more expressive model).
+ * context and is the more expressive model), as long as its live quality keeps up with MF's
+ * (model-quality.ts lowers the share when it does not).
  */
 export const NEUMF_SHARE = 2;
 /**
@@ -60,14 +69,14 @@ export interface Blended {
 }
 
 /** Blends one candidate's signals with model weight `w` (see the module comment). */
-export function blend(signals: Signals, w: number): Blended {
+export function blend(signals: Signals, w: number, neumfShare: number = NEUMF_SHARE): Blended {
   const models = [signals.mf, signals.neumf].filter((v): v is number => v !== undefined);
   const model =
     signals.neumf === undefined
       ? (signals.mf ?? 0)
       : signals.mf === undefined
         ? signals.neumf
-        : (signals.mf + NEUMF_SHARE * signals.neumf) / (1 + NEUMF_SHARE);
+        : (signals.mf + neumfShare * signals.neumf) / (1 + neumfShare);
   const weight = models.length === 0 ? 0 : w;
   let fallback = 0;
   let fallbackSource: Source = 'popular';
@@ -83,7 +92,10 @@ export function blend(signals: Signals, w: number): Blended {
   }
   const modelPart = weight * model;
   const fallbackPart = (1 - weight) * fallback;
-  const modelSource: Source = signals.neumf !== undefined ? 'neumf' : 'mf';
+  const modelSource: Source =
+    signals.neumf !== undefined && (signals.mf === undefined || neumfShare * signals.neumf >= signals.mf)
+      ? 'neumf'
+      : 'mf';
   const source: Source =
     models.length > 0 && (fallback === 0 || (modelPart > 0 && modelPart >= fallbackPart))
       ? modelSource

@@ -7,6 +7,7 @@ import type { ModelStore } from '../../shared/ports/index.ts';
 import { DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
 import { ItemIndexSync } from './item-index-sync.ts';
 import { ItemIndex } from './item-index.ts';
+import { ModelQuality } from './model-quality.ts';
 import type { ServingMetrics } from './metrics.ts';
 import { NcfIndex } from './ncf-index.ts';
 import { PopularCache } from './popular-cache.ts';
@@ -28,6 +29,8 @@ export interface ServingEngineDeps {
 
 /** Candidates NeuMF re-ranks per request. */
 const RERANK = 100;
+/** How often the models' live quality counters are read. */
+const QUALITY_POLL_MS = 2_000;
 
 /**
  * Everything a serving process holds in memory (item index, NeuMF side, popular lists) and the
@@ -41,12 +44,16 @@ export class ServingEngine {
   readonly popular: PopularCache;
   readonly recommender: Recommender;
   readonly store: ModelStore;
+  /** The models' live HR@10, which sets how much NeuMF re-ranks. */
+  readonly quality = new ModelQuality();
   readonly #sync: ItemIndexSync;
+  readonly #syncStore: ModelStore;
   readonly #deps: ServingEngineDeps;
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
   #lastFull = 0;
+  #lastQuality = 0;
   #refreshing: Promise<void> | undefined;
 
   constructor(deps: ServingEngineDeps) {
@@ -56,6 +63,7 @@ export class ServingEngine {
     this.store = store;
     this.#logger = logger.child({ component: 'serving-engine' });
     const syncStore = deps.syncStore ?? store;
+    this.#syncStore = syncStore;
     const mf = { ...DEFAULT_MF_CONFIG, ...mfConfigFrom(config) };
     this.index = new ItemIndex({
       dim: mf.dim,
@@ -102,6 +110,7 @@ export class ServingEngine {
       rerank: RERANK,
       blendInteractions: config.serving.blendInteractions,
       resultTtlMs: config.serving.resultTtlMs,
+      neumfShare: () => this.quality.neumfShare(),
       ...(deps.clock === undefined ? {} : { clock: deps.clock }),
     });
   }
@@ -144,6 +153,10 @@ export class ServingEngine {
         await this.#sync.refresh();
         await this.ncf?.refresh();
       }
+      if (now - this.#lastQuality >= QUALITY_POLL_MS) {
+        await this.quality.poll(this.#syncStore, now);
+        this.#lastQuality = now;
+      }
       metrics.refreshSeconds.observe((performance.now() - started) / 1000);
     } catch (error) {
       if (error instanceof TypeError || error instanceof RangeError) throw error;
@@ -153,6 +166,7 @@ export class ServingEngine {
     metrics.indexItems.set(this.index.size);
     metrics.annActive.set(this.index.annActive ? 1 : 0);
     metrics.towerVersion.set(this.ncf?.ready === true ? this.ncf.denseVersion : 0);
+    metrics.neumfShare.set(this.ncf?.ready === true ? this.quality.neumfShare() : 0);
   }
 
   /** Seconds since the index last caught up (for the age gauge). */

@@ -64,6 +64,11 @@ export function createServingMetrics(registry: Registry) {
       help: 'Publication of the NeuMF tower in use (0: re-ranking off).',
       registers,
     }),
+    neumfShare: new Gauge({
+      name: 'recsys_serving_neumf_share',
+      help: "NeuMF's weight against MF's in re-ranking, from the models' live HR@10 (2: full, 0: off).",
+      registers,
+    }),
     breaker: new Gauge({
       name: 'recsys_serving_store_circuit_state',
       help: 'Circuit breaker in front of the model store: 0 closed, 1 half-open, 2 open.',

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { RecsysError } from '../../shared/errors/index.ts';
 import type { Context, ContextEncoder } from '../../shared/model/context.ts';
 import { sigmoid } from '../../shared/model/math.ts';
-import { blend, interactionWeight, rankNormalize, type Blended, type Source } from './blend.ts';
+import { NEUMF_SHARE, blend, interactionWeight, rankNormalize, type Blended, type Source } from './blend.ts';
 import { NeighborCache } from './neighbor-cache.ts';
 import type { ItemIndex } from './item-index.ts';
 import type { NcfIndex } from './ncf-index.ts';
@@ -50,6 +50,8 @@ export interface RecommenderOptions {
   /** Interactions at which the model side weighs half. */
   readonly blendInteractions: number;
   readonly resultTtlMs: number;
+  /** NeuMF's weight against MF's right now (default NEUMF_SHARE; 0 turns re-ranking off). */
+  readonly neumfShare?: () => number;
   readonly clock?: () => number;
 }
 
@@ -197,14 +199,15 @@ export class Recommender {
     const items = [...(own?.items ?? [])];
     if (items.length < this.#o.candidates) {
       const seen = new Set(items.map((e) => e.itemId));
-      // Global scores continue below the segment's (they are on a different scale).
-      const floor = items.at(-1)?.score ?? 0;
+      // Global scores continue below the segment's, scaled into (0, floor / 2]: the two lists'
+      // scores are on different scales. Without a segment list, global scores stand as they are.
+      const floor = items.at(-1)?.score;
       const globalTop = global?.items[0]?.score ?? 1;
       for (const e of global?.items ?? []) {
         if (seen.has(e.itemId)) continue;
         items.push({
           itemId: e.itemId,
-          score: own === undefined || items.length === 0 ? e.score : (floor * e.score) / (globalTop * 2),
+          score: floor === undefined ? e.score : (floor * e.score) / (globalTop * 2),
         });
         if (items.length >= this.#o.candidates) break;
       }
@@ -258,19 +261,21 @@ export class Recommender {
       for (const [j, c] of entries.entries()) c.mf ??= index.score(user.mf, positions[j] as number);
     const mf = rankNormalize(entries.map((c) => c.mf));
     const pop = rankNormalize(entries.map((c) => c.popular));
+    const content = rankNormalize(entries.map((c) => c.content));
     const wUser = interactionWeight(user.mfCount, this.#o.blendInteractions);
     const signals = entries.map((c, j) => ({
       ...(c.mf === undefined ? {} : { mf: mf[j] as number }),
       ...(c.popular === undefined ? {} : { popular: pop[j] as number }),
-      ...(c.content === undefined ? {} : { content: Math.min(1, Math.max(0, c.content)) }),
-      ...(c.session === undefined ? {} : { session: c.session }),
+      ...(c.content === undefined ? {} : { content: content[j] as number }),
+      ...(c.session === undefined ? {} : { session: Math.min(1, Math.max(0, c.session)) }),
     }));
     const weights = positions.map(
       (p) => wUser * interactionWeight(index.count(p), this.#o.blendInteractions),
     );
-    let blended = signals.map((s, j) => blend(s, weights[j] as number));
+    const share = this.#o.neumfShare?.() ?? NEUMF_SHARE;
+    let blended = signals.map((s, j) => blend(s, weights[j] as number, share));
     const ncf = this.#o.ncf;
-    if (ncf?.ready === true && user.ncf !== undefined && wUser > 0 && positions.length > 0) {
+    if (ncf?.ready === true && user.ncf !== undefined && wUser > 0 && positions.length > 0 && share > 0) {
       const order = blended
         .map((b, j) => ({ j, score: b.score }))
         .sort((a, b) => b.score - a.score || a.j - b.j);
@@ -285,7 +290,7 @@ export class Recommender {
       );
       const norm = rankNormalize(Array.from(logits, sigmoid));
       chosen.forEach((j, r) => {
-        blended[j] = blend({ ...signals[j], neumf: norm[r] as number }, weights[j] as number);
+        blended[j] = blend({ ...signals[j], neumf: norm[r] as number }, weights[j] as number, share);
       });
       blended = [...blended];
     }

@@ -1,3 +1,4 @@
+import { QUALITY_COUNTER, QUALITY_HIT_RANK, qualityFields } from '../../shared/model/quality.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
 import { isRecsysError, isRetriable } from '../../shared/errors/index.ts';
 import { ContextEncoder } from '../../shared/model/context.ts';
@@ -237,7 +238,11 @@ export class GroupWorker {
     const write: CommitBatch = {
       ...model.writes,
       offsets: pending.map((p) => p.advance),
-      counters: [...(model.writes.counters ?? []), ...this.#counters(events)],
+      counters: [
+        ...(model.writes.counters ?? []),
+        ...this.#counters(events),
+        ...this.#quality(pending.flatMap((p) => p.stats.ranks)),
+      ],
       ...(this.#deps.primary ? this.#servingData(events) : {}),
     };
     this.#inflight = this.#write(write, pending, model.done);
@@ -365,6 +370,17 @@ export class GroupWorker {
       metrics.ndcg.set({ model }, this.#window.ndcg);
     }
     metrics.cacheRows.set({ model }, trainer.cacheRows());
+  }
+
+  /** Prequential trials and top-10 hits of the batch, for serving's model weighting. */
+  #quality(ranks: readonly number[]): CounterIncrement[] {
+    if (ranks.length === 0) return [];
+    const fields = qualityFields(this.#deps.trainer.name);
+    const hits = ranks.filter((rank) => rank < QUALITY_HIT_RANK).length;
+    return [
+      { name: QUALITY_COUNTER, field: fields.trials, by: ranks.length },
+      ...(hits > 0 ? [{ name: QUALITY_COUNTER, field: fields.hits, by: hits }] : []),
+    ];
   }
 
   /** Per-user and per-type event counts of this model (exact: they commit with the offsets). */

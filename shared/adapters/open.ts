@@ -41,5 +41,9 @@ export async function openModelStore(
   }
   const file = join(config.embedded.dataDir, 'model.json');
   logger.info({ file }, 'model store: embedded (in memory, persisted to disk)');
-  return new MemoryModelStore({ state: loadModelState(file), file });
+  return new MemoryModelStore({
+    state: loadModelState(file),
+    file,
+    persistIntervalMs: config.embedded.persistIntervalMs,
+  });
 }

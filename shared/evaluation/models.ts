@@ -80,19 +80,24 @@ export function movieLensItemFeatures(item: MovieLens['items'][number]): Feature
 }
 
 export function movieLensUserFeatures(user: MovieLens['users'][number]): Feature[] {
-  const age =
-    user.age < 18
-      ? 'under-18'
-      : user.age < 25
-        ? '18-24'
-        : user.age < 35
-          ? '25-34'
-          : user.age < 45
-            ? '35-44'
-            : user.age < 55
-              ? '45-54'
-              : '55+';
-  return featuresOf({ attributes: { age, gender: user.gender, occupation: user.occupation } });
+  return featuresOf({
+    attributes: { age: movieLensAgeBucket(user.age), gender: user.gender, occupation: user.occupation },
+  });
+}
+
+/** MovieLens ages as the data set's own survey brackets (a categorical feature). */
+export function movieLensAgeBucket(years: number): string {
+  return years < 18
+    ? 'under-18'
+    : years < 25
+      ? '18-24'
+      : years < 35
+        ? '25-34'
+        : years < 45
+          ? '35-44'
+          : years < 55
+            ? '45-54'
+            : '55+';
 }
 
 export interface NeuMfEvalOptions {

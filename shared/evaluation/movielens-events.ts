@@ -1,4 +1,5 @@
 import type { InteractionEvent, ItemRecord, UserRecord } from '../schemas/index.ts';
+import { movieLensAgeBucket } from './models.ts';
 import { inTimeOrder, type MovieLens } from './movielens.ts';
 
 /** How MovieLens ratings become events: ratings as they are, or every rating as a click. */
@@ -28,7 +29,7 @@ export function movieLensCatalog(data: MovieLens): { items: ItemRecord[]; users:
     })),
     users: data.users.map((user) => ({
       userId: `u${user.id}`,
-      attributes: { age: user.age, gender: user.gender, occupation: user.occupation },
+      attributes: { age: movieLensAgeBucket(user.age), gender: user.gender, occupation: user.occupation },
     })),
   };
 }

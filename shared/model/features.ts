@@ -2,7 +2,12 @@
  * Content features of items and users as (key, weight) pairs, the inputs of the hybrid model's
  * feature embeddings (LightFM-style) and of content similarity. Keys are namespaced so a tag and
  * a category with the same label stay different features:
- *   tag:<label>, cat:<label>, attr:<name>=<value> (categorical), num:<name> (numeric, weight = value)
+ *   tag:<label>, cat:<label>, attr:<name>=<value> (categorical), num:<name> (numeric)
+ *
+ * A numeric attribute's weight is its value clamped to [-1, 1]: a feature row is scaled by its
+ * weight, so an unscaled value (a year, a price) would swamp every other feature and the id row.
+ * Scale numeric attributes to [-1, 1] yourself (rating / 5, a z-score clipped) or send values
+ * like a year as categories (`decade: "1990s"`). docs/models.md says the same to users.
  */
 export interface Feature {
   readonly key: string;
@@ -22,7 +27,8 @@ export function featuresOf(source: FeatureSource): Feature[] {
     out.push({ key: `cat:${category.toLowerCase()}`, weight: 1 });
   for (const [name, value] of Object.entries(source.attributes ?? {})) {
     if (typeof value === 'number') {
-      if (Number.isFinite(value) && value !== 0) out.push({ key: `num:${name}`, weight: value });
+      if (Number.isFinite(value) && value !== 0)
+        out.push({ key: `num:${name}`, weight: Math.max(-1, Math.min(1, value)) });
     } else {
       out.push({ key: `attr:${name}=${String(value).toLowerCase()}`, weight: 1 });
     }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -50,6 +50,27 @@ describe('MemoryModelStore persistence', () => {
       expect((await reopened.readItemChanges('mf', '0', 5)).map((e) => e.items)).toEqual([['a']]);
       expect(await reopened.getItems(['a'])).toEqual([{ itemId: 'a', tags: ['t'] }]);
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('saves on its interval only after a change, without waiting for close', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'recsys-store-'));
+    const file = join(dir, 'model.json');
+    const store = new MemoryModelStore({ file, persistIntervalMs: 20 });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      expect(existsSync(file)).toBe(false);
+      await store.putUsers([{ id: 'u', record: { userId: 'u', tags: ['x'] } }]);
+      for (let i = 0; i < 100 && !existsSync(file); i++) await new Promise((r) => setTimeout(r, 10));
+      expect(await new MemoryModelStore({ state: loadModelState(file) }).getUsers(['u'])).toEqual([
+        { userId: 'u', tags: ['x'] },
+      ]);
+      const saved = statSync(file).mtimeMs;
+      await new Promise((resolve) => setTimeout(resolve, 80));
+      expect(statSync(file).mtimeMs).toBe(saved);
+    } finally {
+      await store.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

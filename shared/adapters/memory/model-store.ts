@@ -22,6 +22,12 @@ export interface MemoryModelStoreOptions {
   readonly state?: MemoryModelState;
   /** When set, close() (and persist()) write the state here. */
   readonly file?: string;
+  /**
+   * With a file: also save every this many milliseconds when something changed (0: only on
+   * close), so a crash loses at most that much work. The trainer replays the rest from the event
+   * log, since the saved offsets are consistent with the saved rows.
+   */
+  readonly persistIntervalMs?: number;
   readonly limits?: ModelStoreLimits;
 }
 
@@ -39,11 +45,20 @@ export class MemoryModelStore implements ModelStore {
   readonly #file: string | undefined;
   readonly #limits: ModelStoreLimits;
   #closed = false;
+  #dirty = false;
+  readonly #autosave: NodeJS.Timeout | undefined;
 
   constructor(options: MemoryModelStoreOptions = {}) {
     this.state = options.state ?? createMemoryModelState();
     this.#file = options.file;
     this.#limits = options.limits ?? DEFAULT_STORE_LIMITS;
+    const every = options.persistIntervalMs ?? 0;
+    if (this.#file !== undefined && every > 0) {
+      this.#autosave = setInterval(() => {
+        if (this.#dirty) this.persist();
+      }, every);
+      this.#autosave.unref();
+    }
   }
 
   async getRows(table: RowTable, ids: readonly string[]): Promise<(Row | undefined)[]> {
@@ -64,6 +79,7 @@ export class MemoryModelStore implements ModelStore {
 
   async commit(batch: CommitBatch): Promise<CommitResult> {
     assertWritable(batch);
+    this.#dirty = true;
     // Offsets are checked in order: a later advance of the same partition starts where the
     // earlier one of this write ends.
     const expected = new Map<string, number>();
@@ -154,6 +170,7 @@ export class MemoryModelStore implements ModelStore {
       if (row.updatedAt < olderThan) {
         rows.delete(id);
         evicted++;
+        this.#dirty = true;
       }
     }
     return evicted;
@@ -161,6 +178,7 @@ export class MemoryModelStore implements ModelStore {
 
   async putItems(records: readonly { id: string; record: CatalogRecord }[]): Promise<void> {
     for (const { id, record } of records) this.state.items.set(id, structuredClone(record));
+    this.#dirty = true;
     if (records.length > 0)
       this.#appendChanges(
         CATALOG_STREAM,
@@ -186,6 +204,7 @@ export class MemoryModelStore implements ModelStore {
 
   async deleteItem(id: string): Promise<boolean> {
     const deleted = this.state.items.delete(id);
+    this.#dirty ||= deleted;
     if (deleted) this.#appendChanges(CATALOG_STREAM, [id]);
     return deleted;
   }
@@ -196,6 +215,7 @@ export class MemoryModelStore implements ModelStore {
 
   async putUsers(records: readonly { id: string; record: CatalogRecord }[]): Promise<void> {
     for (const { id, record } of records) this.state.users.set(id, structuredClone(record));
+    this.#dirty = true;
   }
 
   async getUsers(ids: readonly string[]): Promise<(CatalogRecord | undefined)[]> {
@@ -211,11 +231,14 @@ export class MemoryModelStore implements ModelStore {
 
   /** Writes the state to the configured file now (no-op without a file). */
   persist(): void {
-    if (this.#file !== undefined) saveModelState(this.state, this.#file);
+    if (this.#file === undefined) return;
+    this.#dirty = false;
+    saveModelState(this.state, this.#file);
   }
 
   async close(): Promise<void> {
     if (this.#closed) return;
+    clearInterval(this.#autosave);
     this.persist();
     this.#closed = true;
   }

@@ -170,14 +170,16 @@ describe('random, history, features and checkpoints', () => {
       featuresOf({
         tags: ['Jazz'],
         categories: ['Music'],
-        attributes: { year: 1999, country: 'FR', live: true, zero: 0 },
+        attributes: { year: 1999, country: 'FR', live: true, zero: 0, score: -0.25, debt: -7 },
       }),
     ).toEqual([
       { key: 'tag:jazz', weight: 1 },
       { key: 'cat:music', weight: 1 },
-      { key: 'num:year', weight: 1999 },
+      { key: 'num:year', weight: 1 },
       { key: 'attr:country=fr', weight: 1 },
       { key: 'attr:live=true', weight: 1 },
+      { key: 'num:score', weight: -0.25 },
+      { key: 'num:debt', weight: -1 },
     ]);
   });
 

@@ -7,8 +7,9 @@ describe('rankNormalize', () => {
     expect(Array.from(rankNormalize([0.2, undefined, 5, -1]))).toEqual([2 / 3, 0, 1, 1 / 3]);
   });
 
-  it('breaks ties by position, deterministically', () => {
-    expect(Array.from(rankNormalize([1, 1]))).toEqual([1, 0.5]);
+  it('gives equal values the same (better) score', () => {
+    expect(Array.from(rankNormalize([1, 1]))).toEqual([1, 1]);
+    expect(Array.from(rankNormalize([0.2, 0.5, 0.5, undefined, 0.1]))).toEqual([0.5, 1, 1, 0, 0.25]);
   });
 });
 

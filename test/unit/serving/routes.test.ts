@@ -252,6 +252,18 @@ describe('GET /v1/popular and /v1/items/:itemId/similar', () => {
     expect((json(res)['items'] as { score: number }[])[0]?.score).toBe(1);
     const mobile = await h.app.inject({ method: 'GET', url: '/v1/popular?k=1&device=mobile&hour=19' });
     expect(ids(mobile)).toEqual(['d']);
+    // A segment nobody was seen in: the global list with its own proportions (5 : 3 : 2 : 1).
+    const tablet = await h.app.inject({ method: 'GET', url: '/v1/popular?k=4&device=tablet' });
+    const scores = (json(tablet)['items'] as { itemId: string; score: number }[]).map((e) => [
+      e.itemId,
+      e.score,
+    ]);
+    expect(scores).toEqual([
+      ['b', 1],
+      ['d', 0.6],
+      ['c', 0.4],
+      ['a', 0.2],
+    ]);
   });
 
   it('finds similar items and 404s an unknown item', async () => {
@@ -563,6 +575,7 @@ describe('operations routes', () => {
       expect(performance.now() - started).toBeLessThan(500);
       expect(res.statusCode).toBe(200);
       expect(res.headers['x-recsys-degraded']).toBe('1');
+      // Nothing about the user can be read: the two most popular items.
       expect(ids(res)).toEqual(['b', 'd']);
     }
     expect(h.engine.guard.state).toBe('open');
