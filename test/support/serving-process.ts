@@ -5,7 +5,7 @@ import { waitUntil } from './wait.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 
-/** A `recsys serve` process of a test, listening on a free port; its log lines kept. */
+/** A `recsys serving` process of a test, listening on a free port; its log lines kept. */
 export class ServingProcess {
   readonly child: ChildProcess;
   readonly lines: string[] = [];
@@ -23,7 +23,7 @@ export class ServingProcess {
   }
 
   static async start(env: Record<string, string>): Promise<ServingProcess> {
-    const child = spawn(process.execPath, [join(root, 'bin', 'recsys.mjs'), 'serve', '--port', '0'], {
+    const child = spawn(process.execPath, [join(root, 'bin', 'recsys.mjs'), 'serving', '--port', '0'], {
       cwd: root,
       env: { ...process.env, LOG_LEVEL: 'info', LOG_PRETTY: 'false', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { describe, expect, it } from 'vitest';
+import { main } from '../../../cli/main.ts';
 import { parse } from 'yaml';
 import { composeSpecSchema } from '../../support/compose-schema.ts';
 
@@ -41,6 +42,26 @@ describe('docker-compose.yml', () => {
     for (const name of ['trainer', 'serving']) {
       expect(compose.services[name]?.environment?.['KAFKA_BROKERS']).toBe('kafka:9092');
       expect(compose.services[name]?.environment?.['REDIS_URL']).toBe('redis://redis:6379');
+    }
+  });
+
+  it('runs, in every service built from the Dockerfile, a command the image entry point knows', async () => {
+    const dockerfile = readFileSync(resolve(root, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toMatch(/^ENTRYPOINT \["node", "bin\/recsys\.mjs"\]$/m);
+    const compose = parse(readFileSync(resolve(root, 'docker-compose.yml'), 'utf8'), { merge: true }) as {
+      services: Record<string, { command?: string[]; build?: unknown }>;
+    };
+    const built = Object.entries(compose.services).filter(([, service]) => service.build !== undefined);
+    expect(built.map(([name]) => name).sort()).toEqual(['serving', 'trainer']);
+    for (const [, service] of built) {
+      let out = '';
+      const io = {
+        stdout: { write: (s: string) => (out += s) },
+        stderr: { write: (s: string) => (out += s) },
+      };
+      const code = await main([...(service.command ?? []), '--help'], io as never);
+      expect(code).toBe(0);
+      expect(out).toMatch(new RegExp(`^Usage: recsys ${service.command?.[0]}`));
     }
   });
 });

@@ -7,7 +7,8 @@ export function serveCommand(
   loadConfig: (overrides: DeepPartial<Config>) => RecsysConfig,
   setCode: (code: number) => void,
 ): Command {
-  return new Command('serve')
+  return new Command('serving')
+    .alias('serve')
     .description('answer recommendation, catalog and event-ingest requests over HTTP (the serving service)')
     .option('--port <port>', 'port of the HTTP API (default from config: 8080)', parsePort)
     .option('--host <host>', 'address to bind (default from config: 127.0.0.1; 0.0.0.0 in containers)')
@@ -20,8 +21,8 @@ export function serveCommand(
       'after',
       `
 Examples:
-  KAFKA_BROKERS=localhost:9092 REDIS_URL=redis://localhost:6379 recsys serve
-  recsys serve --port 8081 --metrics-port 9465
+  KAFKA_BROKERS=localhost:9092 REDIS_URL=redis://localhost:6379 recsys serving
+  recsys serving --port 8081 --metrics-port 9465
 
 The API is documented at /docs (and /openapi.json). It serves what the trainer writes to the
 model store; run "recsys trainer" next to it (or "recsys start" for both in one process).
