@@ -47,6 +47,17 @@ export default tseslint.config(
     },
   },
   {
+    // The demo page's script runs in the browser, unbundled.
+    files: ['services/serving/demo/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['document', 'location', 'fetch', 'performance', 'URLSearchParams', 'setTimeout', 'setInterval'].map(
+          (name) => [name, 'readonly'],
+        ),
+      ),
+    },
+  },
+  {
     files: ['**/*.cjs'],
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

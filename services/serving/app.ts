@@ -14,6 +14,7 @@ import { createEventCodec, createValidator, parseJson } from '../../shared/schem
 import type { ServingEngine } from './engine.ts';
 import { ApiKeys, type Access } from './http/auth.ts';
 import { registerCatalogRoutes } from './http/catalog-routes.ts';
+import { registerDemoRoutes } from './http/demo-routes.ts';
 import { RouteTable, installErrorHandling, sendError, toRecsysError } from './http/errors.ts';
 import { registerEventRoutes } from './http/event-routes.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
@@ -154,6 +155,7 @@ export async function buildServingApp(deps: ServingAppDeps): Promise<FastifyInst
     metricsOnThisPort: serving.metricsPort === 0,
   });
   app.get('/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  registerDemoRoutes(app);
   await app.ready();
   return app;
 }

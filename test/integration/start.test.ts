@@ -1,48 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../shared/config/index.ts';
 import { demoWorld } from '../../shared/demo/world.ts';
+import { StartProcess } from '../support/start-process.ts';
 import { waitUntil } from '../support/wait.ts';
-
-const root = resolve(import.meta.dirname, '../..');
-
-/** `recsys start` as a user runs it: a child process, its stdout, its HTTP API. */
-class StartProcess {
-  readonly child: ChildProcess;
-  output = '';
-  exit: number | null | undefined;
-
-  constructor(dataDir: string) {
-    this.child = spawn(process.execPath, [join(root, 'bin/recsys.mjs'), 'start'], {
-      cwd: root,
-      env: {
-        ...process.env,
-        KAFKA_BROKERS: '',
-        REDIS_URL: '',
-        RECSYS_DATA_DIR: dataDir,
-        PORT: '0',
-        LOG_LEVEL: 'warn',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stdout?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.child.stderr?.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
-    this.child.on('exit', (code) => (this.exit = code));
-  }
-
-  get url(): string | undefined {
-    return /API and docs\s+(http:\/\/\S+)\/docs/.exec(this.output)?.[1];
-  }
-
-  async stop(): Promise<number | null> {
-    if (this.exit === undefined) this.child.kill('SIGTERM');
-    await waitUntil(() => this.exit !== undefined, 'recsys start to exit', 30_000);
-    return this.exit ?? null;
-  }
-}
 
 async function recommend(url: string, userId: string, device: string, k = 10): Promise<string[]> {
   const res = await fetch(`${url}/v1/users/${userId}/recommendations?k=${k}&device=${device}`);
@@ -68,13 +31,8 @@ describe('recsys start (all-in-one, embedded)', () => {
   it('seeds the demo on first run, learns the planted tastes, reacts to clicks, resumes after a restart', async () => {
     const first = new StartProcess(dataDir);
     running.push(first);
-    await waitUntil(
-      () => /trained on the [\d,]+ demo events/.test(first.output),
-      'the demo to be learned',
-      120_000,
-    );
+    const url = await first.demoLearned();
     expect(first.output).toMatch(/first run, seeding the demo: 200 items, 400 users/);
-    const url = first.url as string;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
     // Known users get their own genres: the planted tastes (chance would be 2 genres of 8).
