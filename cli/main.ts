@@ -9,7 +9,10 @@ import {
 import { benchCommand } from './commands/bench.ts';
 import { evalCommand } from './commands/eval.ts';
 import { replayCommand } from './commands/replay.ts';
+import { inspectCommand } from './commands/inspect.ts';
+import { publishCommand } from './commands/publish.ts';
 import { serveCommand } from './commands/serving.ts';
+import { exportCommand, importCommand } from './commands/snapshot.ts';
 import { startCommand } from './commands/start.ts';
 import { trainerCommand } from './commands/trainer.ts';
 import { EXIT } from './exit-codes.ts';
@@ -58,7 +61,11 @@ export async function main(
   add(evalCommand(ctx, setCode));
   add(trainerCommand(config, setCode));
   add(serveCommand(config, setCode));
+  add(publishCommand(ctx, config, setCode));
   add(replayCommand(ctx, config, setCode));
+  add(inspectCommand(ctx, config, setCode));
+  add(exportCommand(ctx, config, setCode));
+  add(importCommand(ctx, config, setCode));
   add(benchCommand(ctx, setCode));
 
   program

@@ -10,6 +10,7 @@ describeModelStoreContract('memory', async () => {
   return {
     store,
     second: async () => new MemoryModelStore({ state: store.state }),
+    fresh: async () => new MemoryModelStore(),
     cleanup: async () => undefined,
   };
 });

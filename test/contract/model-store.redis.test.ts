@@ -6,10 +6,15 @@ const services = inject('services');
 
 describeModelStoreContract('redis', async () => {
   const prefix = uniqueName('store');
+  const other = uniqueName('store');
   const store = await redisStore(services, prefix);
   return {
     store,
     second: () => redisStore(services, prefix),
-    cleanup: () => deleteKeys(services, prefix),
+    fresh: () => redisStore(services, other),
+    cleanup: async () => {
+      await deleteKeys(services, prefix);
+      await deleteKeys(services, other);
+    },
   };
 });

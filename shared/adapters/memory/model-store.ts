@@ -1,6 +1,8 @@
 import {
   CATALOG_STREAM,
   DEFAULT_STORE_LIMITS,
+  floatsFromBase64,
+  floatsToBase64,
   type CatalogRecord,
   type CommitBatch,
   type CommitResult,
@@ -12,6 +14,7 @@ import {
   type RowEntry,
   type RowTable,
   type RowValue,
+  type SnapshotEntry,
 } from '../../ports/index.ts';
 import { assertWritable } from '../row-checks.ts';
 import { createMemoryModelState, tableOf, type MemoryModelState } from './model-state.ts';
@@ -227,6 +230,81 @@ export class MemoryModelStore implements ModelStore {
 
   async ping(): Promise<boolean> {
     return !this.#closed;
+  }
+
+  async *snapshot(tables: readonly RowTable[]): AsyncIterable<SnapshotEntry> {
+    const st = this.state;
+    for (const table of tables)
+      for (const [id, row] of st.rows.get(table) ?? [])
+        yield {
+          kind: 'row',
+          table,
+          id,
+          vector: floatsToBase64(row.vector),
+          state: floatsToBase64(row.state),
+          bias: row.bias,
+          count: row.count,
+          version: row.version,
+          updatedAt: row.updatedAt,
+        };
+    for (const [scope, offsets] of st.offsets)
+      yield {
+        kind: 'offsets',
+        scope,
+        offsets: Object.fromEntries([...offsets].map(([p, o]) => [String(p), o])),
+      };
+    for (const [name, fields] of st.counters)
+      yield { kind: 'counter', name, fields: Object.fromEntries(fields) };
+    for (const [userId, items] of st.histories) yield { kind: 'history', userId, items: [...items] };
+    for (const [name, registry] of st.registries) yield { kind: 'registry', name, ids: [...registry.order] };
+    for (const [segment, scores] of st.popularity)
+      yield { kind: 'popularity', segment, scores: Object.fromEntries(scores) };
+    for (const [id, record] of st.items) yield { kind: 'item', id, record: structuredClone(record) };
+    for (const [id, record] of st.users) yield { kind: 'user', id, record: structuredClone(record) };
+  }
+
+  async restore(entries: readonly SnapshotEntry[]): Promise<void> {
+    const st = this.state;
+    const items: string[] = [];
+    for (const e of entries) {
+      switch (e.kind) {
+        case 'row':
+          tableOf(st.rows, e.table).set(e.id, {
+            vector: floatsFromBase64(e.vector),
+            state: floatsFromBase64(e.state),
+            bias: e.bias,
+            count: e.count,
+            version: e.version,
+            updatedAt: e.updatedAt,
+          });
+          break;
+        case 'offsets':
+          for (const [p, o] of Object.entries(e.offsets)) tableOf(st.offsets, e.scope).set(Number(p), o);
+          break;
+        case 'counter':
+          for (const [field, n] of Object.entries(e.fields)) tableOf(st.counters, e.name).set(field, n);
+          break;
+        case 'history':
+          st.histories.set(e.userId, [...e.items]);
+          break;
+        case 'registry':
+          st.registries.set(e.name, { order: [...e.ids], known: new Set(e.ids) });
+          break;
+        case 'popularity':
+          for (const [itemId, score] of Object.entries(e.scores))
+            tableOf(st.popularity, e.segment).set(itemId, score);
+          break;
+        case 'item':
+          st.items.set(e.id, structuredClone(e.record));
+          items.push(e.id);
+          break;
+        case 'user':
+          st.users.set(e.id, structuredClone(e.record));
+          break;
+      }
+    }
+    if (items.length > 0) this.#appendChanges(CATALOG_STREAM, items);
+    this.#dirty = true;
   }
 
   /** Writes the state to the configured file now (no-op without a file). */

@@ -3,6 +3,8 @@ import type { Redis } from 'ioredis';
 import {
   CATALOG_STREAM,
   DEFAULT_STORE_LIMITS,
+  floatsFromBase64,
+  floatsToBase64,
   type CatalogRecord,
   type CommitBatch,
   type CommitResult,
@@ -14,6 +16,7 @@ import {
   type RowEntry,
   type RowTable,
   type RowValue,
+  type SnapshotEntry,
 } from '../../ports/index.ts';
 import { assertWritable } from '../row-checks.ts';
 import { storeUnavailable } from './connect.ts';
@@ -246,6 +249,163 @@ export class RedisModelStore implements ModelStore {
     return this.#getJson('user', ids);
   }
 
+  async *snapshot(tables: readonly RowTable[]): AsyncIterable<SnapshotEntry> {
+    for (const table of tables) {
+      const head = this.rowKey(table, '');
+      for await (const keys of this.#scan(`${globEscape(head)}*`)) {
+        const pipeline = this.#redis.pipeline();
+        for (const key of keys) pipeline.getBuffer(key);
+        const values = (await this.#call('snapshot', () => pipeline.exec())) ?? [];
+        for (const [i, key] of keys.entries()) {
+          const buffer = values[i]?.[1] as Buffer | null | undefined;
+          if (buffer === null || buffer === undefined) continue;
+          const row = decodeRow(buffer);
+          yield {
+            kind: 'row',
+            table,
+            id: key.slice(head.length),
+            vector: floatsToBase64(row.vector),
+            state: floatsToBase64(row.state),
+            bias: row.bias,
+            count: row.count,
+            version: row.version,
+            updatedAt: row.updatedAt,
+          };
+        }
+      }
+    }
+    const numbers = (hash: Record<string, string>) =>
+      Object.fromEntries(Object.entries(hash).map(([k, v]) => [k, Number(v)]));
+    for await (const [rest, key] of this.#scanKind('offsets'))
+      yield {
+        kind: 'offsets',
+        scope: rest,
+        offsets: numbers(await this.#call('snapshot', () => this.#redis.hgetall(key))),
+      };
+    for await (const [rest, key] of this.#scanKind('counter'))
+      yield {
+        kind: 'counter',
+        name: rest,
+        fields: numbers(await this.#call('snapshot', () => this.#redis.hgetall(key))),
+      };
+    for await (const [rest, key] of this.#scanKind('hist'))
+      yield {
+        kind: 'history',
+        userId: rest,
+        items: await this.#call('snapshot', () => this.#redis.lrange(key, 0, -1)),
+      };
+    for await (const [rest, key] of this.#scanKind('registry')) {
+      if ((await this.#call('snapshot', () => this.#redis.type(key))) !== 'list') continue; // the :set hash
+      yield {
+        kind: 'registry',
+        name: rest,
+        ids: await this.#call('snapshot', () => this.#redis.lrange(key, 0, -1)),
+      };
+    }
+    for await (const [rest, key] of this.#scanKind('pop')) {
+      const flat = await this.#call('snapshot', () => this.#redis.zrange(key, 0, -1, 'WITHSCORES'));
+      const scores: Record<string, number> = {};
+      for (let i = 0; i + 1 < flat.length; i += 2) scores[flat[i] as string] = Number(flat[i + 1]);
+      yield { kind: 'popularity', segment: rest, scores };
+    }
+    for (const kind of ['item', 'user'] as const)
+      for await (const [rest, key] of this.#scanKind(kind)) {
+        const json = await this.#call('snapshot', () => this.#redis.get(key));
+        if (json !== null) yield { kind, id: rest, record: JSON.parse(json) as CatalogRecord };
+      }
+  }
+
+  async restore(entries: readonly SnapshotEntry[]): Promise<void> {
+    const items: string[] = [];
+    for (let start = 0; start < entries.length; start += READ_CHUNK) {
+      const multi = this.#redis.multi();
+      for (const e of entries.slice(start, start + READ_CHUNK)) {
+        switch (e.kind) {
+          case 'row':
+            multi.set(
+              this.rowKey(e.table, e.id),
+              encodeRow(
+                floatsFromBase64(e.vector),
+                floatsFromBase64(e.state),
+                e.bias,
+                e.count,
+                e.version,
+                e.updatedAt,
+              ),
+            );
+            break;
+          case 'offsets':
+            if (Object.keys(e.offsets).length > 0) multi.hset(this.#key('offsets', e.scope), e.offsets);
+            break;
+          case 'counter':
+            if (Object.keys(e.fields).length > 0) multi.hset(this.#key('counter', e.name), e.fields);
+            break;
+          case 'history':
+            multi.del(this.#key('hist', e.userId));
+            if (e.items.length > 0) multi.rpush(this.#key('hist', e.userId), ...e.items);
+            break;
+          case 'registry': {
+            const list = this.#key('registry', e.name);
+            multi.del(list, this.#key('registry', e.name, 'set'));
+            if (e.ids.length > 0) {
+              multi.rpush(list, ...e.ids);
+              multi.hset(
+                this.#key('registry', e.name, 'set'),
+                Object.fromEntries(e.ids.map((id, i) => [id, i])),
+              );
+            }
+            break;
+          }
+          case 'popularity': {
+            const flat = Object.entries(e.scores).flatMap(([itemId, score]) => [score, itemId]);
+            if (flat.length > 0) multi.zadd(this.#key('pop', e.segment), ...flat);
+            break;
+          }
+          case 'item':
+            multi.set(this.#key('item', e.id), JSON.stringify(e.record));
+            multi.sadd(this.#key('items'), e.id);
+            items.push(e.id);
+            break;
+          case 'user':
+            multi.set(this.#key('user', e.id), JSON.stringify(e.record));
+            break;
+        }
+      }
+      await this.#call('restore', () => multi.exec());
+    }
+    if (items.length > 0)
+      await this.#call('restore', () =>
+        this.#redis.xadd(
+          this.#key('changes', CATALOG_STREAM),
+          'MAXLEN',
+          '~',
+          String(this.#limits.changeStreamLimit),
+          '*',
+          'items',
+          items.join('\n'),
+        ),
+      );
+  }
+
+  /** Keys matching a glob pattern, a page at a time. */
+  async *#scan(pattern: string): AsyncIterable<string[]> {
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.#call('scan', () =>
+        this.#redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000),
+      );
+      cursor = next;
+      if (keys.length > 0) yield keys;
+    } while (cursor !== '0');
+  }
+
+  /** [the key after `<prefix>:<kind>:`, the key] of every key of a kind. */
+  async *#scanKind(kind: string): AsyncIterable<[string, string]> {
+    const head = this.#key(kind, '');
+    for await (const keys of this.#scan(`${globEscape(head)}*`))
+      for (const key of keys) yield [key.slice(head.length), key];
+  }
+
   async ping(): Promise<boolean> {
     try {
       return (await this.#redis.ping()) === 'PONG';
@@ -430,4 +590,9 @@ function frame(payloads: readonly Buffer[]): Buffer {
     offset += 4 + p.length;
   }
   return out;
+}
+
+/** A literal for a Redis MATCH pattern (prefixes and ids may contain glob characters). */
+function globEscape(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
