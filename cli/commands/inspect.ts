@@ -44,7 +44,7 @@ export function inspectCommand(
       .action(async (id: string, flags: { json?: boolean }) => {
         const cfg = config();
         const logger = createLogger({ level: 'warn', pretty: cfg.log.pretty, name: 'recsys-inspect' });
-        const store = await openModelStore(cfg, logger, 'recsys-inspect');
+        const store = await openModelStore(cfg, logger, 'recsys-inspect', { readOnly: true });
         try {
           const report = await describe(store, kind, id);
           if (flags.json) io.stdout.write(`${JSON.stringify(report, null, 2)}\n`);

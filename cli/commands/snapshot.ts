@@ -44,7 +44,7 @@ header {"format":"${SNAPSHOT_FORMAT}","version":${SNAPSHOT_VERSION},...}; every 
     .action(async (flags: { out: string }) => {
       const cfg = config();
       const logger = createLogger({ level: 'warn', pretty: cfg.log.pretty, name: 'recsys-export' });
-      const store = await openModelStore(cfg, logger, 'recsys-export');
+      const store = await openModelStore(cfg, logger, 'recsys-export', { readOnly: true });
       const out = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
       const counts = new Map<string, number>();
       try {

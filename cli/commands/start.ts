@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { parseModels, parsePort } from '../flags.ts';
 import { startServing } from '../../services/serving/main.ts';
 import { startTrainer } from '../../services/trainer/trainer.ts';
+import { MemoryModelStore } from '../../shared/adapters/memory/index.ts';
 import { openEventLog, openModelStore } from '../../shared/adapters/open.ts';
 import {
   describeDeployment,
@@ -113,7 +114,13 @@ export async function startAllInOne(
     });
     let running = true;
     const caughtUp =
-      seeded > 0 ? waitForTraining(trainer.workers, eventLog, store, () => running) : Promise.resolve();
+      seeded > 0
+        ? waitForTraining(trainer.workers, eventLog, store, () => running).then(async () => {
+            await serving.engine.syncNow();
+            // Save what was learned now rather than at the next autosave.
+            if (store instanceof MemoryModelStore) store.persist();
+          })
+        : Promise.resolve();
     return {
       url: serving.url,
       caughtUp: caughtUp.then(() => seeded),

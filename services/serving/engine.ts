@@ -30,7 +30,7 @@ export interface ServingEngineDeps {
 /** Candidates NeuMF re-ranks per request. */
 const RERANK = 100;
 /** How often the models' live quality counters are read. */
-const QUALITY_POLL_MS = 2_000;
+const QUALITY_POLL_MS = 1_000;
 
 /**
  * Everything a serving process holds in memory (item index, NeuMF side, popular lists) and the
@@ -167,6 +167,16 @@ export class ServingEngine {
     metrics.annActive.set(this.index.annActive ? 1 : 0);
     metrics.towerVersion.set(this.ncf?.ready === true ? this.ncf.denseVersion : 0);
     metrics.neumfShare.set(this.ncf?.ready === true ? this.quality.neumfShare() : 0);
+  }
+
+  /**
+   * Catches up now: an incremental refresh and a fresh read of the models' quality (after a
+   * known write, e.g. the all-in-one process once its trainer has learned the demo history).
+   */
+  async syncNow(): Promise<void> {
+    await this.#refreshing;
+    this.#lastQuality = 0;
+    await this.refreshOnce();
   }
 
   /** Seconds since the index last caught up (for the age gauge). */

@@ -67,6 +67,11 @@ export const ERROR_CATALOGUE = {
     retriable: false,
     message: 'The batch does not start at the stored offset of its partition; another consumer owns it.',
   },
+  DATA_DIR_IN_USE: {
+    status: 409,
+    retriable: false,
+    message: 'Another recsys process owns the embedded data folder.',
+  },
   NON_FINITE_VALUE: {
     status: 500,
     retriable: false,

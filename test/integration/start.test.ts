@@ -1,11 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultConfig } from '../../shared/config/index.ts';
 import { demoWorld } from '../../shared/demo/world.ts';
 import { StartProcess } from '../support/start-process.ts';
 import { waitUntil } from '../support/wait.ts';
+
+const root = resolve(import.meta.dirname, '../..');
 
 async function recommend(url: string, userId: string, device: string, k = 10): Promise<string[]> {
   const res = await fetch(`${url}/v1/users/${userId}/recommendations?k=${k}&device=${device}`);
@@ -69,6 +72,22 @@ describe('recsys start (all-in-one, embedded)', () => {
       100,
     );
     expect(top.some((id) => clicked.includes(id))).toBe(false);
+
+    // A second writer on the same data folder is refused with a clear message; read-only
+    // commands work next to the running process.
+    const cli = (...args: string[]) =>
+      spawnSync(process.execPath, [join(root, 'bin/recsys.mjs'), ...args], {
+        env: { ...process.env, KAFKA_BROKERS: '', REDIS_URL: '', RECSYS_DATA_DIR: dataDir },
+        encoding: 'utf8',
+      });
+    const publish = cli('publish', '-u', 'other', '-i', 'comedy-001');
+    expect(publish.status).toBe(1);
+    expect(publish.stderr).toMatch(/in use by recsys process \d+.*--api.*\[DATA_DIR_IN_USE\]/s);
+    const viaApi = cli('publish', '--api', url, '-u', 'newcomer', '-i', 'comedy-012');
+    expect(viaApi.status).toBe(0);
+    const inspect = cli('inspect', 'item', 'comedy-001', '--json');
+    expect(inspect.status).toBe(0);
+    expect(JSON.parse(inspect.stdout)).toMatchObject({ known: true, record: { categories: ['comedy'] } });
 
     expect(await first.stop()).toBe(0);
 
