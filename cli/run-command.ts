@@ -1,5 +1,7 @@
 import { CommanderError } from 'commander';
 import { isRecsysError } from '../shared/errors/index.ts';
+import type { RecsysConfig } from '../shared/config/index.ts';
+import { createLogger, type Logger } from '../shared/observability/index.ts';
 import { EXIT } from './exit-codes.ts';
 
 export interface CommandIo {
@@ -24,4 +26,13 @@ export function reportError(error: unknown, io: CommandIo): number {
   if (io.verbose && error instanceof Error && error.stack) io.stderr.write(`${error.stack}\n`);
   else io.stderr.write('  (run with --verbose for details)\n');
   return EXIT.FAILURE;
+}
+
+/**
+ * The logger of a one-shot command (publish, replay, inspect, export, import): silent unless
+ * --verbose, since such a command reports its outcome itself (one line, a coded error) and
+ * driver retries logged at error level would bury it.
+ */
+export function toolLogger(cfg: RecsysConfig, io: CommandIo, name: string): Logger {
+  return createLogger({ level: io.verbose ? 'debug' : 'silent', pretty: cfg.log.pretty, name });
 }

@@ -1,10 +1,9 @@
 import { Command } from 'commander';
 import { openModelStore } from '../../shared/adapters/open.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
-import { createLogger } from '../../shared/observability/index.ts';
 import type { ModelStore, Row } from '../../shared/ports/index.ts';
 import { EXIT } from '../exit-codes.ts';
-import type { CommandIo } from '../run-command.ts';
+import { toolLogger, type CommandIo } from '../run-command.ts';
 
 const TABLES = {
   user: ['mf:user', 'ncf:gmf:user', 'ncf:mlp:user'],
@@ -43,7 +42,7 @@ export function inspectCommand(
       )
       .action(async (id: string, flags: { json?: boolean }) => {
         const cfg = config();
-        const logger = createLogger({ level: 'warn', pretty: cfg.log.pretty, name: 'recsys-inspect' });
+        const logger = toolLogger(cfg, io, 'recsys-inspect');
         const store = await openModelStore(cfg, logger, 'recsys-inspect', { readOnly: true });
         try {
           const report = await describe(store, kind, id);

@@ -5,11 +5,10 @@ import { openEventLog } from '../../shared/adapters/open.ts';
 import { RecsysClient } from '../../shared/client/index.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
 import type { RecsysError } from '../../shared/errors/index.ts';
-import { createLogger } from '../../shared/observability/index.ts';
 import { createEventCodec, parseJson, type InteractionEvent } from '../../shared/schemas/index.ts';
 import { EXIT } from '../exit-codes.ts';
 import { progressBar } from '../progress.ts';
-import type { CommandIo } from '../run-command.ts';
+import { toolLogger, type CommandIo } from '../run-command.ts';
 
 interface PublishFlags {
   user?: string;
@@ -96,7 +95,7 @@ async function publish(flags: PublishFlags, cfg: RecsysConfig, io: CommandIo): P
     return EXIT.USAGE;
   }
   const codec = createEventCodec({ types: cfg.events.types, maxBytes: cfg.events.maxBytes });
-  const sink = await openSink(flags, cfg);
+  const sink = await openSink(flags, cfg, io);
   let published = 0;
   let invalid = 0;
   const progress = progressBar();
@@ -179,7 +178,7 @@ interface Sink {
   close(): Promise<void>;
 }
 
-async function openSink(flags: PublishFlags, cfg: RecsysConfig): Promise<Sink> {
+async function openSink(flags: PublishFlags, cfg: RecsysConfig, io: CommandIo): Promise<Sink> {
   if (flags.api !== undefined) {
     const client = new RecsysClient({
       baseUrl: flags.api,
@@ -196,7 +195,7 @@ async function openSink(flags: PublishFlags, cfg: RecsysConfig): Promise<Sink> {
       close: async () => undefined,
     };
   }
-  const logger = createLogger({ level: 'warn', pretty: cfg.log.pretty, name: 'recsys-publish' });
+  const logger = toolLogger(cfg, io, 'recsys-publish');
   const eventLog = openEventLog(cfg, logger);
   await eventLog.ensureTopics();
   const codec = createEventCodec({ types: cfg.events.types, maxBytes: cfg.events.maxBytes });

@@ -7,11 +7,10 @@ import {
   movieLensEvents,
   type ReplayAs,
 } from '../../shared/evaluation/movielens-events.ts';
-import { createLogger } from '../../shared/observability/index.ts';
 import { createEventCodec } from '../../shared/schemas/index.ts';
 import { EXIT } from '../exit-codes.ts';
 import { progressBar } from '../progress.ts';
-import type { CommandIo } from '../run-command.ts';
+import { toolLogger, type CommandIo } from '../run-command.ts';
 
 interface ReplayFlags {
   data: string;
@@ -52,11 +51,7 @@ Events are keyed by user id; ids are u<user> and i<movie>; event ids ml100k-<use
     )
     .action(async (flags: ReplayFlags) => {
       const cfg = config();
-      const logger = createLogger({
-        level: cfg.log.level === 'info' ? 'warn' : cfg.log.level,
-        pretty: cfg.log.pretty,
-        name: 'recsys-replay',
-      });
+      const logger = toolLogger(cfg, io, 'recsys-replay');
       const data = loadMovieLens100k(flags.data);
       const events = movieLensEvents(data, flags.as).slice(0, flags.limit);
       const codec = createEventCodec({ types: cfg.events.types, maxBytes: cfg.events.maxBytes });

@@ -5,10 +5,9 @@ import { Command } from 'commander';
 import { openModelStore } from '../../shared/adapters/open.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
 import { RecsysError } from '../../shared/errors/index.ts';
-import { createLogger } from '../../shared/observability/index.ts';
 import { MODEL_TABLES, type SnapshotEntry } from '../../shared/ports/index.ts';
 import { EXIT } from '../exit-codes.ts';
-import type { CommandIo } from '../run-command.ts';
+import { toolLogger, type CommandIo } from '../run-command.ts';
 
 export const SNAPSHOT_FORMAT = 'recsys-snapshot';
 export const SNAPSHOT_VERSION = 1;
@@ -43,7 +42,7 @@ header {"format":"${SNAPSHOT_FORMAT}","version":${SNAPSHOT_VERSION},...}; every 
     )
     .action(async (flags: { out: string }) => {
       const cfg = config();
-      const logger = createLogger({ level: 'warn', pretty: cfg.log.pretty, name: 'recsys-export' });
+      const logger = toolLogger(cfg, io, 'recsys-export');
       const store = await openModelStore(cfg, logger, 'recsys-export', { readOnly: true });
       const out = flags.out === '-' ? process.stdout : createWriteStream(flags.out);
       const counts = new Map<string, number>();
@@ -95,7 +94,7 @@ serving while importing; they reload everything when they start.`,
     .action(async (file: string, flags: { force?: boolean }) => {
       const entries = await readSnapshot(file);
       const cfg = config();
-      const logger = createLogger({ level: 'warn', pretty: cfg.log.pretty, name: 'recsys-import' });
+      const logger = toolLogger(cfg, io, 'recsys-import');
       const store = await openModelStore(cfg, logger, 'recsys-import');
       try {
         if (!flags.force) {
