@@ -9,6 +9,7 @@ import {
 import { benchCommand } from './commands/bench.ts';
 import { evalCommand } from './commands/eval.ts';
 import { replayCommand } from './commands/replay.ts';
+import { generateCommand } from './commands/generate.ts';
 import { inspectCommand } from './commands/inspect.ts';
 import { publishCommand } from './commands/publish.ts';
 import { serveCommand } from './commands/serving.ts';
@@ -63,6 +64,7 @@ export async function main(
   add(serveCommand(config, setCode));
   add(publishCommand(ctx, config, setCode));
   add(replayCommand(ctx, config, setCode));
+  add(generateCommand(ctx, config, setCode));
   add(inspectCommand(ctx, config, setCode));
   add(exportCommand(ctx, config, setCode));
   add(importCommand(ctx, config, setCode));

@@ -85,6 +85,8 @@ export class ServingEngine {
         metrics.breaker.set(states[state]);
         this.#logger.warn({ state }, 'model store circuit breaker');
       },
+      onCall: (operation, seconds, ok) =>
+        metrics.storeSeconds.observe({ operation, outcome: ok ? 'ok' : 'failed' }, seconds),
       ...(deps.clock === undefined ? {} : { clock: deps.clock }),
     });
     this.popular = new PopularCache({

@@ -9,7 +9,7 @@ import type { EventLog, ModelStore } from '../../shared/ports/index.ts';
 import type { AnnParams } from './ann-index.ts';
 import { buildServingApp } from './app.ts';
 import { ServingEngine } from './engine.ts';
-import { createServingMetrics } from './metrics.ts';
+import { createServingMetrics, initServingSeries } from './metrics.ts';
 
 export interface ServingDeps {
   readonly config: RecsysConfig;
@@ -36,6 +36,7 @@ export interface RunningServing {
 export async function startServing(deps: ServingDeps): Promise<RunningServing> {
   const { config, logger, registry } = deps;
   const metrics = createServingMetrics(registry);
+  initServingSeries(metrics);
   const engine = new ServingEngine({
     config,
     store: deps.store,

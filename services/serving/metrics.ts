@@ -80,6 +80,19 @@ export function createServingMetrics(registry: Registry) {
       buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
       registers,
     }),
+    storeSeconds: new Histogram({
+      name: 'recsys_serving_store_seconds',
+      help: 'Latency of model store (Redis) reads on the request path, by operation and outcome.',
+      labelNames: ['operation', 'outcome'],
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+      registers,
+    }),
+    produceSeconds: new Histogram({
+      name: 'recsys_serving_produce_seconds',
+      help: 'Latency of producing ingested events to the event log (Kafka), per request.',
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+      registers,
+    }),
     refreshErrors: new Counter({
       name: 'recsys_serving_refresh_errors_total',
       help: 'Failed refreshes of the in-memory index (it keeps serving what it has).',
@@ -89,3 +102,11 @@ export function createServingMetrics(registry: Registry) {
 }
 
 export type ServingMetrics = ReturnType<typeof createServingMetrics>;
+
+/** Exports the labelled counters at 0 before anything happened (a zero, not "no data"). */
+export function initServingSeries(metrics: ServingMetrics): void {
+  for (const source of ['mf', 'neumf', 'content', 'popular', 'session'])
+    metrics.itemsServed.inc({ source }, 0);
+  for (const reason of ['new_user', 'degraded']) metrics.fallbacks.inc({ reason }, 0);
+  for (const outcome of ['accepted', 'rejected', 'capped']) metrics.events.inc({ outcome }, 0);
+}

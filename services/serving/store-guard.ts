@@ -11,6 +11,8 @@ export interface StoreGuardOptions {
   readonly openMs?: number;
   readonly clock?: () => number;
   readonly onStateChange?: (state: BreakerState) => void;
+  /** Called after every call that reached the store, with its duration and outcome. */
+  readonly onCall?: (what: string, seconds: number, ok: boolean) => void;
 }
 
 /**
@@ -21,6 +23,7 @@ export interface StoreGuardOptions {
  */
 export class StoreGuard {
   readonly #timeoutMs: number;
+  readonly #onCall: StoreGuardOptions['onCall'];
   readonly #threshold: number;
   readonly #openMs: number;
   readonly #clock: () => number;
@@ -31,6 +34,7 @@ export class StoreGuard {
   #probing = false;
 
   constructor(options: StoreGuardOptions) {
+    this.#onCall = options.onCall;
     this.#timeoutMs = options.timeoutMs;
     this.#threshold = options.failureThreshold ?? 3;
     this.#openMs = options.openMs ?? 1_000;
@@ -62,6 +66,8 @@ export class StoreGuard {
     const probe = state === 'half-open';
     if (probe) this.#probing = true;
     let timer: NodeJS.Timeout | undefined;
+    const started = performance.now();
+    let ok = false;
     try {
       const result = await Promise.race([
         fn(),
@@ -82,6 +88,7 @@ export class StoreGuard {
         }),
       ]);
       this.#succeeded();
+      ok = true;
       return result;
     } catch (error) {
       if (!isRecsysError(error) || error.code !== 'STORE_UNAVAILABLE') {
@@ -94,6 +101,7 @@ export class StoreGuard {
     } finally {
       clearTimeout(timer);
       if (probe) this.#probing = false;
+      this.#onCall?.(what, (performance.now() - started) / 1000, ok);
     }
   }
 

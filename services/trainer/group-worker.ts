@@ -180,6 +180,7 @@ export class GroupWorker {
       { model, partition: String(batch.partition) },
       Math.max(0, batch.highWatermark - batch.nextOffset),
     );
+    metrics.logEnd.set({ model, partition: String(batch.partition) }, batch.highWatermark);
     const started = performance.now();
     const { events, dead } = decodeBatch(batch, codec, config.events.types);
     let stats: TrainStats;

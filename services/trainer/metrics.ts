@@ -33,6 +33,12 @@ export function createTrainerMetrics(registry: Registry) {
       labelNames: ['model', 'partition'],
       registers,
     }),
+    logEnd: new Gauge({
+      name: 'recsys_trainer_log_end_offset',
+      help: 'Offset after the newest record of the partition when the last batch was fetched: its rate is the events arriving per second.',
+      labelNames: ['model', 'partition'],
+      registers,
+    }),
     loss: new Gauge({
       name: 'recsys_trainer_loss',
       help: 'Mean training loss of the last batch.',
@@ -160,4 +166,23 @@ function mean(values: Float64Array, count: number): number {
   let sum = 0;
   for (let i = 0; i < count; i++) sum += values[i] as number;
   return count === 0 ? 0 : sum / count;
+}
+
+/**
+ * Exports every labelled counter of a model at 0 before anything happened, so dashboards and
+ * alerts see a series (a zero) instead of no data.
+ */
+export function initTrainerSeries(
+  metrics: ReturnType<typeof createTrainerMetrics>,
+  model: string,
+  tables: readonly string[],
+): void {
+  metrics.rejectedSteps.inc({ model }, 0);
+  metrics.fenced.inc({ model }, 0);
+  metrics.rowsCreated.inc({ model }, 0);
+  if (model === 'neumf') metrics.densePublished.inc({ model }, 0);
+  for (const code of ['EVENT_INVALID', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE'])
+    metrics.deadLetters.inc({ model, code }, 0);
+  for (const code of ['STORE_UNAVAILABLE', 'LOG_UNAVAILABLE']) metrics.retries.inc({ model, code }, 0);
+  for (const table of tables) metrics.rowsEvicted.inc({ table }, 0);
 }

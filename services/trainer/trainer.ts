@@ -5,7 +5,7 @@ import type { EventLog, ModelStore } from '../../shared/ports/index.ts';
 import { createEventCodec } from '../../shared/schemas/index.ts';
 import { GroupWorker } from './group-worker.ts';
 import { startOpsServer } from './http.ts';
-import { createTrainerMetrics } from './metrics.ts';
+import { createTrainerMetrics, initTrainerSeries } from './metrics.ts';
 import { MfTrainer } from './mf-trainer.ts';
 import type { ModelTrainer } from './model-trainer.ts';
 import type { NeuMfTrainer } from './neumf-trainer.ts';
@@ -57,6 +57,12 @@ export async function startTrainer(deps: TrainerDeps): Promise<Trainer> {
       trainers.push(new MfTrainer({ config, store }));
     }
   }
+  for (const trainer of trainers)
+    initTrainerSeries(
+      metrics,
+      trainer.name,
+      EVICTED_TABLES.filter((t) => t.startsWith(trainer.name === 'mf' ? 'mf:' : 'ncf:')),
+    );
   const onFatal = deps.onFatal ?? (() => undefined);
   const workers = trainers.map(
     (trainer, i) =>

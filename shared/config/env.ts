@@ -85,6 +85,12 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
     description: 'trainer /metrics and /healthz port',
   },
   {
+    name: 'RECSYS_METRICS_HOST',
+    path: ['trainer', 'metricsHost'],
+    parse: 'string',
+    description: 'address the trainer metrics port binds to (0.0.0.0 in containers)',
+  },
+  {
     name: 'RECSYS_AUDIT_EVENT_IDS',
     path: ['trainer', 'auditEventIds'],
     parse: 'bool',

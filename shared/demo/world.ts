@@ -52,6 +52,8 @@ export interface DemoWorld {
   readonly events: readonly InteractionEvent[];
   /** The genre of an item id. */
   genreOf(itemId: string): DemoGenre | undefined;
+  /** A new event of a random persona, with the same planted tastes, at `now` (a live stream). */
+  nextEvent(now: number): InteractionEvent;
 }
 
 const WORDS: Readonly<Record<DemoGenre, readonly [readonly string[], readonly string[]]>> = {
@@ -131,6 +133,16 @@ export function demoWorld(options: DemoWorldOptions): DemoWorld {
   const popular = items.map((item) => item.itemId);
   const pickPopular = (): string => popular[Math.floor(popular.length * random.next() ** 3)] as string;
 
+  /** One interaction of a persona: its device's genre most of the time, else a popular title. */
+  const draw = (persona: DemoPersona): InteractionEvent => {
+    const device: DemoDevice = random.next() < 0.55 ? 'mobile' : 'desktop';
+    const hour = device === 'mobile' ? (18 + random.int(6)) % 24 : 9 + random.int(8);
+    const itemId = random.next() < tasteShare ? pickInGenre(persona.taste[device]) : pickPopular();
+    const roll = random.next();
+    const type = roll < 0.08 ? 'purchase' : roll < 0.2 ? 'like' : 'click';
+    return { userId: persona.userId, itemId, type, context: { device, hour } };
+  };
+
   const personas: DemoPersona[] = [];
   const users: UserRecord[] = [];
   const drafts: { event: InteractionEvent; at: number }[] = [];
@@ -143,14 +155,8 @@ export function demoWorld(options: DemoWorldOptions): DemoWorld {
     users.push({ userId, attributes: { segment: random.int(2) === 0 ? 'free' : 'premium' } });
     const n = Math.max(5, Math.round(perUser * (0.5 + random.next())));
     for (let e = 0; e < n; e++) {
-      const device: DemoDevice = random.next() < 0.55 ? 'mobile' : 'desktop';
-      const hour = device === 'mobile' ? (18 + random.int(6)) % 24 : 9 + random.int(8);
-      const itemId =
-        random.next() < tasteShare ? pickInGenre(device === 'mobile' ? mobile : desktop) : pickPopular();
-      const roll = random.next();
-      const type = roll < 0.08 ? 'purchase' : roll < 0.2 ? 'like' : 'click';
       const at = options.now - span + Math.floor(random.next() * span);
-      drafts.push({ at, event: { userId, itemId, type, context: { device, hour } } });
+      drafts.push({ at, event: draw(personas[u] as DemoPersona) });
     }
   }
   drafts.sort((a, b) => a.at - b.at);
@@ -159,11 +165,16 @@ export function demoWorld(options: DemoWorldOptions): DemoWorld {
     eventId: `demo-${i + 1}`,
     timestamp: at,
   }));
+  let live = 0;
   return {
     items,
     users,
     personas,
     events,
     genreOf: (itemId) => genres.get(itemId),
+    nextEvent(now) {
+      const persona = personas[random.int(personas.length)] as DemoPersona;
+      return { ...draw(persona), eventId: `live-${options.now}-${++live}`, timestamp: now };
+    },
   };
 }

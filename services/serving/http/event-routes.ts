@@ -103,7 +103,9 @@ export function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps)
       }
       if (records.length > 0) {
         try {
+          const started = performance.now();
           await eventLog.append(records);
+          metrics.produceSeconds.observe((performance.now() - started) / 1000);
         } catch (error) {
           if (isRecsysError(error) && error.status === 503) throw error;
           if (error instanceof TypeError || error instanceof RangeError) throw error;
