@@ -38,6 +38,18 @@ export async function main(
     .option('-c, --config <file>', 'JSON config file (also RECSYS_CONFIG)')
     .option('-v, --verbose', 'show stack traces on errors')
     .showHelpAfterError('(add --help for usage)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  recsys start                          # trainer + serving + demo, embedded, http://127.0.0.1:8080
+  recsys publish --api http://127.0.0.1:8080 -u u42 -i comedy-003
+  recsys inspect user u42
+  recsys <command> --help
+
+Exit codes: 0 ok, 1 failed, 2 bad flags, 3 Kafka/Redis unreachable, 4 invalid configuration
+(docs/cli.md).`,
+    )
     .configureOutput({ writeOut: (s) => io.stdout.write(s), writeErr: (s) => io.stderr.write(s) })
     .exitOverride();
 
@@ -74,6 +86,10 @@ export async function main(
     .command('config')
     .description('print the effective configuration (defaults < file < environment) as JSON')
     .addOption(new Option('--deployment', 'print only which adapters are selected'))
+    .addHelpText(
+      'after',
+      '\nExamples:\n  recsys config\n  KAFKA_BROKERS=localhost:9092 recsys config --deployment\n  recsys --config prod.json config',
+    )
     .action((options: { deployment?: boolean }) => {
       const cfg = config();
       io.stdout.write(`${JSON.stringify(options.deployment ? describeDeployment(cfg) : cfg, null, 2)}\n`);

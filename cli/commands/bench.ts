@@ -13,9 +13,18 @@ import type { CommandIo } from '../run-command.ts';
  * when a target is missed, so CI or a script can gate on it.
  */
 export function benchCommand(io: CommandIo, setCode: (code: number) => void): Command {
-  const bench = new Command('bench').description(
-    'run a benchmark suite and print each figure with its target and PASS/FAIL',
-  );
+  const bench = new Command('bench')
+    .description('run a benchmark suite and print each figure with its target and PASS/FAIL')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  recsys bench model --backends wasm,cpu
+  KAFKA_BROKERS=... REDIS_URL=... recsys bench trainer --scale 0.2
+  recsys bench serving --only mf,ingest --json
+
+Each suite exits 1 when a target is missed; results and targets: docs/benchmarks.md.`,
+    );
   bench
     .command('model')
     .description('MF updates/s, NeuMF training examples/s and scoring latency per TF.js backend')

@@ -26,9 +26,14 @@ export function inspectCommand(
   config: () => RecsysConfig,
   setCode: (code: number) => void,
 ): Command {
-  const inspect = new Command('inspect').description(
-    'show what the model store holds about a user or an item: rows, versions, history, catalog record',
-  );
+  const inspect = new Command('inspect')
+    .description(
+      'show what the model store holds about a user or an item: rows, versions, history, catalog record',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  recsys inspect user user-0001\n  recsys inspect item comedy-001 --json',
+    );
   for (const kind of ['user', 'item'] as const) {
     inspect
       .command(`${kind} <id>`)

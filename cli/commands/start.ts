@@ -159,6 +159,7 @@ async function runAllInOne(config: RecsysConfig, flags: StartFlags, io: CommandI
   const deployment = describeDeployment(config);
   print('');
   print(`recsys is running: event log ${deployment.eventLog}, model store ${deployment.modelStore}`);
+  print(`  demo page     ${app.url}/`);
   print(`  API and docs  ${app.url}/docs`);
   print(`  metrics       ${app.url}/metrics`);
   print('Try:');

@@ -200,6 +200,11 @@ describe('recsys --help', () => {
     ['inspect', 'user'],
     ['export'],
     ['import'],
+    ['generate'],
+    ['config'],
+    ['inspect'],
+    ['bench'],
+    ['bench', 'serving'],
   ])('documents %s with examples', async (...command) => {
     const run = await recsys(tempDir(), ...command, '--help');
     expect(run.code).toBe(0);
