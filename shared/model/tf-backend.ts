@@ -21,8 +21,23 @@ export interface BackendLoaders {
 }
 
 const defaultLoaders: BackendLoaders = {
-  native: () => import(NATIVE_MODULE),
+  native: () => {
+    restoreRemovedUtilFunctions();
+    return import(NATIVE_MODULE);
+  },
 };
+
+/**
+ * tfjs-node 4.22 (the last release) calls util.isNullOrUndefined and util.isArray, which Node
+ * removed in version 23: without them every native kernel with an optional attribute throws.
+ * Restores the two exactly as they were (docs/backends.md).
+ */
+export function restoreRemovedUtilFunctions(): void {
+  const util = require('node:util') as Record<string, unknown>;
+  util['isNullOrUndefined'] ??= (value: unknown) => value === null || value === undefined;
+  // Still present in Node 24 but deprecated (a warning per call): the same function, silently.
+  util['isArray'] = Array.isArray;
+}
 
 /** Activates a backend; returns its name. Safe to call repeatedly. */
 export async function useBackend(

@@ -44,7 +44,14 @@ function trainOn(config: Partial<NeuMfConfig>, events: number): NeuMF {
   return m;
 }
 
-for (const backend of ['wasm', 'cpu'] as BackendName[]) {
+/**
+ * The native backend joins when RECSYS_TEST_NATIVE=1 (set after `npm run tf:native`, as CI does):
+ * then it must load and agree, never skip.
+ */
+const NATIVE = process.env['RECSYS_TEST_NATIVE'] === '1';
+const BACKENDS: BackendName[] = NATIVE ? ['wasm', 'cpu', 'tensorflow'] : ['wasm', 'cpu'];
+
+for (const backend of BACKENDS) {
   describe(`NeuMF on the ${backend} backend`, () => {
     beforeAll(async () => {
       expect(await useBackend(backend)).toBe(backend);
@@ -190,9 +197,9 @@ for (const backend of ['wasm', 'cpu'] as BackendName[]) {
 }
 
 describe('NeuMF backends agree', () => {
-  it('trains to the same rows and weights on WASM and CPU, within float tolerance', async () => {
+  it(`trains to the same rows and weights on ${BACKENDS.join(', ')}, within float tolerance`, async () => {
     const results: Record<string, { loss: number; rows: Float32Array; dense: Float32Array }> = {};
-    for (const backend of ['wasm', 'cpu'] as const) {
+    for (const backend of BACKENDS) {
       await useBackend(backend);
       const m = trainOn({ ...tiny, batchSize: 16 }, 400);
       results[backend] = {
@@ -202,10 +209,13 @@ describe('NeuMF backends agree', () => {
       };
       m.dispose();
     }
-    const { wasm, cpu } = results as Record<'wasm' | 'cpu', (typeof results)[string]>;
-    expect(wasm.loss).toBeCloseTo(cpu.loss, 4);
-    wasm.rows.forEach((v, i) => expect(Math.abs(v - (cpu.rows[i] as number))).toBeLessThan(1e-4));
-    wasm.dense.forEach((v, i) => expect(Math.abs(v - (cpu.dense[i] as number))).toBeLessThan(1e-4));
+    const cpu = results['cpu'] as (typeof results)[string];
+    for (const backend of BACKENDS.filter((b) => b !== 'cpu')) {
+      const other = results[backend] as (typeof results)[string];
+      expect(other.loss, backend).toBeCloseTo(cpu.loss, 4);
+      other.rows.forEach((v, i) => expect(Math.abs(v - (cpu.rows[i] as number))).toBeLessThan(1e-4));
+      other.dense.forEach((v, i) => expect(Math.abs(v - (cpu.dense[i] as number))).toBeLessThan(1e-4));
+    }
   });
 });
 

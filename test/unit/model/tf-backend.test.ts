@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { isRecsysError } from '../../../shared/errors/index.ts';
-import { useBackend } from '../../../shared/model/tf-backend.ts';
+import { restoreRemovedUtilFunctions, useBackend } from '../../../shared/model/tf-backend.ts';
+import { createRequire } from 'node:module';
 
 describe('TF.js backend selection', () => {
   it('auto falls back to WASM when the native module is absent', async () => {
@@ -33,5 +34,25 @@ describe('TF.js backend selection', () => {
     }).catch((e: unknown) => e);
     expect(isRecsysError(failure) && failure.code === 'BACKEND_UNAVAILABLE').toBe(true);
     expect((failure as Error).message).toContain('tensorflow: no libtensorflow');
+  });
+});
+
+describe('restoreRemovedUtilFunctions', () => {
+  it('gives tfjs-node the util functions Node 23 removed, with their old meaning', () => {
+    restoreRemovedUtilFunctions();
+    const util = createRequire(import.meta.url)('node:util') as {
+      isNullOrUndefined: (v: unknown) => boolean;
+      isArray: (v: unknown) => boolean;
+    };
+    expect([null, undefined, 0, '', false, {}].map((v) => util.isNullOrUndefined(v))).toEqual([
+      true,
+      true,
+      false,
+      false,
+      false,
+      false,
+    ]);
+    expect(util.isArray([1])).toBe(true);
+    expect(util.isArray({ length: 1 })).toBe(false);
   });
 });
