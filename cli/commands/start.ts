@@ -13,6 +13,7 @@ import {
 import { demoWorld } from '../../shared/demo/world.ts';
 import { createLogger, createMetricsRegistry, type Logger } from '../../shared/observability/index.ts';
 import type { EventLog, ModelStore } from '../../shared/ports/index.ts';
+import { ProcessLifetime } from '../../shared/process/lifetime.ts';
 import { createEventCodec } from '../../shared/schemas/index.ts';
 import { EXIT } from '../exit-codes.ts';
 import type { CommandIo } from '../run-command.ts';
@@ -141,10 +142,10 @@ async function runAllInOne(config: RecsysConfig, flags: StartFlags, io: CommandI
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'recsys' });
   const print = (line: string) => io.stdout.write(`${line}\n`);
   let fatal: unknown;
-  let wake: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => {
-    wake = resolve;
-  });
+  const lifetime = new ProcessLifetime(
+    logger,
+    'stopping: draining requests, finishing the batch in progress',
+  );
   const started = performance.now();
   const app = await startAllInOne(
     config,
@@ -152,7 +153,7 @@ async function runAllInOne(config: RecsysConfig, flags: StartFlags, io: CommandI
     logger,
     (error) => {
       fatal = error;
-      wake();
+      lifetime.stop();
     },
     print,
   );
@@ -176,26 +177,7 @@ async function runAllInOne(config: RecsysConfig, flags: StartFlags, io: CommandI
         `recsys: trained on the ${events.toLocaleString('en-US')} demo events in ${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
   });
-  let firstSignalAt = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (firstSignalAt > 0) {
-      if (Date.now() - firstSignalAt < 2_000) return;
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(130);
-    }
-    firstSignalAt = Date.now();
-    logger.info({ signal }, 'stopping: draining requests, finishing the batch in progress');
-    wake();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  await stopped;
-  const deadline = setTimeout(() => process.exit(1), config.trainer.shutdownTimeoutMs + 15_000);
-  deadline.unref();
-  await app.stop();
-  clearTimeout(deadline);
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
+  await lifetime.shutdown(config.trainer.shutdownTimeoutMs + 15_000, () => app.stop());
   return fatal === undefined ? EXIT.OK : EXIT.FAILURE;
 }
 

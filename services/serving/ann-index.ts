@@ -30,6 +30,19 @@ export const DEFAULT_ANN_PARAMS: AnnParams = {
  * u becomes q = [u, 1, 0]. Every x_i has norm M, so the cosine of q and x_i orders items exactly by
  * u . v_i + b_i, and HNSW over cosine (where it works well) finds the best inner products.
  */
+/** The HNSW index both the builder (ann-worker.ts) and the reader open: cosine over float32. */
+export function newUsearchIndex(dimensions: number, params: AnnParams): UsearchIndex {
+  return new usearch.Index({
+    dimensions,
+    metric: usearch.MetricKind.Cos,
+    quantization: usearch.ScalarKind.F32,
+    connectivity: params.connectivity,
+    expansion_add: params.expansionAdd,
+    expansion_search: params.expansionSearch,
+    multi: false,
+  });
+}
+
 export function mipsTransform(
   vectors: Float32Array,
   biases: Float32Array,
@@ -103,15 +116,7 @@ export class AnnIndex {
           if (code !== 0) reject(new Error(`the ANN build worker exited with code ${code}`));
         });
       });
-      const index = new usearch.Index({
-        dimensions: dim + 2,
-        metric: usearch.MetricKind.Cos,
-        quantization: usearch.ScalarKind.F32,
-        connectivity: params.connectivity,
-        expansion_add: params.expansionAdd,
-        expansion_search: params.expansionSearch,
-        multi: false,
-      });
+      const index = newUsearchIndex(dim + 2, params);
       index.view(file);
       return new AnnIndex(index, count, dim, dir);
     } catch (error) {

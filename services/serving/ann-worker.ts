@@ -1,6 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import usearch from 'usearch';
-import type { AnnParams } from './ann-index.ts';
+import { newUsearchIndex, type AnnParams } from './ann-index.ts';
 
 /** Builds an HNSW index off the main thread and saves it to `file` (see AnnIndex.build). */
 const { vectors, count, width, params, file } = workerData as {
@@ -10,15 +9,7 @@ const { vectors, count, width, params, file } = workerData as {
   params: AnnParams;
   file: string;
 };
-const index = new usearch.Index({
-  dimensions: width,
-  metric: usearch.MetricKind.Cos,
-  quantization: usearch.ScalarKind.F32,
-  connectivity: params.connectivity,
-  expansion_add: params.expansionAdd,
-  expansion_search: params.expansionSearch,
-  multi: false,
-});
+const index = newUsearchIndex(width, params);
 const keys = new BigUint64Array(count);
 for (let i = 0; i < count; i++) keys[i] = BigInt(i);
 const chunk = 50_000;

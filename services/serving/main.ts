@@ -7,6 +7,7 @@ import type { RecsysConfig } from '../../shared/config/index.ts';
 import { createLogger, createMetricsRegistry, type Logger } from '../../shared/observability/index.ts';
 import type { EventLog, ModelStore } from '../../shared/ports/index.ts';
 import type { AnnParams } from './ann-index.ts';
+import { ProcessLifetime } from '../../shared/process/lifetime.ts';
 import { buildServingApp } from './app.ts';
 import { ServingEngine } from './engine.ts';
 import { createServingMetrics, initServingSeries } from './metrics.ts';
@@ -104,32 +105,12 @@ export async function runServingProcess(config: RecsysConfig): Promise<number> {
     store.kind === 'redis' ? await openModelStore(config, logger, 'recsys-serving-sync') : store;
   await eventLog.ensureTopics();
   const serving = await startServing({ config, eventLog, store, syncStore, registry, logger });
-  let wake: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => {
-    wake = resolve;
+  const lifetime = new ProcessLifetime(logger, 'stopping: draining in-flight requests');
+  await lifetime.shutdown(15_000, async () => {
+    await serving.stop();
+    await eventLog.close();
+    if (syncStore !== store) await syncStore.close();
+    await store.close();
   });
-  let firstSignalAt = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (firstSignalAt > 0) {
-      if (Date.now() - firstSignalAt < 2_000) return;
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(130);
-    }
-    firstSignalAt = Date.now();
-    logger.info({ signal }, 'stopping: draining in-flight requests');
-    wake();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  await stopped;
-  const deadline = setTimeout(() => process.exit(1), 15_000);
-  deadline.unref();
-  await serving.stop();
-  await eventLog.close();
-  if (syncStore !== store) await syncStore.close();
-  await store.close();
-  clearTimeout(deadline);
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
   return 0;
 }

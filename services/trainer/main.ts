@@ -1,6 +1,7 @@
 import { openEventLog, openModelStore } from '../../shared/adapters/open.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
 import { createLogger, createMetricsRegistry } from '../../shared/observability/index.ts';
+import { ProcessLifetime } from '../../shared/process/lifetime.ts';
 import { startTrainer } from './trainer.ts';
 
 /**
@@ -14,10 +15,7 @@ export async function runTrainerProcess(config: RecsysConfig): Promise<number> {
   const eventLog = openEventLog(config, logger);
   const store = await openModelStore(config, logger, 'recsys-trainer');
   let fatal: unknown;
-  let wake: () => void = () => undefined;
-  const stopped = new Promise<void>((resolve) => {
-    wake = resolve;
-  });
+  const lifetime = new ProcessLifetime(logger, 'stopping: finishing the batch in progress');
   const trainer = await startTrainer({
     config,
     eventLog,
@@ -26,35 +24,13 @@ export async function runTrainerProcess(config: RecsysConfig): Promise<number> {
     logger,
     onFatal: (error) => {
       fatal = error;
-      wake();
+      lifetime.stop();
     },
   });
-  let firstSignalAt = 0;
-  const onSignal = (signal: NodeJS.Signals) => {
-    // A signal to the process group can arrive twice (directly and through the launcher in
-    // bin/recsys.mjs): only a second signal a while after the first means "exit now".
-    if (firstSignalAt > 0) {
-      if (Date.now() - firstSignalAt < 2_000) return;
-      logger.warn({ signal }, 'second signal: exiting now');
-      process.exit(130);
-    }
-    firstSignalAt = Date.now();
-    logger.info({ signal }, 'stopping: finishing the batch in progress');
-    wake();
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
-  await stopped;
-  const deadline = setTimeout(() => {
-    logger.error({ timeoutMs: config.trainer.shutdownTimeoutMs }, 'shutdown took too long; exiting');
-    process.exit(1);
-  }, config.trainer.shutdownTimeoutMs);
-  deadline.unref();
-  await trainer.stop();
-  await eventLog.close();
-  await store.close();
-  clearTimeout(deadline);
-  process.off('SIGTERM', onSignal);
-  process.off('SIGINT', onSignal);
+  await lifetime.shutdown(config.trainer.shutdownTimeoutMs, async () => {
+    await trainer.stop();
+    await eventLog.close();
+    await store.close();
+  });
   return fatal === undefined ? 0 : 1;
 }

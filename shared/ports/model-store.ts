@@ -172,6 +172,33 @@ export const MODEL_TABLES: readonly RowTable[] = [
   'ncf:dense',
 ];
 
+/** A row as a snapshot entry. */
+export function rowEntry(table: RowTable, id: string, row: Row): SnapshotEntry {
+  return {
+    kind: 'row',
+    table,
+    id,
+    vector: floatsToBase64(row.vector),
+    state: floatsToBase64(row.state),
+    bias: row.bias,
+    count: row.count,
+    version: row.version,
+    updatedAt: row.updatedAt,
+  };
+}
+
+/** The row a snapshot entry holds. */
+export function rowOf(entry: Extract<SnapshotEntry, { kind: 'row' }>): Row {
+  return {
+    vector: floatsFromBase64(entry.vector),
+    state: floatsFromBase64(entry.state),
+    bias: entry.bias,
+    count: entry.count,
+    version: entry.version,
+    updatedAt: entry.updatedAt,
+  };
+}
+
 /** Float32 values as base64 of their little-endian bytes (snapshots). */
 export function floatsToBase64(values: Float32Array): string {
   return Buffer.from(values.buffer, values.byteOffset, values.byteLength).toString('base64');

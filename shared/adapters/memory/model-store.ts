@@ -1,8 +1,8 @@
 import {
   CATALOG_STREAM,
   DEFAULT_STORE_LIMITS,
-  floatsFromBase64,
-  floatsToBase64,
+  rowEntry,
+  rowOf,
   type CatalogRecord,
   type CommitBatch,
   type CommitResult,
@@ -82,7 +82,6 @@ export class MemoryModelStore implements ModelStore {
 
   async commit(batch: CommitBatch): Promise<CommitResult> {
     assertWritable(batch);
-    this.#dirty = true;
     // Offsets are checked in order: a later advance of the same partition starts where the
     // earlier one of this write ends.
     const expected = new Map<string, number>();
@@ -101,6 +100,7 @@ export class MemoryModelStore implements ModelStore {
       expected.set(key, advance.nextOffset);
     }
     this.#checkDimensions(batch);
+    this.#dirty = true;
     for (const group of batch.puts ?? []) this.#applyPuts(group.table, group.rows);
     for (const group of batch.deltas ?? []) this.#applyDeltas(group.table, group.rows);
     for (const counter of batch.counters ?? []) {
@@ -235,18 +235,7 @@ export class MemoryModelStore implements ModelStore {
   async *snapshot(tables: readonly RowTable[]): AsyncIterable<SnapshotEntry> {
     const st = this.state;
     for (const table of tables)
-      for (const [id, row] of st.rows.get(table) ?? [])
-        yield {
-          kind: 'row',
-          table,
-          id,
-          vector: floatsToBase64(row.vector),
-          state: floatsToBase64(row.state),
-          bias: row.bias,
-          count: row.count,
-          version: row.version,
-          updatedAt: row.updatedAt,
-        };
+      for (const [id, row] of st.rows.get(table) ?? []) yield rowEntry(table, id, row);
     for (const [scope, offsets] of st.offsets)
       yield {
         kind: 'offsets',
@@ -269,14 +258,7 @@ export class MemoryModelStore implements ModelStore {
     for (const e of entries) {
       switch (e.kind) {
         case 'row':
-          tableOf(st.rows, e.table).set(e.id, {
-            vector: floatsFromBase64(e.vector),
-            state: floatsFromBase64(e.state),
-            bias: e.bias,
-            count: e.count,
-            version: e.version,
-            updatedAt: e.updatedAt,
-          });
+          tableOf(st.rows, e.table).set(e.id, rowOf(e));
           break;
         case 'offsets':
           for (const [p, o] of Object.entries(e.offsets)) tableOf(st.offsets, e.scope).set(Number(p), o);

@@ -3,8 +3,8 @@ import type { Redis } from 'ioredis';
 import {
   CATALOG_STREAM,
   DEFAULT_STORE_LIMITS,
-  floatsFromBase64,
-  floatsToBase64,
+  rowEntry,
+  rowOf,
   type CatalogRecord,
   type CommitBatch,
   type CommitResult,
@@ -200,15 +200,7 @@ export class RedisModelStore implements ModelStore {
         this.#key('items'),
         chunk.map((r) => r.id),
       );
-      multi.xadd(
-        this.#key('changes', CATALOG_STREAM),
-        'MAXLEN',
-        '~',
-        String(this.#limits.changeStreamLimit),
-        '*',
-        'items',
-        chunk.map((r) => r.id).join('\n'),
-      );
+      multi.xadd(...this.#catalogChange(chunk.map((r) => r.id)));
       await this.#call('catalog write', () => multi.exec());
     }
   }
@@ -259,18 +251,7 @@ export class RedisModelStore implements ModelStore {
         for (const [i, key] of keys.entries()) {
           const buffer = values[i]?.[1] as Buffer | null | undefined;
           if (buffer === null || buffer === undefined) continue;
-          const row = decodeRow(buffer);
-          yield {
-            kind: 'row',
-            table,
-            id: key.slice(head.length),
-            vector: floatsToBase64(row.vector),
-            state: floatsToBase64(row.state),
-            bias: row.bias,
-            count: row.count,
-            version: row.version,
-            updatedAt: row.updatedAt,
-          };
+          yield rowEntry(table, key.slice(head.length), decodeRow(buffer));
         }
       }
     }
@@ -321,19 +302,14 @@ export class RedisModelStore implements ModelStore {
       const multi = this.#redis.multi();
       for (const e of entries.slice(start, start + READ_CHUNK)) {
         switch (e.kind) {
-          case 'row':
+          case 'row': {
+            const row = rowOf(e);
             multi.set(
               this.rowKey(e.table, e.id),
-              encodeRow(
-                floatsFromBase64(e.vector),
-                floatsFromBase64(e.state),
-                e.bias,
-                e.count,
-                e.version,
-                e.updatedAt,
-              ),
+              encodeRow(row.vector, row.state, row.bias, row.count, row.version, row.updatedAt),
             );
             break;
+          }
           case 'offsets':
             if (Object.keys(e.offsets).length > 0) multi.hset(this.#key('offsets', e.scope), e.offsets);
             break;
@@ -373,18 +349,7 @@ export class RedisModelStore implements ModelStore {
       }
       await this.#call('restore', () => multi.exec());
     }
-    if (items.length > 0)
-      await this.#call('restore', () =>
-        this.#redis.xadd(
-          this.#key('changes', CATALOG_STREAM),
-          'MAXLEN',
-          '~',
-          String(this.#limits.changeStreamLimit),
-          '*',
-          'items',
-          items.join('\n'),
-        ),
-      );
+    if (items.length > 0) await this.#call('restore', () => this.#redis.xadd(...this.#catalogChange(items)));
   }
 
   /** Keys matching a glob pattern, a page at a time. */
@@ -556,6 +521,19 @@ export class RedisModelStore implements ModelStore {
       }
       throw storeUnavailable(cause, 'commit');
     }
+  }
+
+  /** XADD arguments appending item ids to the catalog change stream serving instances follow. */
+  #catalogChange(ids: readonly string[]): [string, 'MAXLEN', '~', string, '*', 'items', string] {
+    return [
+      this.#key('changes', CATALOG_STREAM),
+      'MAXLEN',
+      '~',
+      String(this.#limits.changeStreamLimit),
+      '*',
+      'items',
+      ids.join('\n'),
+    ];
   }
 
   #key(...parts: string[]): string {
