@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { runEvaluation, type EvaluationOptions } from '../../shared/evaluation/run.ts';
+import { EVAL_MODELS, runEvaluation, type EvaluationOptions } from '../../shared/evaluation/run.ts';
 import { EXIT } from '../exit-codes.ts';
 import { progressBar } from '../progress.ts';
 import type { CommandIo } from '../run-command.ts';
@@ -23,6 +23,9 @@ interface EvalFlags {
   negatives?: number;
   loss?: 'bpr' | 'logistic';
   backend?: EvaluationOptions['backend'];
+  sessionWeight?: number;
+  window?: number;
+  recent?: number;
 }
 
 export function evalCommand(io: CommandIo, setCode: (code: number) => void): Command {
@@ -34,7 +37,11 @@ export function evalCommand(io: CommandIo, setCode: (code: number) => void): Com
         .choices(['loo', 'split', 'prequential'])
         .default('loo'),
     )
-    .addOption(new Option('--model <name>', 'model').choices(['pop', 'mf', 'neumf']).default('mf'))
+    .addOption(
+      new Option('--model <name>', 'model (hybrid: MF plus the session signal)')
+        .choices([...EVAL_MODELS])
+        .default('mf'),
+    )
     .addOption(
       new Option(
         '--feedback <kind>',
@@ -61,6 +68,9 @@ export function evalCommand(io: CommandIo, setCode: (code: number) => void): Com
         'cpu',
       ]),
     )
+    .option('--session-weight <w>', 'hybrid: weight of the session signal against MF', positiveNumber)
+    .option('--window <n>', 'session signal: previous events each event is paired with', positiveInt)
+    .option('--recent <n>', "session signal: the user's latest items a query starts from", positiveInt)
     .option('--json', 'print one JSON object as the last line of stdout')
     .addHelpText(
       'after',
@@ -70,6 +80,7 @@ Examples:
   recsys eval --protocol split --model mf --epochs 40 --json
   recsys eval --protocol prequential --model mf --feedback explicit
   recsys eval --protocol loo --model neumf --epochs 10 --backend wasm
+  recsys eval --protocol loo --model hybrid --session-weight 1.5
   recsys eval --data /path/to/ml-100k --protocol loo --model pop
 
 Results and the published figures they compare with: docs/evaluation.md`,
@@ -95,6 +106,11 @@ Results and the published figures they compare with: docs/evaluation.md`,
         ...(flags.lr !== undefined ? { learningRate: flags.lr } : {}),
         mf,
         neumf: flags.negatives !== undefined ? { negatives: flags.negatives } : {},
+        transitions: {
+          ...(flags.window !== undefined ? { window: flags.window } : {}),
+          ...(flags.recent !== undefined ? { recent: flags.recent } : {}),
+        },
+        ...(flags.sessionWeight !== undefined ? { sessionWeight: flags.sessionWeight } : {}),
       };
       const result = await runEvaluation(options, (phase, done, total) =>
         progress.update(phase, done, total),

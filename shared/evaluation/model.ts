@@ -18,6 +18,12 @@ export interface EvalModel {
   /** 'explicit' models learn and predict ratings. */
   readonly feedback: 'implicit' | 'explicit';
   learn(x: EvalInteraction): void;
+  /**
+   * Sees each training interaction exactly once, in time order, whatever the epochs and their
+   * order (stream statistics such as the session signal's transitions). Prequential calls it
+   * right after `learn`.
+   */
+  observe?(x: EvalInteraction): void;
   /** Finishes pending work (e.g. a partial NeuMF micro-batch) before scoring. */
   flush(): void;
   /** Scores of all `itemCount` items for a user, into `out`. */

@@ -2,7 +2,9 @@ import { RecsysError } from '../errors/index.ts';
 import { DEFAULT_MF_CONFIG, type HybridMfConfig } from '../model/hybrid-mf.ts';
 import { DEFAULT_NEUMF_CONFIG, type NeuMfConfig } from '../model/neumf/neumf.ts';
 import { useBackend, type BackendPreference } from '../model/tf-backend.ts';
+import type { ItemTransitionsConfig } from '../model/item-transitions.ts';
 import { MfEvalModel, NeuMfEvalModel, PopularityModel } from './models.ts';
+import { HybridEvalModel, SessionEvalModel } from './session-models.ts';
 import type { EvalModel, EvalResult, ProgressListener } from './model.ts';
 import { loadMovieLens100k, type MovieLens } from './movielens.ts';
 import { evalPreset } from './presets.ts';
@@ -10,10 +12,14 @@ import { runLeaveOneOut } from './protocols/loo.ts';
 import { runPrequential } from './protocols/prequential.ts';
 import { runRandomSplit } from './protocols/split.ts';
 
+/** The models `recsys eval` knows. `hybrid` is MF plus the session signal, as serving blends them. */
+export const EVAL_MODELS = ['pop', 'mf', 'neumf', 'session', 'hybrid'] as const;
+export type EvalModelName = (typeof EVAL_MODELS)[number];
+
 export interface EvaluationOptions {
   readonly data: string;
   readonly protocol: 'loo' | 'split' | 'prequential';
-  readonly model: 'pop' | 'mf' | 'neumf';
+  readonly model: EvalModelName;
   readonly feedback: 'implicit' | 'explicit';
   readonly seed: number;
   readonly epochs?: number;
@@ -27,6 +33,9 @@ export interface EvaluationOptions {
   readonly learningRate?: number;
   readonly mf?: Partial<HybridMfConfig>;
   readonly neumf?: Partial<NeuMfConfig>;
+  readonly transitions?: Partial<ItemTransitionsConfig>;
+  /** Hybrid: weight of the session signal against MF's. */
+  readonly sessionWeight?: number;
 }
 
 /** Loads the data set, builds the model with the protocol's preset (overridden by options), runs. */
@@ -41,8 +50,9 @@ export async function runEvaluation(
   }
   const data = loadMovieLens100k(options.data);
   const preset = evalPreset(options.protocol, options.feedback);
-  // Popularity only counts: one pass gives the same ranking as many.
-  const epochs = options.epochs ?? (options.model === 'pop' ? 1 : preset.epochs);
+  // Popularity and the session signal only count: one pass gives the same ranking as many.
+  const epochs =
+    options.epochs ?? (options.model === 'pop' || options.model === 'session' ? 1 : preset.epochs);
   const order = options.order ?? preset.order;
   const features = options.features ?? preset.features;
   let backend: string | undefined;
@@ -60,7 +70,13 @@ export async function runEvaluation(
       ...result.settings,
       data: 'ml-100k',
       features,
-      ...(options.model === 'mf' ? { mf: { ...preset.mf, ...options.mf } } : {}),
+      ...(options.model === 'mf' || options.model === 'hybrid'
+        ? { mf: { ...preset.mf, ...options.mf } }
+        : {}),
+      ...(options.model === 'session' || options.model === 'hybrid'
+        ? { transitions: { ...preset.transitions, ...options.transitions } }
+        : {}),
+      ...(options.model === 'hybrid' ? { sessionWeight: options.sessionWeight ?? preset.sessionWeight } : {}),
       ...(options.model === 'neumf' ? { neumf: { ...preset.neumf, ...options.neumf }, backend } : {}),
     };
     return { ...result, settings, ...(backend ? { backend } : {}) };
@@ -78,18 +94,22 @@ function createModel(
   switch (options.model) {
     case 'pop':
       return new PopularityModel(data.items.length);
-    case 'mf': {
-      const config = { ...DEFAULT_MF_CONFIG, ...preset.mf, ...options.mf, seed: options.seed };
-      const optimizer =
-        options.learningRate === undefined
-          ? config.optimizer
-          : { ...config.optimizer, learningRate: options.learningRate };
+    case 'mf':
       return new MfEvalModel(data, {
         feedback: options.feedback,
         features,
-        config: { ...config, optimizer },
+        config: mfConfig(options, preset),
       });
-    }
+    case 'session':
+      return new SessionEvalModel({ ...preset.transitions, ...options.transitions });
+    case 'hybrid':
+      return new HybridEvalModel(data, {
+        feedback: 'implicit',
+        features,
+        config: mfConfig(options, preset),
+        transitions: { ...preset.transitions, ...options.transitions },
+        sessionWeight: options.sessionWeight ?? preset.sessionWeight,
+      });
     case 'neumf': {
       const config = { ...DEFAULT_NEUMF_CONFIG, ...preset.neumf, ...options.neumf, seed: options.seed };
       const rowOptimizer =
@@ -99,4 +119,16 @@ function createModel(
       return new NeuMfEvalModel(data, { config: { ...config, rowOptimizer } });
     }
   }
+}
+
+function mfConfig(
+  options: EvaluationOptions,
+  preset: ReturnType<typeof evalPreset>,
+): Partial<HybridMfConfig> {
+  const config = { ...DEFAULT_MF_CONFIG, ...preset.mf, ...options.mf, seed: options.seed };
+  const optimizer =
+    options.learningRate === undefined
+      ? config.optimizer
+      : { ...config.optimizer, learningRate: options.learningRate };
+  return { ...config, optimizer };
 }

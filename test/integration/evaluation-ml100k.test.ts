@@ -81,3 +81,41 @@ describe.runIf(available)('evaluation on MovieLens 100K', () => {
     expect(run.stdout).toContain('precision@10');
   });
 });
+
+describe.runIf(available)('evaluation on MovieLens 100K: the session signal and the stream', () => {
+  it(
+    'meets the leave-one-out targets with the hybrid (MF + session): HR@10 >= 0.68, NDCG@10 >= 0.40',
+    { timeout: 240_000 },
+    async () => {
+      const result = await runEvaluation({
+        data: ML100K,
+        protocol: 'loo',
+        model: 'hybrid',
+        feedback: 'implicit',
+        seed: 1,
+      });
+      expect(result.metrics['hr@10']).toBeGreaterThanOrEqual(0.68);
+      expect(result.metrics['ndcg@10']).toBeGreaterThanOrEqual(0.4);
+    },
+  );
+
+  it(
+    'prequential implicit: MF reaches at least twice the HR@10 of popularity in one pass',
+    { timeout: 240_000 },
+    async () => {
+      const run = (model: 'pop' | 'mf') =>
+        runEvaluation({
+          data: ML100K,
+          protocol: 'prequential',
+          model,
+          feedback: 'implicit',
+          seed: 1,
+          sample: 0.5,
+        });
+      const pop = await run('pop');
+      const mf = await run('mf');
+      expect(pop.metrics['hr@10']).toBeGreaterThan(0.05);
+      expect(mf.metrics['hr@10']).toBeGreaterThanOrEqual(2 * (pop.metrics['hr@10'] as number));
+    },
+  );
+});

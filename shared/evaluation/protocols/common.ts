@@ -25,6 +25,11 @@ export function train(
   const random = new Random(options.seed ^ 0x5eed);
   const total = ordered.length * options.epochs;
   let seconds = 0;
+  if (model.observe !== undefined) {
+    const started = performance.now();
+    for (const r of ordered) model.observe(toInteraction(r, explicit));
+    seconds += (performance.now() - started) / 1000;
+  }
   for (let epoch = 0; epoch < options.epochs; epoch++) {
     const order = options.order === 'shuffle' ? shuffled(ordered, random) : ordered;
     const started = performance.now();

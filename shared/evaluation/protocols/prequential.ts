@@ -57,7 +57,9 @@ export function runPrequential(
     }
     const started = performance.now();
     // No flush: a model that learns in micro-batches keeps batching, as it would in production.
-    model.learn(toInteraction(r, explicit));
+    const x = toInteraction(r, explicit);
+    model.learn(x);
+    model.observe?.(x);
     learnSeconds += (performance.now() - started) / 1000;
     userSeen.add(r.item);
     if ((index & 1023) === 0) onProgress?.('prequential', index, stream.length);
