@@ -1,3 +1,4 @@
+import { bprDots, bprStepPlain, type BprDots, type BprRows } from './bpr-kernel.ts';
 import { EmbeddingTable, type TableState } from './embedding-table.ts';
 import type { Feature } from './features.ts';
 import { dot, sigmoid, softplus } from './math.ts';
@@ -143,6 +144,8 @@ export class HybridMF {
   readonly #negItems: Int32Array;
   #given: ArrayLike<number> | undefined;
   readonly #negCoef: Float64Array;
+  readonly #bprRows: BprRows;
+  readonly #bprDots: BprDots = { uu: 0, ii: 0, jj: 0, ui: 0, uj: 0, ij: 0 };
 
   constructor(config: Partial<HybridMfConfig> = {}) {
     this.config = { ...DEFAULT_MF_CONFIG, ...config };
@@ -167,6 +170,13 @@ export class HybridMF {
     const n = Math.max(1, this.config.negatives);
     this.#negItems = new Int32Array(n);
     this.#negCoef = new Float64Array(n);
+    this.#bprRows = {
+      users: this.users.vectors,
+      userAccum: this.users.accum,
+      items: this.items.vectors,
+      itemAccum: this.items.accum,
+      dim,
+    };
   }
 
   /** The complete state (copies), for checkpoints; see HybridMF.fromState. */
@@ -342,6 +352,43 @@ export class HybridMF {
   // has finite gradients: each step checks its scores before writing anything, then applies.
 
   #learnBpr(x: Interaction): number {
+    if (
+      this.#negativeCount() === 1 &&
+      this.#userFeat[x.user] === undefined &&
+      this.#itemFeat[x.item] === undefined
+    ) {
+      const j = this.#negative(0, x);
+      if (j >= 0 && j !== x.item && this.#itemFeat[j] === undefined) return this.#learnBprPlain(x, j);
+      return this.#learnBprGeneral(x, j);
+    }
+    return this.#learnBprGeneral(x);
+  }
+
+  /** One negative, every row plain: the fused kernel (bpr-kernel.ts), same math in two passes. */
+  #learnBprPlain(x: Interaction, j: number): number {
+    const rows = this.#bprRows;
+    rows.users = this.users.vectors;
+    rows.userAccum = this.users.accum;
+    rows.items = this.items.vectors;
+    rows.itemAccum = this.items.accum;
+    const dots = bprDots(rows, x.user, x.item, j, this.#bprDots);
+    const biases = this.items.biases;
+    const useBias = this.config.implicitItemBias;
+    const diff = (useBias ? (biases[x.item] as number) - (biases[j] as number) : 0) + dots.ui - dots.uj;
+    if (!Number.isFinite(diff)) return Number.NaN;
+    const c = x.weight * sigmoid(-diff);
+    if (!bprStepPlain(rows, x.user, x.item, j, c, dots, this.config.optimizer)) return Number.NaN;
+    if (useBias && c !== 0) {
+      const { biasOptimizer, l2Bias } = this.config;
+      updateScalar(biases, this.items.biasAccum, x.item, -c, biasOptimizer, l2Bias);
+      updateScalar(biases, this.items.biasAccum, j, c, biasOptimizer, l2Bias);
+    }
+    this.items.markDirty(j, x.time);
+    return x.weight * softplus(-diff);
+  }
+
+  /** `first`: the first negative when the caller already drew it. */
+  #learnBprGeneral(x: Interaction, first?: number): number {
     const { dim } = this.config;
     // Rows without features are read in place (no copy); composite rows go through scratch.
     const userPlain = this.#userFeat[x.user] === undefined;
@@ -358,7 +405,7 @@ export class HybridMF {
     let loss = 0;
     let sumC = 0;
     for (let n = 0; n < this.#negativeCount(); n++) {
-      const j = this.#negative(n, x);
+      const j = n === 0 && first !== undefined ? first : this.#negative(n, x);
       if (j < 0) continue;
       const jPlain = this.#itemFeat[j] === undefined;
       const jA = jPlain ? this.items.vectors : this.itemVector(j, this.#vj);

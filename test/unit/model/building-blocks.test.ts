@@ -196,3 +196,38 @@ describe('random, history, features and checkpoints', () => {
     expect(() => decodeCheckpoint(Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8))).toThrow(/checkpoint/);
   });
 });
+
+describe('UserHistory pools', () => {
+  it('keeps the latest `capacity` items per user through growth, wrap-around and many users', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 40 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 60 })), {
+          maxLength: 600,
+        }),
+        (capacity, events) => {
+          const history = new UserHistory(capacity);
+          const expected = new Map<number, number[]>();
+          for (const [user, item] of events) {
+            history.add(user, item);
+            const list = expected.get(user) ?? [];
+            if (!list.includes(item)) {
+              list.push(item);
+              if (list.length > capacity) list.shift();
+            }
+            expected.set(user, list);
+          }
+          for (let user = 0; user <= 31; user++) {
+            const list = expected.get(user) ?? [];
+            expect(history.items(user)).toEqual(list);
+            expect(history.size(user)).toBe(list.length);
+            for (let item = 0; item <= 60; item++) expect(history.has(user, item)).toBe(list.includes(item));
+          }
+          const copy = UserHistory.fromState(history.toState());
+          for (let user = 0; user <= 31; user++) expect(copy.items(user)).toEqual(history.items(user));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
