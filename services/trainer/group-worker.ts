@@ -352,10 +352,13 @@ export class GroupWorker {
   #observe(pending: readonly Pending[], written: number): void {
     const { metrics, trainer } = this.#deps;
     const model = trainer.name;
+    // Label lookups cost more than the updates: count per type first, observe through one child.
+    const freshness = metrics.freshness.labels({ model });
+    const applied = new Map<string, number>();
     for (const p of pending) {
       for (const e of p.events) {
-        metrics.events.inc({ model, type: e.event.type, outcome: 'applied' });
-        metrics.freshness.observe({ model }, Math.max(0, written - e.loggedAt) / 1000);
+        applied.set(e.event.type, (applied.get(e.event.type) ?? 0) + 1);
+        freshness.observe(Math.max(0, written - e.loggedAt) / 1000);
       }
       for (const d of p.dead) {
         metrics.events.inc({ model, type: 'unknown', outcome: 'dead_lettered' });
@@ -366,6 +369,7 @@ export class GroupWorker {
       if (Number.isFinite(p.stats.loss)) metrics.loss.set({ model }, p.stats.loss);
       for (const rank of p.stats.ranks) this.#window.add(rank);
     }
+    for (const [type, count] of applied) metrics.events.inc({ model, type, outcome: 'applied' }, count);
     if (this.#window.count > 0) {
       metrics.hitRate.set({ model }, this.#window.hitRate);
       metrics.ndcg.set({ model }, this.#window.ndcg);

@@ -1,5 +1,6 @@
 import { Random, hashString } from '../../shared/model/random.ts';
 import type { ModelStore } from '../../shared/ports/index.ts';
+import type { RecentItems } from './user-histories.ts';
 
 /**
  * The local mirror of a model's item registry: every item id ever trained on, in the order it was
@@ -79,7 +80,7 @@ export function drawNegatives(
   size: number,
   count: number,
   positive: string,
-  excluded: ReadonlySet<string>,
+  excluded: RecentItems,
 ): number[] {
   const out: number[] = [];
   if (size < 2) return out;

@@ -95,9 +95,12 @@ export class MfTrainer implements ModelTrainer {
     }
 
     const userIds = events.map((e) => e.event.userId);
-    await this.#histories.load(this.#store, userIds);
-    await this.#readUserCatalog(userIds);
-    const userIndex = await this.#users.load(this.#store, userIds, now, refresh);
+    // Independent reads: one round trip's wait, not three.
+    const [, , userIndex] = await Promise.all([
+      this.#histories.load(this.#store, userIds),
+      this.#readUserCatalog(userIds),
+      this.#users.load(this.#store, userIds, now, refresh),
+    ]);
 
     // Register new items and draw negatives in event order, mirroring the history as the store
     // will hold it after each event.
@@ -125,8 +128,7 @@ export class MfTrainer implements ModelTrainer {
     const newItems = this.#registry.size - registered;
 
     const itemIds = [...new Set([...events.map((e) => e.event.itemId), ...negativeIds.flat()])];
-    await this.#readItemCatalog(itemIds);
-    await this.#items.load(this.#store, itemIds, now, refresh);
+    await Promise.all([this.#readItemCatalog(itemIds), this.#items.load(this.#store, itemIds, now, refresh)]);
     // Feature rows are shared by many items and trainers: keep the batch's within the bound too.
     const featureKeys = new Set<string>();
     for (const id of itemIds)

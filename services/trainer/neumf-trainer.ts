@@ -91,10 +91,13 @@ export class NeuMfTrainer implements ModelTrainer {
     const model = this.model;
     const refresh = this.#config.trainer.itemRefreshMs;
     const userIds = events.map((e) => e.event.userId);
-    await this.#histories.load(this.#store, userIds);
     for (const id of userIds) model.ensureUser(id);
-    await this.#gmfUsers.load(this.#store, userIds, now, refresh);
-    await this.#mlpUsers.load(this.#store, userIds, now, refresh);
+    // Independent reads: one round trip's wait, not three.
+    await Promise.all([
+      this.#histories.load(this.#store, userIds),
+      this.#gmfUsers.load(this.#store, userIds, now, refresh),
+      this.#mlpUsers.load(this.#store, userIds, now, refresh),
+    ]);
 
     const registered = this.#registry.size;
     const negativeIds: string[][] = [];
@@ -118,12 +121,14 @@ export class NeuMfTrainer implements ModelTrainer {
     }
     const itemIds = [...new Set([...events.map((e) => e.event.itemId), ...negativeIds.flat()])];
     for (const id of itemIds) model.ensureItem(id);
-    await this.#gmfItems.load(this.#store, itemIds, now, refresh);
-    await this.#mlpItems.load(this.#store, itemIds, now, refresh);
     const contextKeys = new Set<string>();
     for (const e of events)
       for (const key of model.context.encode(e.event.context, e.time)) contextKeys.add(key);
-    await this.#contexts.load(this.#store, [...contextKeys], now, refresh);
+    await Promise.all([
+      this.#gmfItems.load(this.#store, itemIds, now, refresh),
+      this.#mlpItems.load(this.#store, itemIds, now, refresh),
+      this.#contexts.load(this.#store, [...contextKeys], now, refresh),
+    ]);
     for (const table of [model.gmfUsers, model.mlpUsers, model.gmfItems, model.mlpItems, model.contexts])
       table.takeDirty();
 

@@ -56,6 +56,8 @@ export class TableSync {
    * initial values. Returns the local indices, in the order of `ids`.
    */
   async load(store: ModelStore, ids: readonly string[], now: number, maxAgeMs: number): Promise<Int32Array> {
+    // Rows created here already hold their deterministic initial values (ensure sets them).
+    const created = this.table.size;
     const indices = Int32Array.from(ids, (id) => this.table.ensure(id));
     this.#fit();
     const wanted: number[] = [];
@@ -86,7 +88,7 @@ export class TableSync {
         }
       } else {
         // Not in the store: the deterministic initial row (what every process would create).
-        this.table.row(index).set(this.table.initialRow(this.table.idAt(index)));
+        if (index < created) this.table.row(index).set(this.table.initialRow(this.table.idAt(index)));
         this.table.biases[index] = 0;
         this.table.counts[index] = 0;
         if (this.#withState) {

@@ -6,9 +6,42 @@ import type { ModelStore } from '../../shared/ports/index.ts';
  * applied locally exactly as the store will apply them, so the exclusion set of every event is
  * the same whether or not the trainer restarted in between.
  */
+/** Membership in a user's recent items (what negative sampling avoids). */
+export interface RecentItems {
+  has(itemId: string): boolean;
+}
+
+/** A user's list and, for membership tests, how often each item occurs in it. */
+class History implements RecentItems {
+  readonly list: string[];
+  readonly #counts = new Map<string, number>();
+
+  constructor(list: string[]) {
+    this.list = list;
+    for (const id of list) this.#counts.set(id, (this.#counts.get(id) ?? 0) + 1);
+  }
+
+  has(itemId: string): boolean {
+    return this.#counts.has(itemId);
+  }
+
+  push(itemId: string, limit: number): void {
+    this.list.push(itemId);
+    this.#counts.set(itemId, (this.#counts.get(itemId) ?? 0) + 1);
+    while (this.list.length > limit) {
+      const gone = this.list.shift() as string;
+      const left = (this.#counts.get(gone) as number) - 1;
+      if (left === 0) this.#counts.delete(gone);
+      else this.#counts.set(gone, left);
+    }
+  }
+}
+
+const NONE: RecentItems = { has: () => false };
+
 export class UserHistories {
   readonly #limit: number;
-  readonly #lists = new Map<string, string[]>();
+  readonly #lists = new Map<string, History>();
   #touched = new Set<string>();
 
   constructor(limit: number) {
@@ -19,19 +52,24 @@ export class UserHistories {
     const missing = [...new Set(userIds)].filter((id) => !this.#lists.has(id));
     if (missing.length === 0) return;
     const lists = await store.getHistories(missing);
-    missing.forEach((id, k) => this.#lists.set(id, lists[k] ?? []));
+    missing.forEach((id, k) => this.#lists.set(id, new History([...(lists[k] ?? [])])));
   }
 
-  /** The items to avoid as negatives for a user (its current recent items). */
-  excluded(userId: string): ReadonlySet<string> {
-    return new Set(this.#lists.get(userId) ?? []);
+  /**
+   * The items to avoid as negatives for a user (its current recent items): a live view, valid
+   * until the next `add` for that user.
+   */
+  excluded(userId: string): RecentItems {
+    return this.#lists.get(userId) ?? NONE;
   }
 
   add(userId: string, itemId: string): void {
-    const list = this.#lists.get(userId) ?? [];
-    list.push(itemId);
-    if (list.length > this.#limit) list.splice(0, list.length - this.#limit);
-    this.#lists.set(userId, list);
+    let history = this.#lists.get(userId);
+    if (history === undefined) {
+      history = new History([]);
+      this.#lists.set(userId, history);
+    }
+    history.push(itemId, this.#limit);
     this.#touched.add(userId);
   }
 

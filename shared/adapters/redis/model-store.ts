@@ -32,6 +32,11 @@ if deleted > 0 then
   redis.call('XADD', KEYS[3], 'MAXLEN', '~', ARGV[2], '*', 'items', ARGV[1])
 end
 return deleted`;
+/** Many users' histories in one command (a pipeline of LRANGEs costs a promise and a parse each). */
+const HISTORIES_SCRIPT = `
+local out = {}
+for i = 1, #KEYS do out[i] = redis.call('LRANGE', KEYS[i], 0, -1) end
+return out`;
 /** Attempts with optimistic (final-value) rows before every shared row is sent as a delta. */
 const MAX_OPTIMISTIC_ATTEMPTS = 3;
 const EMPTY = new Float32Array(0);
@@ -41,6 +46,7 @@ type CommitReply = [string, string?, string?];
 interface RecsysRedis extends Redis {
   /** ioredis flattens array arguments: one array avoids spreading 100,000 arguments on the stack. */
   recsysCommit(args: (string | Buffer | number)[]): Promise<CommitReply>;
+  recsysHistories(args: (string | number)[]): Promise<string[][]>;
 }
 
 export interface RedisModelStoreOptions {
@@ -72,6 +78,9 @@ export class RedisModelStore implements ModelStore {
     if (!('recsysCommit' in redis)) {
       redis.defineCommand('recsysCommit', { lua: COMMIT_SCRIPT });
     }
+    if (!('recsysHistories' in redis)) {
+      redis.defineCommand('recsysHistories', { lua: HISTORIES_SCRIPT });
+    }
     this.#redis = redis as RecsysRedis;
     this.#prefix = options.keyPrefix;
     this.#limits = options.limits ?? DEFAULT_STORE_LIMITS;
@@ -83,13 +92,11 @@ export class RedisModelStore implements ModelStore {
   }
 
   async getRows(table: RowTable, ids: readonly string[]): Promise<(Row | undefined)[]> {
-    const out: (Row | undefined)[] = [];
-    for (let start = 0; start < ids.length; start += READ_CHUNK) {
-      const keys = ids.slice(start, start + READ_CHUNK).map((id) => this.rowKey(table, id));
+    return this.#chunked(ids, async (chunk) => {
+      const keys = chunk.map((id) => this.rowKey(table, id));
       const values = await this.#call('read', () => this.#redis.mgetBuffer(...keys));
-      for (const value of values) out.push(value === null ? undefined : decodeRow(value));
-    }
-    return out;
+      return values.map((value) => (value === null ? undefined : decodeRow(value)));
+    });
   }
 
   async putRows(table: RowTable, rows: readonly RowEntry<RowValue>[]): Promise<void> {
@@ -122,18 +129,10 @@ export class RedisModelStore implements ModelStore {
   }
 
   async getHistories(userIds: readonly string[]): Promise<string[][]> {
-    const out: string[][] = [];
-    for (let start = 0; start < userIds.length; start += READ_CHUNK) {
-      const pipeline = this.#redis.pipeline();
-      for (const id of userIds.slice(start, start + READ_CHUNK))
-        pipeline.lrange(this.#key('hist', id), 0, -1);
-      const results = await this.#call('read of histories', () => pipeline.exec());
-      for (const [error, value] of results ?? []) {
-        if (error) throw storeUnavailable(error, 'read of histories');
-        out.push(value as string[]);
-      }
-    }
-    return out;
+    return this.#chunked(userIds, (chunk) => {
+      const keys = chunk.map((id) => this.#key('hist', id));
+      return this.#call('read of histories', () => this.#redis.recsysHistories([keys.length, ...keys]));
+    });
   }
 
   async getItemRegistry(registry: string, from: number): Promise<string[]> {
@@ -389,13 +388,11 @@ export class RedisModelStore implements ModelStore {
   }
 
   async #getJson(kind: 'item' | 'user', ids: readonly string[]): Promise<(CatalogRecord | undefined)[]> {
-    const out: (CatalogRecord | undefined)[] = [];
-    for (let start = 0; start < ids.length; start += READ_CHUNK) {
-      const keys = ids.slice(start, start + READ_CHUNK).map((id) => this.#key(kind, id));
+    return this.#chunked(ids, async (chunk) => {
+      const keys = chunk.map((id) => this.#key(kind, id));
       const values = await this.#call('catalog read', () => this.#redis.mget(...keys));
-      for (const value of values) out.push(value === null ? undefined : (JSON.parse(value) as CatalogRecord));
-    }
-    return out;
+      return values.map((value) => (value === null ? undefined : (JSON.parse(value) as CatalogRecord)));
+    });
   }
 
   /**
@@ -538,6 +535,18 @@ export class RedisModelStore implements ModelStore {
 
   #key(...parts: string[]): string {
     return [this.#prefix, ...parts].join(':');
+  }
+
+  /**
+   * Reads in chunks of READ_CHUNK, all sent at once (one wait for the round trip, not one per
+   * chunk), results in the order of `ids`.
+   */
+  async #chunked<T>(ids: readonly string[], read: (chunk: readonly string[]) => Promise<T[]>): Promise<T[]> {
+    if (ids.length <= READ_CHUNK) return read(ids);
+    const reads: Promise<T[]>[] = [];
+    for (let start = 0; start < ids.length; start += READ_CHUNK)
+      reads.push(read(ids.slice(start, start + READ_CHUNK)));
+    return (await Promise.all(reads)).flat();
   }
 
   async #call<T>(what: string, fn: () => Promise<T>): Promise<T> {
