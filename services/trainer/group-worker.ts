@@ -210,7 +210,11 @@ export class GroupWorker {
     // Kafka's offset only feeds lag tooling; the truth is written with the model below.
     context.markProcessed(batch.nextOffset);
     metrics.batchSeconds.observe({ model }, (performance.now() - started) / 1000);
+    // Group commit: write at once when no write is in flight (low latency at low rates); else the
+    // batches gather until that write is done (#write flushes them then), so commits grow with
+    // the rate. Past flushRecords, training waits for the write (backpressure).
     if (
+      this.#inflight === undefined ||
       this.#pendingRecords >= config.trainer.flushRecords ||
       this.#now() - this.#pendingSince >= config.trainer.flushMs
     ) {
@@ -288,6 +292,8 @@ export class GroupWorker {
     this.#failures = 0;
     done();
     this.#writes++;
+    // What gathered while this write was in flight goes next (after whatever runs now).
+    if (this.#pending.length > 0) void this.#serialize(() => this.#flush());
     const written = this.#now();
     this.#observe(pending, written);
     this.#log.debug(

@@ -1,23 +1,29 @@
--- Atomic commit of one or more consumed batches (shared/adapters/redis/model-store.ts builds the
+-- Atomic commit of one or more consumed batches (shared/adapters/redis/commit-args.ts builds the
 -- call; row layout in row-codec.ts). Everything is computed first and written only when nothing
 -- failed, so a commit is all-or-nothing; if any batch does not start at the stored next offset of
 -- its partition, the commit is fenced and writes nothing at all.
 --
--- KEYS, in order: offsets hashes (one per offset advance), put row keys, delta row keys, counter
---   hashes, history lists, popularity sorted sets, [registry list, registry hash] (when newItems),
---   [change stream] (when changedItems)
--- ARGV: 1 nOffsets, 2 nPuts, 3 nDeltas, 4 nCounters, 5 nHistories, 6 nPopularity, 7 nNewItems,
---   8 nChangedItems, 9 historyLimit, 10 changeStreamLimit, then: (partition, fromOffset,
---   nextOffset) per offset advance, the puts' payloads in one string, the deltas' payloads in one
---   string (each payload preceded by its length as a little-endian u32: thousands of rows cost
---   one argument, not thousands), (field, by) per counter, (count, items...) per history,
---   (member, by) per popularity increment, the new item ids, the changed item ids.
+-- Bulk data travels in "frames": one argument holding many length-prefixed strings (u32
+-- little-endian length, then the bytes), so thousands of rows or list items cost one argument.
+--
+-- KEYS, in order: offsets hashes (one per offset advance), [registry list, registry hash] (when
+--   new items), [change stream] (when changed items)
+-- ARGV: 1 nOffsets, 2 nPuts, 3 nDeltas, 4 nCounterHashes, 5 nHistories, 6 nPopularitySegments,
+--   7 nNewItems, 8 changed (0 or 1), 9 historyLimit, 10 changeStreamLimit, then (partition,
+--   fromOffset, nextOffset) per offset advance, then seven arguments:
+--   puts: frames (row key, payload) per row
+--   deltas: frames (row key, payload) per row
+--   counters: frames (hash key, n, then n times field, increment) per hash
+--   histories: frames (list key, n, then n items) per user
+--   popularity: frames (sorted set key, n, then n times member, increment) per segment
+--   new items: frames (id) per item
+--   changed item ids joined by newlines (empty when none)
 local nOffsets = tonumber(ARGV[1])
 local nPuts = tonumber(ARGV[2])
 local nDeltas = tonumber(ARGV[3])
-local nCounters = tonumber(ARGV[4])
+local nCounterHashes = tonumber(ARGV[4])
 local nHistories = tonumber(ARGV[5])
-local nPopularity = tonumber(ARGV[6])
+local nSegments = tonumber(ARGV[6])
 local nNewItems = tonumber(ARGV[7])
 local nChanged = tonumber(ARGV[8])
 local historyLimit = tonumber(ARGV[9])
@@ -58,34 +64,40 @@ local function stage(key, value)
   pending[key] = value
 end
 
-local putBlob = ARGV[a]
-local deltaBlob = ARGV[a + 1]
-a = a + 2
-local putPos = 1
-local deltaPos = 1
-local function nextPayload(blob, pos)
-  local length = struct.unpack('<I4', blob, pos)
-  return string.sub(blob, pos + 4, pos + 3 + length), pos + 4 + length
+-- A reader of frames: each call returns the next string.
+local function frames(blob)
+  local pos = 1
+  return function()
+    local length = struct.unpack('<I4', blob, pos)
+    local value = string.sub(blob, pos + 4, pos + 3 + length)
+    pos = pos + 4 + length
+    return value
+  end
 end
 
+local nextPut = frames(ARGV[a])
+local nextDelta = frames(ARGV[a + 1])
+local nextCounter = frames(ARGV[a + 2])
+local nextHistory = frames(ARGV[a + 3])
+local nextPopular = frames(ARGV[a + 4])
+local nextNew = frames(ARGV[a + 5])
+local changedIds = ARGV[a + 6]
+
 for i = 1, nPuts do
-  local key = KEYS[k]
-  local payload
-  payload, putPos = nextPayload(putBlob, putPos)
+  local key = nextPut()
+  local payload = nextPut()
   local version = 1
   local old = pending[key]
   if old == nil then old = redis.call('GETRANGE', key, 0, 47) end
   if string.len(old) >= 32 then version = struct.unpack('<d', old, 25) + 1 end
   stage(key, string.sub(payload, 1, 24) .. struct.pack('<d', version) .. string.sub(payload, 33))
-  k = k + 1
 end
 
 local conflicts = {}
 local ZERO_VERSION = struct.pack('<d', 0)
 for i = 1, nDeltas do
-  local key = KEYS[k]
-  local payload
-  payload, deltaPos = nextPayload(deltaBlob, deltaPos)
+  local key = nextDelta()
+  local payload = nextDelta()
   if struct.unpack('<I4', payload, 1) == 0x3154504f then
     -- Optimistic: ["OPT1", pad, expected version (8 bytes)][the complete new row]. Written as it
     -- is when the stored version is the expected one (nobody else wrote the row since it was read).
@@ -136,7 +148,6 @@ for i = 1, nDeltas do
     stage(key, struct.pack('<I4I4ddddI4I4', 2, n, bias + dBias, count + dCount, version + 1, updatedAt, s, 0)
       .. struct.pack(rowFmt, unpack(out)))
   end
-  k = k + 1
 end
 
 -- Optimistic rows changed by another writer: nothing is written; the adapter resends them as deltas.
@@ -148,49 +159,56 @@ for i = 1, #order do
   redis.call('SET', order[i], pending[order[i]])
 end
 
-for i = 1, nCounters do
-  redis.call('HINCRBYFLOAT', KEYS[k], ARGV[a], ARGV[a + 1])
-  k = k + 1
-  a = a + 2
+for i = 1, nCounterHashes do
+  local key = nextCounter()
+  for j = 1, tonumber(nextCounter()) do
+    redis.call('HINCRBYFLOAT', key, nextCounter(), nextCounter())
+  end
+end
+
+-- RPUSH takes many values at once; unpack() is bounded by Lua's stack, so at most this many.
+local PUSH_CHUNK = 1000
+local function pushAll(key, values)
+  for from = 1, #values, PUSH_CHUNK do
+    redis.call('RPUSH', key, unpack(values, from, math.min(#values, from + PUSH_CHUNK - 1)))
+  end
 end
 
 for i = 1, nHistories do
-  local count = tonumber(ARGV[a])
-  a = a + 1
-  for j = 1, count do
-    redis.call('RPUSH', KEYS[k], ARGV[a])
-    a = a + 1
-  end
-  redis.call('LTRIM', KEYS[k], -historyLimit, -1)
-  k = k + 1
+  local key = nextHistory()
+  local items = {}
+  for j = 1, tonumber(nextHistory()) do items[j] = nextHistory() end
+  pushAll(key, items)
+  redis.call('LTRIM', key, -historyLimit, -1)
 end
 
-for i = 1, nPopularity do
-  redis.call('ZINCRBY', KEYS[k], ARGV[a + 1], ARGV[a])
-  k = k + 1
-  a = a + 2
+for i = 1, nSegments do
+  local key = nextPopular()
+  for j = 1, tonumber(nextPopular()) do
+    local member = nextPopular()
+    redis.call('ZINCRBY', key, nextPopular(), member)
+  end
 end
 
 if nNewItems > 0 then
   local list = KEYS[k]
   local known = KEYS[k + 1]
+  -- Registry positions are assigned in order: the list's length, then one more per new id.
+  local position = redis.call('LLEN', list)
+  local added = {}
   for i = 1, nNewItems do
-    local id = ARGV[a]
-    if redis.call('HSETNX', known, id, redis.call('LLEN', list)) == 1 then
-      redis.call('RPUSH', list, id)
+    local id = nextNew()
+    if redis.call('HSETNX', known, id, position) == 1 then
+      added[#added + 1] = id
+      position = position + 1
     end
-    a = a + 1
   end
+  if #added > 0 then pushAll(list, added) end
   k = k + 2
 end
 
 if nChanged > 0 then
-  local ids = {}
-  for i = 1, nChanged do
-    ids[i] = ARGV[a]
-    a = a + 1
-  end
-  redis.call('XADD', KEYS[k], 'MAXLEN', '~', streamLimit, '*', 'items', table.concat(ids, '\n'))
+  redis.call('XADD', KEYS[k], 'MAXLEN', '~', streamLimit, '*', 'items', changedIds)
   k = k + 1
 end
 

@@ -20,7 +20,8 @@ import {
 } from '../../ports/index.ts';
 import { assertWritable } from '../row-checks.ts';
 import { storeUnavailable } from './connect.ts';
-import { decodeRow, encodeDelta, encodeOptimistic, encodeRow } from './row-codec.ts';
+import { commitArgs } from './commit-args.ts';
+import { decodeRow, encodeRow } from './row-codec.ts';
 
 const COMMIT_SCRIPT = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
 const READ_CHUNK = 1_000;
@@ -39,7 +40,6 @@ for i = 1, #KEYS do out[i] = redis.call('LRANGE', KEYS[i], 0, -1) end
 return out`;
 /** Attempts with optimistic (final-value) rows before every shared row is sent as a delta. */
 const MAX_OPTIMISTIC_ATTEMPTS = 3;
-const EMPTY = new Float32Array(0);
 
 type CommitReply = [string, string?, string?];
 
@@ -417,101 +417,15 @@ export class RedisModelStore implements ModelStore {
   }
 
   async #attempt(batch: CommitBatch, asDelta: ReadonlySet<number> | 'all'): Promise<CommitReply> {
-    const keys: string[] = [];
-    const args: (string | Buffer)[] = [];
-    const offsets = batch.offsets ?? [];
-    for (const advance of offsets) {
-      keys.push(this.#key('offsets', advance.scope));
-      args.push(String(advance.partition), String(advance.fromOffset), String(advance.nextOffset));
-    }
-    let nPuts = 0;
-    let nDeltas = 0;
-    const putPayloads: Buffer[] = [];
-    const deltaPayloads: Buffer[] = [];
-    for (const group of batch.puts ?? []) {
-      for (const { id, value } of group.rows) {
-        keys.push(this.rowKey(group.table, id));
-        putPayloads.push(
-          encodeRow(value.vector, value.state ?? EMPTY, value.bias, value.count, 0, value.updatedAt),
-        );
-        nPuts++;
-      }
-    }
-    for (const group of batch.deltas ?? []) {
-      for (const { id, value } of group.rows) {
-        keys.push(this.rowKey(group.table, id));
-        const optimistic =
-          value.full !== undefined &&
-          value.expectedVersion !== undefined &&
-          asDelta !== 'all' &&
-          !asDelta.has(nDeltas);
-        deltaPayloads.push(
-          optimistic
-            ? encodeOptimistic(
-                (value.full as { vector: Float32Array }).vector,
-                value.full?.state ?? EMPTY,
-                (value.full as { bias: number }).bias,
-                (value.full as { count: number }).count,
-                value.updatedAt,
-                value.expectedVersion as number,
-              )
-            : encodeDelta(
-                value.vector,
-                value.state ?? EMPTY,
-                value.bias,
-                value.count,
-                value.updatedAt,
-                value.init,
-              ),
-        );
-        nDeltas++;
-      }
-    }
-    args.push(frame(putPayloads), frame(deltaPayloads));
-    const counters = batch.counters ?? [];
-    for (const counter of counters) {
-      keys.push(this.#key('counter', counter.name));
-      args.push(counter.field, String(counter.by));
-    }
-    const histories = (batch.history ?? []).filter((h) => h.items.length > 0);
-    for (const { userId, items } of histories) {
-      keys.push(this.#key('hist', userId));
-      args.push(String(items.length));
-      for (const item of items) args.push(item);
-    }
-    const popularity = batch.popularity ?? [];
-    for (const { segment, itemId, by } of popularity) {
-      keys.push(this.#key('pop', segment));
-      args.push(itemId, String(by));
-    }
-    const newItems = batch.newItems?.ids ?? [];
-    if (newItems.length > 0) {
-      const registry = (batch.newItems as { registry: string }).registry;
-      keys.push(this.#key('registry', registry), this.#key('registry', registry, 'set'));
-      for (const id of newItems) args.push(id);
-    }
-    const changed = batch.changedItems?.ids ?? [];
-    if (changed.length > 0) {
-      keys.push(this.#key('changes', (batch.changedItems as { stream: string }).stream));
-      for (const id of changed) args.push(id);
-    }
-    if (keys.length === 0) return ['committed'];
-    const head = [
-      String(offsets.length),
-      String(nPuts),
-      String(nDeltas),
-      String(counters.length),
-      String(histories.length),
-      String(popularity.length),
-      String(newItems.length),
-      String(changed.length),
-      String(this.#limits.historyLimit),
-      String(this.#limits.changeStreamLimit),
-    ];
+    const args = commitArgs(
+      batch,
+      asDelta,
+      { rowKey: (table, id) => this.rowKey(table, id), key: (...parts) => this.#key(...parts) },
+      this.#limits,
+    );
+    if (args === undefined) return ['committed'];
     try {
-      return await this.#redis.recsysCommit(
-        concat<string | Buffer | number>([keys.length], keys, head, args),
-      );
+      return await this.#redis.recsysCommit(args);
     } catch (cause) {
       if (cause instanceof Error && cause.message.includes('DIMENSION_MISMATCH')) {
         throw new RangeError(cause.message.slice(cause.message.indexOf('DIMENSION_MISMATCH')));
@@ -556,27 +470,6 @@ export class RedisModelStore implements ModelStore {
       throw storeUnavailable(cause, what);
     }
   }
-}
-
-/** Concatenates arrays without spreading them (argument lists can be very long). */
-function concat<T>(...parts: readonly (readonly T[])[]): T[] {
-  const out: T[] = [];
-  for (const part of parts) for (let i = 0; i < part.length; i++) out.push(part[i] as T);
-  return out;
-}
-
-/** Payloads in one buffer, each preceded by its length (u32, little-endian), as commit.lua reads them. */
-function frame(payloads: readonly Buffer[]): Buffer {
-  let size = 0;
-  for (const p of payloads) size += 4 + p.length;
-  const out = Buffer.allocUnsafe(size);
-  let offset = 0;
-  for (const p of payloads) {
-    out.writeUInt32LE(p.length, offset);
-    p.copy(out, offset + 4);
-    offset += 4 + p.length;
-  }
-  return out;
 }
 
 /** A literal for a Redis MATCH pattern (prefixes and ids may contain glob characters). */
