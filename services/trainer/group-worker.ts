@@ -19,7 +19,7 @@ import type {
 import type { EventCodec } from '../../shared/schemas/index.ts';
 import { decodeBatch, type BatchEvent } from './decode.ts';
 import { PrequentialWindow, type TrainerMetrics } from './metrics.ts';
-import type { ModelTrainer, TrainStats } from './model-trainer.ts';
+import type { ModelTrainer, Prefetched, TrainStats } from './model-trainer.ts';
 
 /** Per-user event counters of a model: `events:<model>` -> userId -> count. */
 export const eventCounter = (model: string): string => `events:${model}`;
@@ -125,7 +125,8 @@ export class GroupWorker {
       onRevoke: (partitions) => {
         this.#log.info({ partitions }, 'partitions revoked');
       },
-      eachBatch: (batch, context) => this.#serialize(() => this.#train(batch, context)),
+      eachBatch: (batch, context) => this.#receive(batch, context),
+      concurrency: this.#deps.config.trainer.prefetchBatches,
       onError: (error) => {
         this.#healthy = false;
         this.#log.error({ err: error }, 'consumer stopped by a non-retriable error');
@@ -171,9 +172,26 @@ export class GroupWorker {
     return run;
   }
 
-  async #train(batch: RecordBatch, context: BatchContext): Promise<void> {
+  /**
+   * A batch from the log: decoded and its reads started at once, trained in turn (batches of
+   * other partitions may be training meanwhile: their reads overlap with that training).
+   */
+  #receive(batch: RecordBatch, context: BatchContext): Promise<void> {
+    if (context.isStale()) return Promise.resolve();
+    const { config, codec, trainer } = this.#deps;
+    const decoded = decodeBatch(batch, codec, config.events.types);
+    const prefetched = trainer.prefetch?.(decoded.events);
+    return this.#serialize(() => this.#train(batch, context, decoded, prefetched));
+  }
+
+  async #train(
+    batch: RecordBatch,
+    context: BatchContext,
+    { events, dead }: ReturnType<typeof decodeBatch>,
+    prefetched: Prefetched | undefined,
+  ): Promise<void> {
     if (context.isStale()) return;
-    const { config, codec, eventLog, metrics, trainer } = this.#deps;
+    const { config, eventLog, metrics, trainer } = this.#deps;
     const model = trainer.name;
     metrics.batchSize.observe({ model }, batch.records.length);
     metrics.lag.set(
@@ -182,11 +200,10 @@ export class GroupWorker {
     );
     metrics.logEnd.set({ model, partition: String(batch.partition) }, batch.highWatermark);
     const started = performance.now();
-    const { events, dead } = decodeBatch(batch, codec, config.events.types);
     let stats: TrainStats;
     try {
       if (dead.length > 0) await eventLog.deadLetter(dead); // at least once: a retried batch sends them again
-      stats = await trainer.train(events, this.#now());
+      stats = await trainer.train(events, this.#now(), prefetched);
     } catch (error) {
       // Nothing of this batch is marked processed: it comes back. Batches trained before it are
       // in the local rows together with its partial training: drop them all and re-read.

@@ -3,20 +3,30 @@ import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
 import { HybridMF, type HybridMfConfig } from '../../shared/model/hybrid-mf.ts';
 import { Random } from '../../shared/model/random.ts';
 import type {
+  CatalogRecord,
   CounterIncrement,
   ModelStore,
+  Row,
   RowDelta,
   RowValue,
   TableRows,
 } from '../../shared/ports/index.ts';
 import type { BatchEvent } from './decode.ts';
 import { ItemRegistry, drawNegatives, eventRandom } from './item-registry.ts';
-import type { ModelTrainer, PendingWrite, TrainStats } from './model-trainer.ts';
+import type { ModelTrainer, PendingWrite, Prefetched, TrainStats } from './model-trainer.ts';
 import { TableSync } from './table-sync.ts';
 import { UserHistories } from './user-histories.ts';
 
 /** Counter hash holding the sum and number of ratings (their mean is the global bias). */
 export const MF_GLOBAL_COUNTER = 'mf:global';
+
+/** User-side reads done ahead of a batch's turn (valid while the cache epoch is unchanged). */
+interface UserPrefetch extends Prefetched {
+  readonly epoch: number;
+  histories?: ReadonlyMap<string, readonly string[]>;
+  catalog?: ReadonlyMap<string, CatalogRecord | undefined>;
+  rows?: ReadonlyMap<string, Row | undefined>;
+}
 
 interface Deps {
   readonly config: RecsysConfig;
@@ -54,6 +64,8 @@ export class MfTrainer implements ModelTrainer {
   /** Ratings trained since the last write: their sum and number. */
   #ratings = { sum: 0, count: 0 };
   #registryLoaded = false;
+  /** Changes whenever the local cache is emptied or the partitions move: older prefetches are void. */
+  #epoch = 0;
 
   constructor({ config, store }: Deps) {
     this.#config = config;
@@ -68,6 +80,7 @@ export class MfTrainer implements ModelTrainer {
   }
 
   async onAssign(): Promise<void> {
+    this.#epoch++;
     this.#users.invalidateAll();
     this.#histories.clear();
     await this.#registry.refresh(this.#store);
@@ -83,8 +96,40 @@ export class MfTrainer implements ModelTrainer {
     );
   }
 
-  async train(events: readonly BatchEvent[], now: number): Promise<TrainStats> {
+  prefetch(events: readonly BatchEvent[]): Prefetched {
+    const ids = [...new Set(events.map((e) => e.event.userId))];
+    const store = this.#store;
+    const histories = this.#histories.missing(ids);
+    const catalog = ids.filter((id) => !this.#catalogRead.has(`u:${id}`));
+    const rows = this.#users.unloaded(ids);
+    const zip = <T>(keys: readonly string[], values: readonly T[]) =>
+      new Map(keys.map((id, k) => [id, values[k] as T]));
+    const out: UserPrefetch = {
+      epoch: this.#epoch,
+      // A failed read is not an error here: train() reads what is missing again.
+      settled: Promise.all([
+        histories.length > 0
+          ? store.getHistories(histories).then((v) => (out.histories = zip(histories, v)))
+          : 0,
+        catalog.length > 0 ? store.getUsers(catalog).then((v) => (out.catalog = zip(catalog, v))) : 0,
+        rows.length > 0
+          ? store.getRows(this.#users.storeTable, rows).then((v) => (out.rows = zip(rows, v)))
+          : 0,
+      ]).then(
+        () => undefined,
+        () => undefined,
+      ),
+    };
+    return out;
+  }
+
+  async train(events: readonly BatchEvent[], now: number, prefetched?: Prefetched): Promise<TrainStats> {
     if (!this.#registryLoaded) await this.onAssign();
+    await prefetched?.settled;
+    const known =
+      (prefetched as UserPrefetch | undefined)?.epoch === this.#epoch
+        ? (prefetched as UserPrefetch)
+        : undefined;
     const model = this.#model;
     const refresh = this.#config.trainer.itemRefreshMs;
     if (events.some((e) => e.kind === 'explicit')) {
@@ -97,9 +142,9 @@ export class MfTrainer implements ModelTrainer {
     const userIds = events.map((e) => e.event.userId);
     // Independent reads: one round trip's wait, not three.
     const [, , userIndex] = await Promise.all([
-      this.#histories.load(this.#store, userIds),
-      this.#readUserCatalog(userIds),
-      this.#users.load(this.#store, userIds, now, refresh),
+      this.#histories.load(this.#store, userIds, known?.histories),
+      this.#readUserCatalog(userIds, known?.catalog),
+      this.#users.load(this.#store, userIds, now, refresh, known?.rows),
     ]);
 
     // Register new items and draw negatives in event order, mirroring the history as the store
@@ -280,10 +325,16 @@ export class MfTrainer implements ModelTrainer {
       await this.#itemFeatures.load(this.#store, featureKeys, Date.now(), this.#config.trainer.itemRefreshMs);
   }
 
-  async #readUserCatalog(userIds: readonly string[]): Promise<void> {
+  async #readUserCatalog(
+    userIds: readonly string[],
+    known?: ReadonlyMap<string, CatalogRecord | undefined>,
+  ): Promise<void> {
     const fresh = [...new Set(userIds)].filter((id) => !this.#catalogRead.has(`u:${id}`));
     if (fresh.length === 0) return;
-    const records = await this.#store.getUsers(fresh);
+    const unknown = known === undefined ? fresh : fresh.filter((id) => !known.has(id));
+    const read = unknown.length === 0 ? [] : await this.#store.getUsers(unknown);
+    const byId = new Map(unknown.map((id, k) => [id, read[k]]));
+    const records = fresh.map((id) => (byId.has(id) ? byId.get(id) : known?.get(id)));
     const featureKeys: string[] = [];
     fresh.forEach((id, k) => {
       this.#catalogRead.add(`u:${id}`);
@@ -300,6 +351,7 @@ export class MfTrainer implements ModelTrainer {
 
   /** A fresh, empty local cache (everything is read again from the store on demand). */
   #reset(): void {
+    this.#epoch++;
     this.#model = new HybridMF(this.#mfConfig);
     const withState = this.#model.config.optimizer.kind === 'adagrad';
     this.#users = new TableSync(this.#model.users, 'owned', withState);

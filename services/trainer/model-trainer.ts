@@ -13,6 +13,12 @@ export interface TrainStats {
   readonly newItems: number;
 }
 
+/** What `prefetch` started reading (opaque to the worker). */
+export interface Prefetched {
+  /** Settles when the reads are done (never rejects: a failed read is read again by `train`). */
+  readonly settled: Promise<void>;
+}
+
 /** A model's share of one atomic write. */
 export interface PendingWrite {
   readonly writes: Omit<CommitBatch, 'offsets'>;
@@ -31,7 +37,13 @@ export interface ModelTrainer {
   readonly name: 'mf' | 'neumf';
   /** After partitions were assigned: the rows of users may have moved; read them again. */
   onAssign(): Promise<void>;
-  train(events: readonly BatchEvent[], now: number): Promise<TrainStats>;
+  /**
+   * Starts reading what a batch will need from the store (rows and histories of its users) before
+   * its turn to train, while other batches train. The result goes to `train`; it is only a hint:
+   * `train` uses what is still valid then and reads the rest.
+   */
+  prefetch?(events: readonly BatchEvent[]): Prefetched;
+  train(events: readonly BatchEvent[], now: number, prefetched?: Prefetched): Promise<TrainStats>;
   /**
    * Rows, counters and registry entries of everything trained since the last `writes`, and what
    * to record once they are written. Training may go on while the write is in flight.

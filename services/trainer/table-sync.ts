@@ -1,5 +1,5 @@
 import type { EmbeddingTable } from '../../shared/model/embedding-table.ts';
-import type { ModelStore, RowDelta, RowEntry, RowValue, TableRows } from '../../shared/ports/index.ts';
+import type { ModelStore, Row, RowDelta, RowEntry, RowValue, TableRows } from '../../shared/ports/index.ts';
 
 /**
  * Keeps one model table (the local cache, typed arrays) in step with its rows in the model store
@@ -53,9 +53,16 @@ export class TableSync {
   /**
    * Makes sure the rows of `ids` hold the store's values: rows never read, invalidated, or (shared
    * rows) read longer ago than `maxAgeMs`. Rows missing in the store keep their deterministic
-   * initial values. Returns the local indices, in the order of `ids`.
+   * initial values. Returns the local indices, in the order of `ids`. `known`: rows read from the
+   * store earlier (a prefetch), used for rows that still need reading; the others are read now.
    */
-  async load(store: ModelStore, ids: readonly string[], now: number, maxAgeMs: number): Promise<Int32Array> {
+  async load(
+    store: ModelStore,
+    ids: readonly string[],
+    now: number,
+    maxAgeMs: number,
+    known?: ReadonlyMap<string, Row | undefined>,
+  ): Promise<Int32Array> {
     // Rows created here already hold their deterministic initial values (ensure sets them).
     const created = this.table.size;
     const indices = Int32Array.from(ids, (id) => this.table.ensure(id));
@@ -70,12 +77,18 @@ export class TableSync {
         wanted.push(index);
     }
     if (wanted.length === 0) return indices;
-    const rows = await store.getRows(
-      this.storeTable,
-      wanted.map((i) => this.table.idAt(i)),
-    );
-    wanted.forEach((index, k) => {
-      const row = rows[k];
+    const unknown = known === undefined ? wanted : wanted.filter((i) => !known.has(this.table.idAt(i)));
+    const read =
+      unknown.length === 0
+        ? []
+        : await store.getRows(
+            this.storeTable,
+            unknown.map((i) => this.table.idAt(i)),
+          );
+    const fresh = new Map<number, Row | undefined>();
+    unknown.forEach((index, k) => fresh.set(index, read[k]));
+    wanted.forEach((index) => {
+      const row = fresh.has(index) ? fresh.get(index) : known?.get(this.table.idAt(index));
       this.#inStore[index] = row === undefined ? 0 : 1;
       this.#version[index] = row?.version ?? 0;
       if (row !== undefined) {
@@ -100,6 +113,19 @@ export class TableSync {
       if (this.mode === 'shared') this.#base.set(index, this.#snapshot(index));
     });
     return indices;
+  }
+
+  /**
+   * Which of `ids` a `load` would read from the store now (never loaded, or invalidated), for
+   * reading them ahead of time. Owned rows only: shared rows go stale.
+   */
+  unloaded(ids: Iterable<string>): string[] {
+    const out: string[] = [];
+    for (const id of ids) {
+      const index = this.table.indexOf(id);
+      if (index < 0 || index >= this.#loadedAt.length || this.#loadedAt[index] === 0) out.push(id);
+    }
+    return out;
   }
 
   /** Rows trained locally: they hold changes the store does not have until they are written. */

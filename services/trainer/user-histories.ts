@@ -48,11 +48,25 @@ export class UserHistories {
     this.#limit = limit;
   }
 
-  async load(store: ModelStore, userIds: readonly string[]): Promise<void> {
-    const missing = [...new Set(userIds)].filter((id) => !this.#lists.has(id));
+  /** Reads the histories of users not held yet (`known`: lists read earlier, by a prefetch). */
+  async load(
+    store: ModelStore,
+    userIds: readonly string[],
+    known?: ReadonlyMap<string, readonly string[]>,
+  ): Promise<void> {
+    const missing = this.missing(userIds);
     if (missing.length === 0) return;
-    const lists = await store.getHistories(missing);
-    missing.forEach((id, k) => this.#lists.set(id, new History([...(lists[k] ?? [])])));
+    const unknown = known === undefined ? missing : missing.filter((id) => !known.has(id));
+    const lists = unknown.length === 0 ? [] : await store.getHistories(unknown);
+    unknown.forEach((id, k) => this.#lists.set(id, new History([...(lists[k] ?? [])])));
+    if (known !== undefined)
+      for (const id of missing)
+        if (!this.#lists.has(id)) this.#lists.set(id, new History([...(known.get(id) ?? [])]));
+  }
+
+  /** Users whose history is not held (what `load` would read). */
+  missing(userIds: Iterable<string>): string[] {
+    return [...new Set(userIds)].filter((id) => !this.#lists.has(id));
   }
 
   /**

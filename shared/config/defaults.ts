@@ -109,6 +109,7 @@ export function defaultConfig(): Config {
       shutdownTimeoutMs: 20_000,
       flushMs: 200,
       flushRecords: 20_000,
+      prefetchBatches: 4,
       retryDelayMs: 500,
       auditEventIds: false,
     },

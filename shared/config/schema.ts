@@ -196,6 +196,11 @@ export const ConfigSchema = Type.Object(
         flushMs: Type.Integer({ minimum: 0, maximum: 60_000 }),
         /** ... or as soon as this many records are trained but not written. */
         flushRecords: Type.Integer({ minimum: 1 }),
+        /**
+         * Batches (of different partitions) taken from the log at once: while one trains, the
+         * others' user rows and histories are read from the store (1: one batch at a time).
+         */
+        prefetchBatches: Type.Integer({ minimum: 1, maximum: 64 }),
         /** Pause before a batch that failed on Redis or Kafka is tried again (doubles, up to 10 s). */
         retryDelayMs: Type.Integer({ minimum: 10 }),
         /** Count every applied event id in `applied:<model>` (for audits and tests; costs memory). */

@@ -66,6 +66,11 @@ export interface ConsumeOptions {
    * marked processed, after a pause; any other error stops this consumer and reaches `onError`.
    */
   eachBatch(batch: RecordBatch, context: BatchContext): Promise<void>;
+  /**
+   * At most how many batches, each of a different partition, may be in `eachBatch` at the same
+   * time (default 1). Batches of one partition always come one after the other, in order.
+   */
+  readonly concurrency?: number;
   /** Called once when the consumer stops because eachBatch threw a non-retriable error. */
   onError?(error: unknown): void;
 }

@@ -30,9 +30,17 @@ describe('several trainers on one topic', () => {
     async () => {
       const run = await trainerRun({ partitions: 4 });
       cleanups.push(run.cleanup);
-      const workload = await produceWorkload(run.log, { count: 60_000, users: 3_000, items: 500, seed: 3 });
+      // Both instances join before the events exist: otherwise the first may train them all
+      // before the second one is given a partition.
       const a = await TrainerProcess.start(services, { configFile: run.configFile });
       const b = await TrainerProcess.start(services, { configFile: run.configFile });
+      await waitUntil(
+        () => (b.assigned()?.length ?? 0) > 0 && (a.assigned()?.length ?? 4) < 4,
+        'the group to share the partitions between both instances',
+        120_000,
+        100,
+      );
+      const workload = await produceWorkload(run.log, { count: 60_000, users: 3_000, items: 500, seed: 3 });
       await waitUntil(
         async () =>
           (await a.metric('recsys_trainer_events_total')) > 0 &&

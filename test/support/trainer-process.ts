@@ -94,6 +94,20 @@ export class TrainerProcess {
     return this.#exit;
   }
 
+  /** The partitions of the latest assignment the trainer logged (undefined before the first). */
+  assigned(): number[] | undefined {
+    for (let i = this.lines.length - 1; i >= 0; i--) {
+      const line = this.lines[i] as string;
+      if (!line.includes('partitions assigned; continuing')) continue;
+      try {
+        return (JSON.parse(line) as { partitions: number[] }).partitions;
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  }
+
   async metric(name: string, labels: Record<string, string> = {}): Promise<number> {
     if (this.metricsUrl === undefined) throw new Error('no metrics URL');
     const text = await (await fetch(`${this.metricsUrl}/metrics`)).text();

@@ -262,7 +262,8 @@ export class KafkaEventLog implements EventLog {
     await consumer.run({
       autoCommit: true,
       eachBatchAutoResolve: false,
-      partitionsConsumedConcurrently: this.#options.partitionsConsumedConcurrently ?? 1,
+      partitionsConsumedConcurrently:
+        options.concurrency ?? this.#options.partitionsConsumedConcurrently ?? 1,
       eachBatch,
     });
     this.#subscriptions.add(subscription);
