@@ -21,18 +21,44 @@ export type Source = 'mf' | 'neumf' | 'content' | 'popular' | 'session';
  * values share the better rank's score (so ties stay ties).
  */
 export function rankNormalize(values: readonly (number | undefined)[]): Float64Array {
-  const order = values
-    .map((value, index) => ({ value, index }))
-    .filter((e): e is { value: number; index: number } => e.value !== undefined && Number.isFinite(e.value))
-    .sort((a, b) => b.value - a.value || a.index - b.index);
   const out = new Float64Array(values.length);
-  const n = order.length;
-  let rank = 0;
-  order.forEach((e, i) => {
-    if (i > 0 && e.value !== order[i - 1]?.value) rank = i;
-    out[e.index] = (n - rank) / n;
-  });
+  rankNormalizeInto(
+    Float64Array.from(values, (v) => (v === undefined ? Number.NaN : v)),
+    values.length,
+    out,
+  );
   return out;
+}
+
+/**
+ * rankNormalize over the first `n` of typed `values` (NaN or infinite: no value), into `out`:
+ * a value's score is (m - greater) / m, where m values are defined and `greater` of them are
+ * strictly larger; found by binary search in the sorted values (no comparator sort, no objects).
+ */
+export function rankNormalizeInto(values: Float64Array, n: number, out: Float64Array): void {
+  let m = 0;
+  const sorted = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = values[i] as number;
+    if (Number.isFinite(v)) sorted[m++] = v;
+  }
+  const defined = sorted.subarray(0, m).sort();
+  for (let i = 0; i < n; i++) {
+    const v = values[i] as number;
+    if (!Number.isFinite(v)) {
+      out[i] = 0;
+      continue;
+    }
+    // First index whose value is > v.
+    let lo = 0;
+    let hi = m;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((defined[mid] as number) > v) hi = mid;
+      else lo = mid + 1;
+    }
+    out[i] = lo / m;
+  }
 }
 
 /** The weight of the model side for `count` interactions: count / (count + half). */
@@ -70,35 +96,64 @@ export interface Blended {
 
 /** Blends one candidate's signals with model weight `w` (see the module comment). */
 export function blend(signals: Signals, w: number, neumfShare: number = NEUMF_SHARE): Blended {
-  const models = [signals.mf, signals.neumf].filter((v): v is number => v !== undefined);
-  const model =
-    signals.neumf === undefined
-      ? (signals.mf ?? 0)
-      : signals.mf === undefined
-        ? signals.neumf
-        : (signals.mf + neumfShare * signals.neumf) / (1 + neumfShare);
-  const weight = models.length === 0 ? 0 : w;
+  const nan = (v: number | undefined) => (v === undefined ? Number.NaN : v);
+  const out = { score: 0, source: 0 };
+  blendRaw(
+    nan(signals.mf),
+    nan(signals.neumf),
+    nan(signals.popular),
+    nan(signals.content),
+    nan(signals.session),
+    w,
+    neumfShare,
+    out,
+  );
+  return { score: out.score, source: SOURCES[out.source] as Source };
+}
+
+/** Source codes as rankings store them (`SOURCES[code]`). */
+export const SOURCES: readonly Source[] = ['mf', 'neumf', 'content', 'popular', 'session'];
+const MF = 0;
+const NEUMF = 1;
+const CONTENT = 2;
+const POPULAR = 3;
+const SESSION = 4;
+
+/**
+ * `blend` on plain numbers (NaN: the signal is absent), for the request path: writes the score
+ * and the source code (an index into SOURCES) into `out`, allocating nothing.
+ */
+export function blendRaw(
+  mf: number,
+  neumf: number,
+  popular: number,
+  content: number,
+  session: number,
+  w: number,
+  neumfShare: number,
+  out: { score: number; source: number },
+): void {
+  const hasMf = !Number.isNaN(mf);
+  const hasNeumf = !Number.isNaN(neumf);
+  const model = !hasNeumf ? (hasMf ? mf : 0) : !hasMf ? neumf : (mf + neumfShare * neumf) / (1 + neumfShare);
+  const weight = hasMf || hasNeumf ? w : 0;
   let fallback = 0;
-  let fallbackSource: Source = 'popular';
-  for (const source of ['popular', 'content', 'session'] as const) {
-    const value =
-      source === 'popular' && signals.popular !== undefined
-        ? POPULAR_SHARE * signals.popular
-        : signals[source];
-    if (value !== undefined && value > fallback) {
-      fallback = value;
-      fallbackSource = source;
-    }
+  let fallbackSource = POPULAR;
+  if (!Number.isNaN(popular) && POPULAR_SHARE * popular > fallback) fallback = POPULAR_SHARE * popular;
+  if (!Number.isNaN(content) && content > fallback) {
+    fallback = content;
+    fallbackSource = CONTENT;
+  }
+  if (!Number.isNaN(session) && session > fallback) {
+    fallback = session;
+    fallbackSource = SESSION;
   }
   const modelPart = weight * model;
   const fallbackPart = (1 - weight) * fallback;
-  const modelSource: Source =
-    signals.neumf !== undefined && (signals.mf === undefined || neumfShare * signals.neumf >= signals.mf)
-      ? 'neumf'
-      : 'mf';
-  const source: Source =
-    models.length > 0 && (fallback === 0 || (modelPart > 0 && modelPart >= fallbackPart))
+  const modelSource = hasNeumf && (!hasMf || neumfShare * neumf >= mf) ? NEUMF : MF;
+  out.source =
+    (hasMf || hasNeumf) && (fallback === 0 || (modelPart > 0 && modelPart >= fallbackPart))
       ? modelSource
       : fallbackSource;
-  return { score: modelPart + fallbackPart, source };
+  out.score = modelPart + fallbackPart;
 }

@@ -1,4 +1,5 @@
-import type { TopKResult } from '../../shared/model/topk.ts';
+import { Stamps, grown } from '../../shared/model/stamps.ts';
+import { selectTopK, type TopKResult } from '../../shared/model/topk.ts';
 
 export interface NeighborCacheOptions {
   /** Computes an item's neighbours (positions and similarities, best first). */
@@ -22,6 +23,10 @@ export class NeighborCache {
   readonly #clock: () => number;
   readonly #cache = new Map<number, { result: TopKResult; at: number }>();
   #generation = Number.NaN;
+  // Scratch of nearInto, reused by every call: best score per position, valid where stamped.
+  #best = new Float64Array(0);
+  readonly #seen = new Stamps();
+  #touched = new Int32Array(256);
 
   constructor(options: NeighborCacheOptions) {
     this.#options = options;
@@ -47,23 +52,62 @@ export class NeighborCache {
   /**
    * Items close to something in a weighted set of items (what a user touched, recent ones
    * weighing more): score = the largest weight x similarity over the set; the best `k` that pass
-   * `skip`. The largest, not the mean: an item just like one thing the user liked is a strong
-   * candidate even when the rest of their history is elsewhere.
+   * `skip` (ties: lower position first), best first, handed to `each`. The largest, not the mean:
+   * an item just like one thing the user liked is a strong candidate even when the rest of their
+   * history is elsewhere.
    */
+  nearInto(
+    items: ArrayLike<number>,
+    weights: ArrayLike<number>,
+    k: number,
+    skip: (position: number) => boolean,
+    each: (position: number, score: number) => void,
+  ): void {
+    this.#seen.next(0);
+    let n = 0;
+    for (let i = 0; i < items.length; i++) {
+      const weight = weights[i] as number;
+      const neighbours = this.of(items[i] as number);
+      const { indices, scores } = neighbours;
+      for (let j = 0; j < indices.length; j++) {
+        const p = indices[j] as number;
+        const score = weight * (scores[j] as number);
+        if (!(score > 0)) continue;
+        this.#seen.fit(p);
+        if (p >= this.#best.length) this.#best = grown(this.#best, Math.max(1024, 2 * (p + 1)));
+        if (!this.#seen.has(p)) {
+          this.#seen.mark(p);
+          this.#best[p] = score;
+          if (n === this.#touched.length) this.#touched = grown(this.#touched, 2 * n);
+          this.#touched[n++] = p;
+        } else if (score > (this.#best[p] as number)) {
+          this.#best[p] = score;
+        }
+      }
+    }
+    // In position order, so that selectTopK's "lower index first" is "lower position first".
+    const touched = this.#touched.subarray(0, n).sort();
+    const values = new Float64Array(n);
+    for (let i = 0; i < n; i++) values[i] = this.#best[touched[i] as number] as number;
+    const top = selectTopK(values, k, n, (i) => skip(touched[i] as number));
+    for (let r = 0; r < top.indices.length; r++)
+      each(touched[top.indices[r] as number] as number, values[top.indices[r] as number] as number);
+  }
+
+  /** `nearInto` as a map (position -> score), best first. */
   near(
     items: readonly { item: number; weight: number }[],
     k: number,
     skip: (position: number) => boolean,
   ): Map<number, number> {
-    const best = new Map<number, number>();
-    for (const { item, weight } of items) {
-      const neighbours = this.of(item);
-      neighbours.indices.forEach((p, j) => {
-        const score = weight * (neighbours.scores[j] as number);
-        if (score > (best.get(p) ?? 0)) best.set(p, score);
-      });
-    }
-    const ranked = [...best].filter(([p]) => !skip(p)).sort((a, b) => b[1] - a[1] || a[0] - b[0]);
-    return new Map(ranked.slice(0, k));
+    const out = new Map<number, number>();
+    this.nearInto(
+      items.map((e) => e.item),
+      items.map((e) => e.weight),
+      k,
+      skip,
+      (p, score) => out.set(p, score),
+    );
+    return out;
   }
 }

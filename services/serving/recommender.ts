@@ -2,7 +2,17 @@ import { randomUUID } from 'node:crypto';
 import { RecsysError } from '../../shared/errors/index.ts';
 import type { Context, ContextEncoder } from '../../shared/model/context.ts';
 import { sigmoid } from '../../shared/model/math.ts';
-import { NEUMF_SHARE, blend, interactionWeight, rankNormalize, type Blended, type Source } from './blend.ts';
+import { selectTopK } from '../../shared/model/topk.ts';
+import {
+  NEUMF_SHARE,
+  SOURCES,
+  blendRaw,
+  interactionWeight,
+  rankNormalizeInto,
+  type Source,
+} from './blend.ts';
+import { Stamps } from '../../shared/model/stamps.ts';
+import { CandidateSet } from './candidates.ts';
 import { NeighborCache } from './neighbor-cache.ts';
 import type { ItemIndex } from './item-index.ts';
 import type { NcfIndex } from './ncf-index.ts';
@@ -65,16 +75,6 @@ interface Ranking {
   readonly sources: Uint8Array;
 }
 
-const SOURCES: readonly Source[] = ['mf', 'neumf', 'content', 'popular', 'session'];
-
-interface Candidate {
-  mf?: number;
-  popular?: number;
-  content?: number;
-  session?: number;
-  neumf?: number;
-}
-
 /** History items used for content candidates, and for the session vector. */
 const CONTENT_HISTORY = 10;
 const SESSION_HISTORY = 5;
@@ -94,6 +94,10 @@ export class Recommender {
   readonly results: ResultCache<Ranking>;
   readonly #content: NeighborCache;
   readonly #session: NeighborCache;
+  // Per-request scratch (reset by each request; see #rank for why it is reset after the await).
+  readonly #found = new CandidateSet();
+  readonly #marks = new Stamps();
+  readonly #blendOut = { score: 0, source: 0 };
 
   constructor(options: RecommenderOptions) {
     this.#o = options;
@@ -222,65 +226,119 @@ export class Recommender {
     now: number,
   ): Promise<Ranking> {
     const { index, candidates: depth } = this.#o;
-    const exclude = new Set(request.exclude ?? []);
-    const seen = request.filterSeen ? new Set(user.history) : new Set<string>();
-    const within = request.category === undefined ? undefined : index.inCategory(request.category);
-    const skip = (p: number) =>
-      !index.servable(p) ||
-      (within !== undefined && !within.has(p)) ||
-      exclude.has(index.idAt(p)) ||
-      seen.has(index.idAt(p));
-    const found = new Map<number, Candidate>();
-    const at = (p: number): Candidate => {
-      let c = found.get(p);
-      if (c === undefined) found.set(p, (c = {}));
-      return c;
-    };
-    const history = user.history.map((id) => index.indexOf(id)).filter((p) => p >= 0);
-    if (user.mf !== undefined) {
-      const mfTop = await index.topBatched(user.mf, depth, skip, within);
-      mfTop.indices.forEach((p, j) => (at(p).mf = mfTop.scores[j] as number));
+    // Excluded and (with filterSeen) already seen items, by position: no string keys per check.
+    const excluded = new Set<number>();
+    for (const id of request.exclude ?? []) {
+      const p = index.indexOf(id);
+      if (p >= 0) excluded.add(p);
     }
+    const history: number[] = [];
+    for (const id of user.history) {
+      const p = index.indexOf(id);
+      if (p < 0) continue;
+      history.push(p);
+      if (request.filterSeen) excluded.add(p);
+    }
+    const within = request.category === undefined ? undefined : index.inCategory(request.category);
+    const mfTop =
+      user.mf === undefined
+        ? undefined
+        : await index.topBatched(
+            user.mf,
+            depth,
+            (p) => !index.servable(p) || excluded.has(p) || (within !== undefined && !within.has(p)),
+            within,
+          );
+    // From here on nothing awaits: the shared scratch (candidates, marks) is this request's.
+    const size = index.size;
+    const marks = this.#marks;
+    marks.next(size);
+    for (const p of excluded) marks.mark(p);
+    const skip = (p: number) =>
+      !index.servable(p) || marks.has(p) || (within !== undefined && !within.has(p));
+    const found = this.#found;
+    found.reset(size);
+    if (mfTop !== undefined)
+      for (let j = 0; j < mfTop.indices.length; j++)
+        found.mf[found.at(mfTop.indices[j] as number)] = mfTop.scores[j] as number;
     for (const e of popular) {
       const p = index.indexOf(e.itemId);
-      if (p >= 0 && !skip(p)) at(p).popular = e.score;
+      if (p >= 0 && !skip(p)) found.popular[found.at(p)] = e.score;
     }
     if (history.length > 0) {
       // Content: items whose features are like those of the recent history (recent weigh more).
       const recent = history.slice(-CONTENT_HISTORY);
-      const weighted = recent.map((item, j) => ({ item, weight: 0.75 + (0.25 * (j + 1)) / recent.length }));
-      for (const [p, score] of this.#content.near(weighted, depth, skip)) at(p).content = Math.min(1, score);
+      const weights = recent.map((_, j) => 0.75 + (0.25 * (j + 1)) / recent.length);
+      this.#content.nearInto(recent, weights, depth, skip, (p, score) => {
+        found.content[found.at(p)] = Math.min(1, score);
+      });
       // Session: items whose MF vectors are near the last few the user touched.
-      const last = history.slice(-SESSION_HISTORY).map((item) => ({ item, weight: 1 }));
-      for (const [p, score] of this.#session.near(last, Math.ceil(depth / 2), skip))
-        at(p).session = Math.min(1, score);
+      const last = history.slice(-SESSION_HISTORY);
+      this.#session.nearInto(
+        last,
+        new Float64Array(last.length).fill(1),
+        Math.ceil(depth / 2),
+        skip,
+        (p, score) => {
+          found.session[found.at(p)] = Math.min(1, score);
+        },
+      );
     }
-    const positions = [...found.keys()];
-    const entries = positions.map((p) => found.get(p) as Candidate);
+    const n = found.size;
+    const positions = found.positions;
     if (user.mf !== undefined)
-      for (const [j, c] of entries.entries()) c.mf ??= index.score(user.mf, positions[j] as number);
-    const mf = rankNormalize(entries.map((c) => c.mf));
-    const pop = rankNormalize(entries.map((c) => c.popular));
-    const content = rankNormalize(entries.map((c) => c.content));
+      for (let c = 0; c < n; c++)
+        if (Number.isNaN(found.mf[c] as number)) found.mf[c] = index.score(user.mf, positions[c] as number);
+    const mf = new Float64Array(n);
+    const pop = new Float64Array(n);
+    const content = new Float64Array(n);
+    rankNormalizeInto(found.mf, n, mf);
+    rankNormalizeInto(found.popular, n, pop);
+    rankNormalizeInto(found.content, n, content);
+    // A signal the candidate lacks stays absent (NaN) for the blend; sessions are clipped cosines.
+    const absent = (raw: Float64Array, normalized: Float64Array) => {
+      for (let c = 0; c < n; c++) if (Number.isNaN(raw[c] as number)) normalized[c] = Number.NaN;
+    };
+    absent(found.mf, mf);
+    absent(found.popular, pop);
+    absent(found.content, content);
+    const session = new Float64Array(n);
+    for (let c = 0; c < n; c++) {
+      const v = found.session[c] as number;
+      session[c] = Number.isNaN(v) ? Number.NaN : Math.min(1, Math.max(0, v));
+    }
     const wUser = interactionWeight(user.mfCount, this.#o.blendInteractions);
-    const signals = entries.map((c, j) => ({
-      ...(c.mf === undefined ? {} : { mf: mf[j] as number }),
-      ...(c.popular === undefined ? {} : { popular: pop[j] as number }),
-      ...(c.content === undefined ? {} : { content: content[j] as number }),
-      ...(c.session === undefined ? {} : { session: Math.min(1, Math.max(0, c.session)) }),
-    }));
-    const weights = positions.map(
-      (p) => wUser * interactionWeight(index.count(p), this.#o.blendInteractions),
-    );
+    const weights = new Float64Array(n);
+    for (let c = 0; c < n; c++)
+      weights[c] = wUser * interactionWeight(index.count(positions[c] as number), this.#o.blendInteractions);
     const share = this.#o.neumfShare?.() ?? NEUMF_SHARE;
-    let blended = signals.map((s, j) => blend(s, weights[j] as number, share));
+    const scores = new Float64Array(n);
+    const sources = new Uint8Array(n);
+    const out = this.#blendOut;
+    const neumf = new Float64Array(n).fill(Number.NaN);
+    const blendAll = (from: ArrayLike<number> | undefined) => {
+      const count = from === undefined ? n : from.length;
+      for (let i = 0; i < count; i++) {
+        const c = from === undefined ? i : (from[i] as number);
+        blendRaw(
+          mf[c] as number,
+          neumf[c] as number,
+          pop[c] as number,
+          content[c] as number,
+          session[c] as number,
+          weights[c] as number,
+          share,
+          out,
+        );
+        scores[c] = out.score;
+        sources[c] = out.source;
+      }
+    };
+    blendAll(undefined);
     const ncf = this.#o.ncf;
-    if (ncf?.ready === true && user.ncf !== undefined && wUser > 0 && positions.length > 0 && share > 0) {
-      const order = blended
-        .map((b, j) => ({ j, score: b.score }))
-        .sort((a, b) => b.score - a.score || a.j - b.j);
-      const chosen = order.slice(0, this.#o.rerank).map((e) => e.j);
-      const ids = chosen.map((j) => index.idAt(positions[j] as number));
+    if (ncf?.ready === true && user.ncf !== undefined && wUser > 0 && n > 0 && share > 0) {
+      const chosen = selectTopK(scores, this.#o.rerank, n).indices;
+      const ids = Array.from(chosen, (c) => index.idAt(positions[c] as number));
       const logits = ncf.score(
         user.ncf.gmf,
         user.ncf.mlp,
@@ -288,26 +346,24 @@ export class Recommender {
         ids,
         new Float32Array(ids.length),
       );
-      const norm = rankNormalize(Array.from(logits, sigmoid));
-      chosen.forEach((j, r) => {
-        blended[j] = blend({ ...signals[j], neumf: norm[r] as number }, weights[j] as number, share);
-      });
-      blended = [...blended];
+      const probabilities = Float64Array.from(logits, sigmoid);
+      const norm = new Float64Array(chosen.length);
+      rankNormalizeInto(probabilities, chosen.length, norm);
+      chosen.forEach((c, r) => (neumf[c] = norm[r] as number));
+      blendAll(chosen);
     }
     // Best first; ties by item id (deterministic across instances).
-    const order = positions
-      .map((p, j) => j)
-      .sort((a, b) => {
-        const d = (blended[b] as Blended).score - (blended[a] as Blended).score;
-        if (d !== 0) return d;
-        const x = index.idAt(positions[a] as number);
-        const y = index.idAt(positions[b] as number);
-        return x < y ? -1 : x > y ? 1 : 0;
-      });
+    const order = Array.from({ length: n }, (_, c) => c).sort((a, b) => {
+      const d = (scores[b] as number) - (scores[a] as number);
+      if (d !== 0) return d;
+      const x = index.idAt(positions[a] as number);
+      const y = index.idAt(positions[b] as number);
+      return x < y ? -1 : x > y ? 1 : 0;
+    });
     return {
-      positions: Int32Array.from(order, (j) => positions[j] as number),
-      scores: Float32Array.from(order, (j) => (blended[j] as Blended).score),
-      sources: Uint8Array.from(order, (j) => SOURCES.indexOf((blended[j] as Blended).source)),
+      positions: Int32Array.from(order, (c) => positions[c] as number),
+      scores: Float32Array.from(order, (c) => scores[c] as number),
+      sources: Uint8Array.from(order, (c) => sources[c] as number),
     };
   }
 

@@ -7,6 +7,7 @@ import { featuresOf } from '../../../shared/model/features.ts';
 import { DecayedPopularity } from '../../../shared/model/popularity.ts';
 import { Random, hashString, initialVector } from '../../../shared/model/random.ts';
 import { BruteForceTopK, selectTopK } from '../../../shared/model/topk.ts';
+import { Stamps } from '../../../shared/model/stamps.ts';
 import { UserHistory } from '../../../shared/model/user-history.ts';
 
 describe('selectTopK', () => {
@@ -229,5 +230,22 @@ describe('UserHistory pools', () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('Stamps', () => {
+  it('marks positions for one round only, growing as needed', () => {
+    const stamps = new Stamps();
+    stamps.next(4);
+    stamps.mark(1);
+    stamps.mark(-1);
+    expect([0, 1, 2, 3].map((p) => stamps.has(p))).toEqual([false, true, false, false]);
+    stamps.fit(5000);
+    stamps.mark(4999);
+    expect(stamps.has(4999)).toBe(true);
+    expect(stamps.has(1)).toBe(true);
+    stamps.next(4);
+    expect(stamps.has(1)).toBe(false);
+    expect(stamps.has(4999)).toBe(false);
   });
 });
