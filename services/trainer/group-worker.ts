@@ -76,6 +76,8 @@ export class GroupWorker {
   #timer: NodeJS.Timeout | undefined;
   /** The write in flight (training goes on meanwhile); resolves true when it went through. */
   #inflight: Promise<boolean> | undefined;
+  /** True from the start of a write until its answer (#inflight stays set until awaited). */
+  #writing = false;
   #lastTick = 0;
   #busy: Promise<void> = Promise.resolve();
   #healthy = true;
@@ -231,7 +233,7 @@ export class GroupWorker {
     // batches gather until that write is done (#write flushes them then), so commits grow with
     // the rate. Past flushRecords, training waits for the write (backpressure).
     if (
-      this.#inflight === undefined ||
+      !this.#writing ||
       this.#pendingRecords >= config.trainer.flushRecords ||
       this.#now() - this.#pendingSince >= config.trainer.flushMs
     ) {
@@ -267,7 +269,8 @@ export class GroupWorker {
       ],
       ...(this.#deps.primary ? this.#servingData(events) : {}),
     };
-    this.#inflight = this.#write(write, pending, model.done);
+    this.#writing = true;
+    this.#inflight = this.#write(write, pending, model.done).finally(() => (this.#writing = false));
   }
 
   /** Waits for the write in flight, if any. */

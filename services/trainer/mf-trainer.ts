@@ -17,6 +17,9 @@ import type { ModelTrainer, PendingWrite, Prefetched, TrainStats } from './model
 import { TableSync } from './table-sync.ts';
 import { UserHistories } from './user-histories.ts';
 
+/** Items read per background warm-up read. */
+const WARM_CHUNK = 2_000;
+
 /** Counter hash holding the sum and number of ratings (their mean is the global bias). */
 export const MF_GLOBAL_COUNTER = 'mf:global';
 
@@ -26,6 +29,9 @@ interface UserPrefetch extends Prefetched {
   histories?: ReadonlyMap<string, readonly string[]>;
   catalog?: ReadonlyMap<string, CatalogRecord | undefined>;
   rows?: ReadonlyMap<string, Row | undefined>;
+  /** Rows and catalog records of the batch's (positive) items never read before. */
+  itemRows?: ReadonlyMap<string, Row | undefined>;
+  itemCatalog?: ReadonlyMap<string, CatalogRecord | undefined>;
 }
 
 interface Deps {
@@ -85,6 +91,24 @@ export class MfTrainer implements ModelTrainer {
     this.#histories.clear();
     await this.#registry.refresh(this.#store);
     this.#registryLoaded = true;
+    void this.#warmItems(this.#epoch);
+  }
+
+  /**
+   * Reads the rows and catalog records of every registered item in the background, in chunks:
+   * negatives are drawn from the whole registry, and a batch should not wait for rows it could
+   * have had. Stops when the cache is emptied or the partitions move (a new epoch).
+   */
+  async #warmItems(epoch: number): Promise<void> {
+    const ids = Array.from({ length: this.#registry.size }, (_, p) => this.#registry.idAt(p));
+    for (let start = 0; start < ids.length && epoch === this.#epoch; start += WARM_CHUNK) {
+      const chunk = ids.slice(start, start + WARM_CHUNK);
+      try {
+        await Promise.all([this.#readItemCatalog(chunk), this.#items.warm(this.#store, chunk, Date.now())]);
+      } catch {
+        return; // the store is unavailable: batches read what they need themselves
+      }
+    }
   }
 
   cacheRows(): number {
@@ -102,6 +126,9 @@ export class MfTrainer implements ModelTrainer {
     const histories = this.#histories.missing(ids);
     const catalog = ids.filter((id) => !this.#catalogRead.has(`u:${id}`));
     const rows = this.#users.unloaded(ids);
+    const items = [...new Set(events.map((e) => e.event.itemId))];
+    const itemRows = this.#items.unloaded(items);
+    const itemCatalog = items.filter((id) => !this.#catalogRead.has(`i:${id}`));
     const zip = <T>(keys: readonly string[], values: readonly T[]) =>
       new Map(keys.map((id, k) => [id, values[k] as T]));
     const out: UserPrefetch = {
@@ -114,6 +141,12 @@ export class MfTrainer implements ModelTrainer {
         catalog.length > 0 ? store.getUsers(catalog).then((v) => (out.catalog = zip(catalog, v))) : 0,
         rows.length > 0
           ? store.getRows(this.#users.storeTable, rows).then((v) => (out.rows = zip(rows, v)))
+          : 0,
+        itemRows.length > 0
+          ? store.getRows(this.#items.storeTable, itemRows).then((v) => (out.itemRows = zip(itemRows, v)))
+          : 0,
+        itemCatalog.length > 0
+          ? store.getItems(itemCatalog).then((v) => (out.itemCatalog = zip(itemCatalog, v)))
           : 0,
       ]).then(
         () => undefined,
@@ -173,7 +206,10 @@ export class MfTrainer implements ModelTrainer {
     const newItems = this.#registry.size - registered;
 
     const itemIds = [...new Set([...events.map((e) => e.event.itemId), ...negativeIds.flat()])];
-    await Promise.all([this.#readItemCatalog(itemIds), this.#items.load(this.#store, itemIds, now, refresh)]);
+    await Promise.all([
+      this.#readItemCatalog(itemIds, known?.itemCatalog),
+      this.#items.load(this.#store, itemIds, now, refresh, known?.itemRows),
+    ]);
     // Feature rows are shared by many items and trainers: keep the batch's within the bound too.
     const featureKeys = new Set<string>();
     for (const id of itemIds)
@@ -307,10 +343,16 @@ export class MfTrainer implements ModelTrainer {
     return greater;
   }
 
-  async #readItemCatalog(itemIds: readonly string[]): Promise<void> {
+  async #readItemCatalog(
+    itemIds: readonly string[],
+    known?: ReadonlyMap<string, CatalogRecord | undefined>,
+  ): Promise<void> {
     const fresh = itemIds.filter((id) => !this.#catalogRead.has(`i:${id}`));
     if (fresh.length === 0) return;
-    const records = await this.#store.getItems(fresh);
+    const unknown = known === undefined ? fresh : fresh.filter((id) => !known.has(id));
+    const read = unknown.length === 0 ? [] : await this.#store.getItems(unknown);
+    const byId = new Map(unknown.map((id, k) => [id, read[k]]));
+    const records = fresh.map((id) => (byId.has(id) ? byId.get(id) : known?.get(id)));
     const featureKeys: string[] = [];
     fresh.forEach((id, k) => {
       this.#catalogRead.add(`i:${id}`);

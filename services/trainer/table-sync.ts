@@ -42,6 +42,9 @@ export class TableSync {
   #changed = new Float64Array(1024);
   #generation = 0;
   readonly #base = new Map<number, Base>();
+  /** Stale shared rows waiting for a background re-read, and whether one is in flight. */
+  readonly #stale = new Set<number>();
+  #refreshing = false;
 
   constructor(table: EmbeddingTable, mode: SyncMode, withState: boolean) {
     this.table = table;
@@ -55,6 +58,10 @@ export class TableSync {
    * rows) read longer ago than `maxAgeMs`. Rows missing in the store keep their deterministic
    * initial values. Returns the local indices, in the order of `ids`. `known`: rows read from the
    * store earlier (a prefetch), used for rows that still need reading; the others are read now.
+   *
+   * Stale shared rows are not waited for: they are re-read in the background (one read at a
+   * time) and replaced when the answer comes, unless the row was trained meanwhile. Training
+   * goes on with the cached values for that round trip; only rows never read hold a batch up.
    */
   async load(
     store: ModelStore,
@@ -73,9 +80,11 @@ export class TableSync {
       if (seen.has(index)) continue;
       seen.add(index);
       const at = this.#loadedAt[index] as number;
-      if (at === 0 || (this.mode === 'shared' && now - at > maxAgeMs && this.#changed[index] === 0))
-        wanted.push(index);
+      if (at === 0) wanted.push(index);
+      else if (this.mode === 'shared' && now - at > maxAgeMs && this.#changed[index] === 0)
+        this.#stale.add(index);
     }
+    if (this.#stale.size > 0 && !this.#refreshing) void this.#refreshStale(store, now);
     if (wanted.length === 0) return indices;
     const unknown = known === undefined ? wanted : wanted.filter((i) => !known.has(this.table.idAt(i)));
     const read =
@@ -87,37 +96,86 @@ export class TableSync {
           );
     const fresh = new Map<number, Row | undefined>();
     unknown.forEach((index, k) => fresh.set(index, read[k]));
-    wanted.forEach((index) => {
-      const row = fresh.has(index) ? fresh.get(index) : known?.get(this.table.idAt(index));
-      this.#inStore[index] = row === undefined ? 0 : 1;
-      this.#version[index] = row?.version ?? 0;
-      if (row !== undefined) {
-        this.table.row(index).set(row.vector);
-        this.table.biases[index] = row.bias;
-        this.table.counts[index] = row.count;
-        if (this.#withState) {
-          this.table.accum[index] = row.state[0] ?? 0;
-          this.table.biasAccum[index] = row.state[1] ?? 0;
-        }
-      } else {
-        // Not in the store: the deterministic initial row (what every process would create).
-        if (index < created) this.table.row(index).set(this.table.initialRow(this.table.idAt(index)));
-        this.table.biases[index] = 0;
-        this.table.counts[index] = 0;
-        if (this.#withState) {
-          this.table.accum[index] = 0;
-          this.table.biasAccum[index] = 0;
-        }
-      }
-      this.#loadedAt[index] = now;
-      if (this.mode === 'shared') this.#base.set(index, this.#snapshot(index));
-    });
+    wanted.forEach((index) =>
+      this.#apply(
+        index,
+        fresh.has(index) ? fresh.get(index) : known?.get(this.table.idAt(index)),
+        now,
+        created,
+      ),
+    );
     return indices;
   }
 
   /**
-   * Which of `ids` a `load` would read from the store now (never loaded, or invalidated), for
-   * reading them ahead of time. Owned rows only: shared rows go stale.
+   * Reads rows of `ids` that were never read, off the critical path (a cache warm-up): a row that
+   * a batch read, trained or invalidated in the meantime keeps what it has.
+   */
+  async warm(store: ModelStore, ids: readonly string[], now: number): Promise<void> {
+    const wanted = ids.filter((id) => {
+      const index = this.table.indexOf(id);
+      return index < 0 || index >= this.#loadedAt.length || this.#loadedAt[index] === 0;
+    });
+    if (wanted.length === 0) return;
+    const rows = await store.getRows(this.storeTable, wanted);
+    const created = this.table.size;
+    wanted.forEach((id, k) => {
+      const index = this.table.ensure(id);
+      this.#fit();
+      if (this.#loadedAt[index] !== 0 || this.#changed[index] !== 0) return;
+      this.#apply(index, rows[k], now, created);
+    });
+  }
+
+  /** Re-reads stale shared rows; a row trained (or re-read) since the read began keeps its values. */
+  async #refreshStale(store: ModelStore, now: number): Promise<void> {
+    this.#refreshing = true;
+    try {
+      const indices = [...this.#stale];
+      this.#stale.clear();
+      const rows = await store.getRows(
+        this.storeTable,
+        indices.map((i) => this.table.idAt(i)),
+      );
+      indices.forEach((index, k) => {
+        if (this.#changed[index] !== 0 || (this.#loadedAt[index] as number) > now) return;
+        this.#apply(index, rows[k], now, this.table.size);
+      });
+    } catch {
+      // Not applied: the rows are read again when next found stale.
+    } finally {
+      this.#refreshing = false;
+    }
+  }
+
+  #apply(index: number, row: Row | undefined, now: number, created: number): void {
+    this.#inStore[index] = row === undefined ? 0 : 1;
+    this.#version[index] = row?.version ?? 0;
+    if (row !== undefined) {
+      this.table.row(index).set(row.vector);
+      this.table.biases[index] = row.bias;
+      this.table.counts[index] = row.count;
+      if (this.#withState) {
+        this.table.accum[index] = row.state[0] ?? 0;
+        this.table.biasAccum[index] = row.state[1] ?? 0;
+      }
+    } else {
+      // Not in the store: the deterministic initial row (what every process would create).
+      if (index < created) this.table.row(index).set(this.table.initialRow(this.table.idAt(index)));
+      this.table.biases[index] = 0;
+      this.table.counts[index] = 0;
+      if (this.#withState) {
+        this.table.accum[index] = 0;
+        this.table.biasAccum[index] = 0;
+      }
+    }
+    this.#loadedAt[index] = now;
+    if (this.mode === 'shared') this.#base.set(index, this.#snapshot(index));
+  }
+
+  /**
+   * Which of `ids` a `load` would have to wait for (never read, or invalidated), for reading
+   * them ahead of time.
    */
   unloaded(ids: Iterable<string>): string[] {
     const out: string[] = [];
