@@ -183,7 +183,15 @@ export class GroupWorker {
     const { config, codec, trainer } = this.#deps;
     const decoded = decodeBatch(batch, codec, config.events.types);
     const prefetched = trainer.prefetch?.(decoded.events);
-    return this.#serialize(() => this.#train(batch, context, decoded, prefetched));
+    // A batch may wait its turn (and a write) for a while: keep the group membership alive
+    // meanwhile, so a long wait is not taken for a dead consumer. A failed heartbeat (a rebalance
+    // under way) is not an error here: the batch ends stale and its write is fenced if need be.
+    const heartbeats = setInterval(() => {
+      context.heartbeat().catch(() => undefined);
+    }, config.kafka.heartbeatIntervalMs);
+    return this.#serialize(() => this.#train(batch, context, decoded, prefetched)).finally(() =>
+      clearInterval(heartbeats),
+    );
   }
 
   async #train(
