@@ -56,6 +56,8 @@ export class ItemIndex {
   /** Items changed since the ANN snapshot: searched exactly, next to the ANN results. */
   readonly #annDirty = new Set<number>();
   #annBuild: Promise<void> | undefined;
+  /** Scratch of #recompute. */
+  #scratch = new Float32Array(0);
   /** Exact-scan queries waiting for the next batched scan (topBatched). */
   readonly #pending: {
     query: Float32Array;
@@ -420,10 +422,16 @@ export class ItemIndex {
     return this.#idRows.subarray(position * this.dim, (position + 1) * this.dim);
   }
 
+  /**
+   * Recomputes an item's composite vector (id row plus the mean of its feature rows) and bias
+   * column. Only a real change counts as one (version, ANN dirty set): a periodic full reload
+   * re-applies every row, and marking all of them changed would send every query to an exact
+   * scan of the whole catalog and start an index rebuild.
+   */
   #recompute(position: number): void {
     const dim = this.dim;
-    const out = this.vector(position);
-    out.set(this.#idRow(position));
+    const next = this.#scratch.length === dim ? this.#scratch : (this.#scratch = new Float32Array(dim));
+    next.set(this.#idRow(position));
     const feats = this.#itemFeatures[position];
     if (feats !== undefined) {
       const scale = 1 / feats.features.length;
@@ -431,10 +439,16 @@ export class ItemIndex {
         const w = scale * (feats.weights[k] as number);
         const base = (feats.features[k] as number) * dim;
         for (let d = 0; d < dim; d++)
-          out[d] = (out[d] as number) + w * (this.#featureRows[base + d] as number);
+          next[d] = (next[d] as number) + w * (this.#featureRows[base + d] as number);
       }
     }
-    this.#vectors[position * this.#stride + dim] = this.#biases[position] as number;
+    const out = this.vector(position);
+    const biasAt = position * this.#stride + dim;
+    let changed = this.#vectors[biasAt] !== this.#biases[position];
+    for (let d = 0; d < dim && !changed; d++) changed = out[d] !== next[d];
+    if (!changed) return;
+    out.set(next);
+    this.#vectors[biasAt] = this.#biases[position] as number;
     let norm = 0;
     for (let d = 0; d < dim; d++) norm += (out[d] as number) ** 2;
     this.#norms[position] = Math.sqrt(norm);

@@ -105,6 +105,20 @@ describe('ItemIndex', () => {
     const big = Array.from({ length: dim }, () => 50);
     ix.setRow(ix.indexOf('i7'), rowOf(big, 0, 1));
     expect(ix.idAt(ix.top(Float32Array.from(big), 1, () => false).indices[0] as number)).toBe('i7');
+    // Re-applying rows as they are (a periodic full reload) changes nothing: no version bump, no
+    // items sent to the exact re-scoring next to the index, no rebuild.
+    const version = ix.version;
+    const dirty = ix.annDirty;
+    for (let i = 0; i < n; i++)
+      if (i !== 7)
+        ix.setRow(
+          ix.indexOf(`i${i}`),
+          rowOf([...vectors.subarray(i * dim, (i + 1) * dim)], biases[i] as number),
+        );
+    expect(ix.version).toBe(version);
+    expect(ix.annDirty).toBe(dirty);
+    ix.setRow(ix.indexOf('i8'), rowOf(big, 1, 1));
+    expect(ix.annDirty).toBe(dirty + 1);
     ix.close();
   }, 60_000);
 });
