@@ -246,7 +246,9 @@ export class ItemIndex {
     }
     const ann = this.#ann;
     if (ann === undefined) return this.#exact(query, k, skip, withBias);
-    const found = new Set<number>(ann.search(query, Math.max(4 * k, 100), withBias));
+    // A margin for items the filter drops (a user's seen items, exclusions): k + 128, not 4k, which
+    // at k = 200 made every search ask a million-item graph for 800 neighbours.
+    const found = new Set<number>(ann.search(query, Math.max(k + 128, 100), withBias));
     for (const p of this.#annDirty) found.add(p);
     for (let p = ann.count; p < this.size; p++) found.add(p);
     return this.top(query, k, skip, found, withBias);
