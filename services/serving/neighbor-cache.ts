@@ -12,17 +12,39 @@ export interface NeighborCacheOptions {
   readonly clock?: () => number;
 }
 
+interface Entry {
+  readonly result: TopKResult;
+  readonly at: number;
+  readonly generation: number;
+}
+
 /**
- * Each item's nearest items, computed on first use and cached, so a request's "near what you
- * touched" candidates are a merge of a few short lists instead of scans of the whole catalog.
- * Emptied when the generation changes (content: any catalog change, so a new item shows up in
- * its neighbours' lists at once - that is cold start); MF lists also expire after `ttlMs`.
+ * Background computing runs in slices of this many milliseconds, each followed by a pause four
+ * times as long: at most a fifth of the process's time, so it never starves the requests (a
+ * large catalog's queue may never run dry).
+ */
+const BACKGROUND_SLICE_MS = 2;
+/** Lists waiting beyond this are not queued (they are asked for again by a later request). */
+const MAX_QUEUED = 10_000;
+
+/**
+ * Each item's nearest items, computed once and cached, so a request's "near what you touched"
+ * candidates are a merge of a few short lists instead of scans of the whole catalog. A list is
+ * out of date when the generation changes (content: any catalog change, so a new item shows up in
+ * its neighbours' lists - that is cold start) or, for MF lists, after `ttlMs`.
+ *
+ * A request computes at most a few missing or outdated lists itself (`budget`); the others are
+ * computed in the background, in short slices between requests, and meanwhile the request uses
+ * the outdated list or none. A large catalog's lists are mostly cold, and a miss costs a search
+ * of the catalog: this keeps that cost off the request path.
  */
 export class NeighborCache {
   readonly #options: NeighborCacheOptions;
   readonly #clock: () => number;
-  readonly #cache = new Map<number, { result: TopKResult; at: number }>();
-  #generation = Number.NaN;
+  readonly #cache = new Map<number, Entry>();
+  /** Lists to compute in the background. */
+  readonly #queue = new Set<number>();
+  #pumping = false;
   // Scratch of nearInto, reused by every call: best score per position, valid where stamped.
   #best = new Float64Array(0);
   readonly #seen = new Stamps();
@@ -33,20 +55,75 @@ export class NeighborCache {
     this.#clock = options.clock ?? Date.now;
   }
 
+  /** An item's list, computed now when missing or out of date. */
   of(position: number): TopKResult {
-    const generation = this.#options.generation?.() ?? 0;
-    if (generation !== this.#generation) {
-      this.#cache.clear();
-      this.#generation = generation;
-    }
-    const now = this.#clock();
     const cached = this.#cache.get(position);
-    if (cached !== undefined && now - cached.at < (this.#options.ttlMs ?? Number.POSITIVE_INFINITY))
-      return cached.result;
+    return cached !== undefined && this.#current(cached) ? cached.result : this.#compute(position);
+  }
+
+  /** Lists waiting for the background (for tests and metrics). */
+  get queued(): number {
+    return this.#queue.size;
+  }
+
+  #current(entry: Entry): boolean {
+    return (
+      entry.generation === (this.#options.generation?.() ?? 0) &&
+      this.#clock() - entry.at < (this.#options.ttlMs ?? Number.POSITIVE_INFINITY)
+    );
+  }
+
+  #compute(position: number): TopKResult {
     const result = this.#options.compute(position);
-    if (this.#cache.size >= (this.#options.capacity ?? 200_000)) this.#cache.clear();
-    this.#cache.set(position, { result, at: now });
+    const capacity = this.#options.capacity ?? 200_000;
+    if (this.#cache.size >= capacity) {
+      // Drop the oldest tenth (a Map iterates in insertion order), not everything at once.
+      let drop = Math.ceil(capacity / 10);
+      for (const key of this.#cache.keys()) {
+        if (drop-- <= 0) break;
+        this.#cache.delete(key);
+      }
+    }
+    this.#cache.delete(position);
+    this.#cache.set(position, {
+      result,
+      at: this.#clock(),
+      generation: this.#options.generation?.() ?? 0,
+    });
     return result;
+  }
+
+  /** The list to use now: computed when the budget allows, else queued (the outdated one, or none). */
+  #lookup(position: number, budget: { left: number }): TopKResult | undefined {
+    const cached = this.#cache.get(position);
+    if (cached !== undefined && this.#current(cached)) return cached.result;
+    if (budget.left > 0) {
+      budget.left--;
+      return this.#compute(position);
+    }
+    if (this.#queue.size < MAX_QUEUED) this.#queue.add(position);
+    if (!this.#pumping) {
+      this.#pumping = true;
+      setImmediate(() => this.#pump());
+    }
+    return cached?.result;
+  }
+
+  /** Computes queued lists for a slice of time, then pauses; again until the queue is empty. */
+  #pump(): void {
+    const started = performance.now();
+    for (const position of this.#queue) {
+      this.#queue.delete(position);
+      const cached = this.#cache.get(position);
+      if (cached === undefined || !this.#current(cached)) this.#compute(position);
+      if (performance.now() - started >= BACKGROUND_SLICE_MS) break;
+    }
+    if (this.#queue.size === 0) {
+      this.#pumping = false;
+      return;
+    }
+    const pause = Math.max(1, 4 * (performance.now() - started));
+    setTimeout(() => this.#pump(), pause).unref();
   }
 
   /**
@@ -54,7 +131,8 @@ export class NeighborCache {
    * weighing more): score = the largest weight x similarity over the set; the best `k` that pass
    * `skip` (ties: lower position first), best first, handed to `each`. The largest, not the mean:
    * an item just like one thing the user liked is a strong candidate even when the rest of their
-   * history is elsewhere.
+   * history is elsewhere. At most `budget` missing or outdated lists are computed here (the
+   * most recent items' first when `items` is oldest first: they come last); the rest are queued.
    */
   nearInto(
     items: ArrayLike<number>,
@@ -62,12 +140,15 @@ export class NeighborCache {
     k: number,
     skip: (position: number) => boolean,
     each: (position: number, score: number) => void,
+    budget = Number.POSITIVE_INFINITY,
   ): void {
+    const left = { left: budget };
     this.#seen.next(0);
     let n = 0;
-    for (let i = 0; i < items.length; i++) {
+    for (let i = items.length - 1; i >= 0; i--) {
       const weight = weights[i] as number;
-      const neighbours = this.of(items[i] as number);
+      const neighbours = this.#lookup(items[i] as number, left);
+      if (neighbours === undefined) continue;
       const { indices, scores } = neighbours;
       for (let j = 0; j < indices.length; j++) {
         const p = indices[j] as number;

@@ -80,6 +80,12 @@ const CONTENT_HISTORY = 10;
 const SESSION_HISTORY = 5;
 /** Neighbours kept per item (content and MF). */
 const NEIGHBORS = 50;
+/**
+ * Missing or outdated neighbour lists a request computes itself, per source (the latest items
+ * first); the others are computed in the background (neighbor-cache.ts). Enough for what a
+ * user just did to count at once; bounded for a large catalog whose lists are mostly cold.
+ */
+const LISTS_PER_REQUEST = 1;
 
 /**
  * The recommendation path: candidates from MF (exact or ANN), popularity for the request's
@@ -269,9 +275,16 @@ export class Recommender {
       // Content: items whose features are like those of the recent history (recent weigh more).
       const recent = history.slice(-CONTENT_HISTORY);
       const weights = recent.map((_, j) => 0.75 + (0.25 * (j + 1)) / recent.length);
-      this.#content.nearInto(recent, weights, depth, skip, (p, score) => {
-        found.content[found.at(p)] = Math.min(1, score);
-      });
+      this.#content.nearInto(
+        recent,
+        weights,
+        depth,
+        skip,
+        (p, score) => {
+          found.content[found.at(p)] = Math.min(1, score);
+        },
+        LISTS_PER_REQUEST,
+      );
       // Session: items whose MF vectors are near the last few the user touched.
       const last = history.slice(-SESSION_HISTORY);
       this.#session.nearInto(
@@ -282,6 +295,7 @@ export class Recommender {
         (p, score) => {
           found.session[found.at(p)] = Math.min(1, score);
         },
+        LISTS_PER_REQUEST,
       );
     }
     const n = found.size;
