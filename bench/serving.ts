@@ -9,6 +9,7 @@ import { loadConfig, neumfConfigFrom, type RecsysConfig } from '../shared/config
 import { DENSE_CHUNK, DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../shared/model/neumf/dense-layout.ts';
 import { NeuMF } from '../shared/model/neumf/neumf.ts';
 import { Random } from '../shared/model/random.ts';
+import { selectTopK } from '../shared/model/topk.ts';
 import { useBackend } from '../shared/model/tf-backend.ts';
 import { createMetricsRegistry, silentLogger } from '../shared/observability/index.ts';
 import type { EventLog, ModelStore, RowValue } from '../shared/ports/index.ts';
@@ -266,6 +267,32 @@ async function start(world: World): Promise<RunningServing> {
   return serving;
 }
 
+/**
+ * With RECSYS_BENCH_PROFILE=<folder>, a CPU profile of the serving process during a measured load
+ * is written there (open it in Chrome DevTools or any .cpuprofile viewer): warm-up and seeding
+ * stay out of it.
+ */
+async function startProfile(): Promise<{ stop(name: string): Promise<void> } | undefined> {
+  const folder = process.env.RECSYS_BENCH_PROFILE;
+  if (folder === undefined || folder === '') return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const { mkdir, writeFile } = await import('node:fs/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.start');
+  return {
+    async stop(name) {
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      await mkdir(folder, { recursive: true });
+      const file = resolve(folder, `${name}-${Date.now()}.cpuprofile`);
+      await writeFile(file, JSON.stringify(profile));
+      process.stderr.write(`bench: CPU profile written to ${file}\n`);
+    },
+  };
+}
+
 /** Runs the load generator in its own process. */
 function load(options: LoadOptions): Promise<LoadResult> {
   return new Promise((resolvePromise, reject) => {
@@ -328,10 +355,12 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
           await load({ ...base, connections: 16, durationSeconds: Math.max(5, seconds) }); // warm-up: caches fill
           const lag = monitorEventLoopDelay({ resolution: 10 });
           lag.enable();
+          const profile = await startProfile();
           const cpu = process.cpuUsage();
           const result = await load({ ...base, connections: neumf ? 32 : 64, rate });
           const used = process.cpuUsage(cpu);
           lag.disable();
+          await profile?.stop(`serving-${neumf ? 'neumf' : 'mf'}`);
           const served = result.requestsPerSecond * seconds;
           progress(
             `serving CPU ${((used.user + used.system) / 1000 / served).toFixed(3)} ms per request; event-loop delay p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms, max ${(lag.max / 1e6).toFixed(1)} ms; fallbacks ${JSON.stringify(await fallbacks(serving))}`,
@@ -432,14 +461,11 @@ function measureRecall(serving: RunningServing, queries: number): number {
   const random = new Random(99);
   let hits = 0;
   const scores = new Float32Array(index.size);
+  const all = Int32Array.from({ length: index.size }, (_, i) => i);
   for (let q = 0; q < queries; q++) {
     const query = Float32Array.from(embedding(random, index.dim));
-    for (let i = 0; i < index.size; i++) scores[i] = index.score(query, i);
-    const exact = new Set(
-      Array.from(scores.keys())
-        .sort((a, b) => (scores[b] as number) - (scores[a] as number))
-        .slice(0, 10),
-    );
+    index.scoresInto(query, all, all.length, scores);
+    const exact = new Set(selectTopK(scores, 10).indices);
     for (const p of index.top(query, 10, () => false).indices) if (exact.has(p)) hits++;
   }
   return hits / (queries * 10);

@@ -1,9 +1,9 @@
 import { ContentIndex } from '../../shared/model/content-similarity.ts';
+import { DotScan } from '../../shared/model/dot-scan.ts';
 import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
 import { initialVector } from '../../shared/model/random.ts';
 import { selectTopK, type TopKResult } from '../../shared/model/topk.ts';
 import type { CatalogRecord, Row } from '../../shared/ports/index.ts';
-import usearch, { type BatchMatches, type Matches } from 'usearch';
 import { AnnIndex, DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
 
 const HIDDEN = 1;
@@ -39,8 +39,11 @@ export class ItemIndex {
   readonly #ids: string[] = [];
   #capacity = 0;
   #idRows = new Float32Array(0);
-  /** Composite vectors with the bias appended: rows of dim + 1 (what the native scan reads). */
-  #vectors = new Float32Array(0);
+  /**
+   * Composite vectors with the bias appended (rows of dim + 1, padded to a multiple of 4), in
+   * WebAssembly memory where the SIMD scan reads them.
+   */
+  readonly #dots: DotScan;
   readonly #stride: number;
   #biases = new Float32Array(0);
   #counts = new Float64Array(0);
@@ -56,22 +59,16 @@ export class ItemIndex {
   /** Items changed since the ANN snapshot: searched exactly, next to the ANN results. */
   readonly #annDirty = new Set<number>();
   #annBuild: Promise<void> | undefined;
-  /** Scratch of #recompute. */
+  /** Scratch of #recompute and of the query builders. */
   #scratch = new Float32Array(0);
-  /** Exact-scan queries waiting for the next batched scan (topBatched). */
-  readonly #pending: {
-    query: Float32Array;
-    k: number;
-    skip: (position: number) => boolean;
-    withBias: boolean;
-    resolve: (result: TopKResult) => void;
-    reject: (error: unknown) => void;
-  }[] = [];
+  readonly #query: Float32Array;
 
   constructor(options: ItemIndexOptions) {
     this.#options = options;
     this.dim = options.dim;
-    this.#stride = options.dim + 1;
+    this.#dots = new DotScan(options.dim + 1, 1_024);
+    this.#stride = this.#dots.width;
+    this.#query = new Float32Array(this.#stride);
     this.#grow(1_024);
   }
 
@@ -113,7 +110,6 @@ export class ItemIndex {
     if (row === undefined) return;
     this.#idRow(position).set(row.vector.subarray(0, this.dim));
     this.#biases[position] = row.bias;
-    this.#vectors[position * this.#stride + this.dim] = row.bias;
     this.#counts[position] = row.count;
     this.#recompute(position);
   }
@@ -215,15 +211,27 @@ export class ItemIndex {
   /** A live view of an item's composite vector. */
   vector(position: number): Float32Array {
     const base = position * this.#stride;
-    return this.#vectors.subarray(base, base + this.dim);
+    return this.#dots.matrix.subarray(base, base + this.dim);
   }
 
-  /** u . v_i + b_i */
+  /** u . v_i + b_i, computed as the scans compute it (f32, SIMD). */
   score(query: Float32Array, position: number, withBias = true): number {
-    const base = position * this.#stride;
-    let s = withBias ? (this.#biases[position] as number) : 0;
-    for (let d = 0; d < this.dim; d++) s += (query[d] as number) * (this.#vectors[base + d] as number);
-    return s;
+    return this.#dots.gather(this.#queryOf(query, withBias), [position], 1)[0] as number;
+  }
+
+  /**
+   * u . v_i + b_i for `count` positions, into `out` (one SIMD gather: cheaper than `score` per
+   * item beyond a handful).
+   */
+  scoresInto(
+    query: Float32Array,
+    positions: ArrayLike<number>,
+    count: number,
+    out: { [i: number]: number },
+    withBias = true,
+  ): void {
+    const scores = this.#dots.gather(this.#queryOf(query, withBias), positions, count);
+    for (let j = 0; j < count; j++) out[j] = scores[j] as number;
   }
 
   /**
@@ -240,12 +248,19 @@ export class ItemIndex {
   ): TopKResult {
     if (within !== undefined) {
       const positions = Int32Array.from(within);
-      const scores = Float32Array.from(positions, (p) => this.score(query, p, withBias));
+      const scores = this.#dots.gather(this.#queryOf(query, withBias), positions, positions.length);
       const best = selectTopK(scores, k, positions.length, (j) => skip(positions[j] as number));
-      return { indices: Int32Array.from(best.indices, (j) => positions[j] as number), scores: best.scores };
+      const indices = new Int32Array(best.indices.length);
+      for (let j = 0; j < indices.length; j++) indices[j] = positions[best.indices[j] as number] as number;
+      return { indices, scores: best.scores };
     }
     const ann = this.#ann;
-    if (ann === undefined) return this.#exact(query, k, skip, withBias);
+    if (ann === undefined) {
+      // Exact: a SIMD scan of the whole matrix, then the best k that pass the filter.
+      if (this.size === 0 || k <= 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
+      const scores = this.#dots.scan(this.#queryOf(query, withBias), this.size);
+      return selectTopK(scores, k, this.size, skip);
+    }
     // A margin for items the filter drops (a user's seen items, exclusions): k + 128, not 4k, which
     // at k = 200 made every search ask a million-item graph for 800 neighbours.
     const found = new Set<number>(ann.search(query, Math.max(k + 128, 100), withBias));
@@ -254,125 +269,43 @@ export class ItemIndex {
     return this.top(query, k, skip, found, withBias);
   }
 
-  /**
-   * Exact top-k by a native SIMD scan (usearch) of the whole matrix: it returns the best
-   * candidates regardless of `skip`, so it asks for k plus a margin and widens the search until k
-   * items survive the filter (or every item was seen).
-   */
-  #exact(query: Float32Array, k: number, skip: (position: number) => boolean, withBias: boolean): TopKResult {
-    const size = this.size;
-    if (size === 0 || k <= 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
-    const q = new Float32Array(this.#stride);
+  /** The scan's query: the vector, then 1 (or 0) against the bias column, then zeros. */
+  #queryOf(query: Float32Array, withBias: boolean): Float32Array {
+    const q = this.#query;
     q.set(query.subarray(0, this.dim));
     q[this.dim] = withBias ? 1 : 0;
-    const matrix = this.#vectors.subarray(0, size * this.#stride);
-    for (let want = Math.min(size, 2 * k + 64); ; want = Math.min(size, want * 4)) {
-      const found = usearch.exactSearch(matrix, q, this.#stride, want, usearch.MetricKind.IP, 1) as Matches;
-      const picked = this.#pick(query, k, skip, withBias, found.keys);
-      if (picked.indices.length >= k || want >= size) return picked;
-    }
-  }
-
-  /**
-   * `top` for concurrent requests: exact-scan queries issued in the same turn of the event loop
-   * are answered by one native multi-query scan (the item matrix is read from memory once for
-   * all of them, which is what bounds a scan). Restricted (`within`) and ANN searches run alone.
-   */
-  topBatched(
-    query: Float32Array,
-    k: number,
-    skip: (position: number) => boolean,
-    within?: ReadonlySet<number>,
-    withBias = true,
-  ): Promise<TopKResult> {
-    if (within !== undefined || this.#ann !== undefined || this.size === 0) {
-      return Promise.resolve(this.top(query, k, skip, within, withBias));
-    }
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ query, k, skip, withBias, resolve, reject });
-      if (this.#pending.length === 1) setImmediate(() => this.#flush());
-    });
-  }
-
-  #flush(): void {
-    const batch = this.#pending.splice(0);
-    try {
-      const size = this.size;
-      const want = Math.min(size, Math.max(...batch.map((b) => 2 * b.k + 64)));
-      const queries = new Float32Array(batch.length * this.#stride);
-      batch.forEach((b, i) => {
-        queries.set(b.query.subarray(0, this.dim), i * this.#stride);
-        queries[i * this.#stride + this.dim] = b.withBias ? 1 : 0;
-      });
-      const matrix = this.#vectors.subarray(0, size * this.#stride);
-      const found = usearch.exactSearch(matrix, queries, this.#stride, want, usearch.MetricKind.IP, 1);
-      batch.forEach((b, i) => {
-        const matches = batch.length === 1 ? (found as Matches) : (found as BatchMatches).get(i);
-        const picked = this.#pick(b.query, b.k, b.skip, b.withBias, matches.keys);
-        // Too many candidates filtered out: this one query searches again, wider.
-        b.resolve(
-          picked.indices.length >= b.k || want >= size
-            ? picked
-            : this.#exact(b.query, b.k, b.skip, b.withBias),
-        );
-      });
-    } catch (error) {
-      for (const b of batch) b.reject(error);
-    }
-  }
-
-  /** The first k keys that pass `skip`, re-scored exactly and sorted (native sums may order near-ties differently). */
-  #pick(
-    query: Float32Array,
-    k: number,
-    skip: (position: number) => boolean,
-    withBias: boolean,
-    keys: BigUint64Array,
-  ): TopKResult {
-    const picked: { p: number; s: number }[] = [];
-    for (let j = 0; j < keys.length && picked.length < k; j++) {
-      const p = Number(keys[j]);
-      if (!skip(p)) picked.push({ p, s: this.score(query, p, withBias) });
-    }
-    picked.sort((a, b) => b.s - a.s || a.p - b.p);
-    return { indices: Int32Array.from(picked, (e) => e.p), scores: Float32Array.from(picked, (e) => e.s) };
+    return q;
   }
 
   /** The k items closest to an item by the cosine of their composite vectors. */
   similar(position: number, k: number, skip: (position: number) => boolean): TopKResult {
-    const q = this.vector(position);
     const qn = this.#norms[position] as number;
     if (qn === 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
     const exclude = (p: number) => p === position || skip(p);
-    const cosine = (p: number) => {
-      const n = this.#norms[p] as number;
-      return n === 0 ? 0 : this.score(q, p, false) / (n * qn);
-    };
-    let positions: Int32Array;
-    const wide = Math.max(8 * k, 400);
-    if (this.#ann === undefined && this.size <= 2 * wide)
-      positions = Int32Array.from({ length: this.size }, (_, i) => i);
-    else if (this.#ann === undefined) {
-      // Candidates by inner product from the native scan, then ranked by cosine.
-      const q1 = new Float32Array(this.#stride);
-      q1.set(q);
-      const found = usearch.exactSearch(
-        this.#vectors.subarray(0, this.size * this.#stride),
-        q1,
-        this.#stride,
-        wide,
-        usearch.MetricKind.IP,
-        1,
-      ) as Matches;
-      positions = Int32Array.from(found.keys, (key) => Number(key));
+    const query = this.#queryOf(this.vector(position), false);
+    let positions: Int32Array | undefined;
+    let dots: Float32Array;
+    if (this.#ann === undefined) {
+      dots = this.#dots.scan(query, this.size);
     } else {
-      const found = new Set<number>(this.#ann.search(q, Math.max(8 * k, 200), false));
+      const found = new Set<number>(this.#ann.search(this.vector(position), Math.max(8 * k, 200), false));
       for (const p of this.#annDirty) found.add(p);
+      for (let p = this.#ann.count; p < this.size; p++) found.add(p);
       positions = Int32Array.from(found);
+      dots = this.#dots.gather(query, positions, positions.length);
     }
-    const scores = Float32Array.from(positions, cosine);
-    const best = selectTopK(scores, k, positions.length, (j) => exclude(positions[j] as number));
-    return { indices: Int32Array.from(best.indices, (j) => positions[j] as number), scores: best.scores };
+    const n = dots.length;
+    const cosines = new Float32Array(n);
+    for (let j = 0; j < n; j++) {
+      const norm = this.#norms[positions === undefined ? j : (positions[j] as number)] as number;
+      cosines[j] = norm === 0 ? 0 : (dots[j] as number) / (norm * qn);
+    }
+    if (positions === undefined) return selectTopK(cosines, k, n, exclude);
+    const at = positions;
+    const best = selectTopK(cosines, k, n, (j) => exclude(at[j] as number));
+    const indices = new Int32Array(best.indices.length);
+    for (let j = 0; j < indices.length; j++) indices[j] = at[best.indices[j] as number] as number;
+    return { indices, scores: best.scores };
   }
 
   /**
@@ -444,13 +377,15 @@ export class ItemIndex {
           next[d] = (next[d] as number) + w * (this.#featureRows[base + d] as number);
       }
     }
+    const matrix = this.#dots.matrix;
     const out = this.vector(position);
     const biasAt = position * this.#stride + dim;
-    let changed = this.#vectors[biasAt] !== this.#biases[position];
+    const bias = this.#biases[position] as number;
+    let changed = matrix[biasAt] !== bias;
     for (let d = 0; d < dim && !changed; d++) changed = out[d] !== next[d];
     if (!changed) return;
     out.set(next);
-    this.#vectors[biasAt] = this.#biases[position] as number;
+    matrix[biasAt] = bias;
     let norm = 0;
     for (let d = 0; d < dim; d++) norm += (out[d] as number) ** 2;
     this.#norms[position] = Math.sqrt(norm);
@@ -490,7 +425,7 @@ export class ItemIndex {
       return next;
     };
     this.#idRows = grow(this.#idRows, capacity * this.dim, (n) => new Float32Array(n));
-    this.#vectors = grow(this.#vectors, capacity * this.#stride, (n) => new Float32Array(n));
+    this.#dots.reserve(capacity);
     this.#biases = grow(this.#biases, capacity, (n) => new Float32Array(n));
     this.#counts = grow(this.#counts, capacity, (n) => new Float64Array(n));
     this.#norms = grow(this.#norms, capacity, (n) => new Float32Array(n));

@@ -17,6 +17,7 @@ import { NeighborCache } from './neighbor-cache.ts';
 import type { ItemIndex } from './item-index.ts';
 import type { NcfIndex } from './ncf-index.ts';
 import type { PopularCache, PopularEntry } from './popular-cache.ts';
+import { Ranking } from './ranking.ts';
 import { ResultCache } from './result-cache.ts';
 import type { UserState, UserStateReader } from './user-state.ts';
 
@@ -65,16 +66,6 @@ export interface RecommenderOptions {
   readonly clock?: () => number;
 }
 
-/**
- * A ranking as kept for paging: item positions, scores and source codes in typed arrays (cheap
- * to keep thousands of: nothing for the garbage collector to trace).
- */
-interface Ranking {
-  readonly positions: Int32Array;
-  readonly scores: Float32Array;
-  readonly sources: Uint8Array;
-}
-
 /** History items used for content candidates, and for the session vector. */
 const CONTENT_HISTORY = 10;
 const SESSION_HISTORY = 5;
@@ -104,6 +95,9 @@ export class Recommender {
   readonly #found = new CandidateSet();
   readonly #marks = new Stamps();
   readonly #blendOut = { score: 0, source: 0 };
+  #missing = new Int32Array(256);
+  #missingAt = new Int32Array(256);
+  #missingScores = new Float64Array(256);
 
   constructor(options: RecommenderOptions) {
     this.#o = options;
@@ -149,7 +143,7 @@ export class Recommender {
         message: 'The model store is unavailable and no fallback is cached yet; retry shortly.',
       });
     }
-    const ranked = await this.#rank(request, user, popular, now);
+    const ranked = this.#rank(request, user, popular, now);
     const diverse =
       request.maxPerCategory === undefined ? ranked : this.#diversify(ranked, request.maxPerCategory);
     const modelVersion = this.modelVersion();
@@ -225,12 +219,7 @@ export class Recommender {
     return items;
   }
 
-  async #rank(
-    request: RecommendRequest,
-    user: UserState,
-    popular: PopularEntry['items'],
-    now: number,
-  ): Promise<Ranking> {
+  #rank(request: RecommendRequest, user: UserState, popular: PopularEntry['items'], now: number): Ranking {
     const { index, candidates: depth } = this.#o;
     // Excluded and (with filterSeen) already seen items, by position: no string keys per check.
     const excluded = new Set<number>();
@@ -246,22 +235,14 @@ export class Recommender {
       if (request.filterSeen) excluded.add(p);
     }
     const within = request.category === undefined ? undefined : index.inCategory(request.category);
-    const mfTop =
-      user.mf === undefined
-        ? undefined
-        : await index.topBatched(
-            user.mf,
-            depth,
-            (p) => !index.servable(p) || excluded.has(p) || (within !== undefined && !within.has(p)),
-            within,
-          );
-    // From here on nothing awaits: the shared scratch (candidates, marks) is this request's.
+    // Nothing below awaits: the shared scratch (candidates, marks) is this request's.
     const size = index.size;
     const marks = this.#marks;
     marks.next(size);
     for (const p of excluded) marks.mark(p);
     const skip = (p: number) =>
       !index.servable(p) || marks.has(p) || (within !== undefined && !within.has(p));
+    const mfTop = user.mf === undefined ? undefined : index.top(user.mf, depth, skip, within);
     const found = this.#found;
     found.reset(size);
     if (mfTop !== undefined)
@@ -300,9 +281,20 @@ export class Recommender {
     }
     const n = found.size;
     const positions = found.positions;
-    if (user.mf !== undefined)
-      for (let c = 0; c < n; c++)
-        if (Number.isNaN(found.mf[c] as number)) found.mf[c] = index.score(user.mf, positions[c] as number);
+    if (user.mf !== undefined) {
+      // Candidates from the other sources get their MF score too, in one SIMD gather.
+      const missing = this.#missing.length >= n ? this.#missing : (this.#missing = new Int32Array(2 * n));
+      let m = 0;
+      for (let c = 0; c < n; c++) if (Number.isNaN(found.mf[c] as number)) missing[m++] = c;
+      const at = this.#missingAt.length >= m ? this.#missingAt : (this.#missingAt = new Int32Array(2 * m));
+      for (let j = 0; j < m; j++) at[j] = positions[missing[j] as number] as number;
+      const scores =
+        this.#missingScores.length >= m
+          ? this.#missingScores
+          : (this.#missingScores = new Float64Array(2 * m));
+      index.scoresInto(user.mf, at, m, scores);
+      for (let j = 0; j < m; j++) found.mf[missing[j] as number] = scores[j] as number;
+    }
     const mf = new Float64Array(n);
     const pop = new Float64Array(n);
     const content = new Float64Array(n);
@@ -366,26 +358,19 @@ export class Recommender {
       chosen.forEach((c, r) => (neumf[c] = norm[r] as number));
       blendAll(chosen);
     }
-    // Best first; ties by item id (deterministic across instances).
-    const order = Array.from({ length: n }, (_, c) => c).sort((a, b) => {
-      const d = (scores[b] as number) - (scores[a] as number);
-      if (d !== 0) return d;
-      const x = index.idAt(positions[a] as number);
-      const y = index.idAt(positions[b] as number);
-      return x < y ? -1 : x > y ? 1 : 0;
-    });
-    return {
-      positions: Int32Array.from(order, (c) => positions[c] as number),
-      scores: Float32Array.from(order, (c) => scores[c] as number),
-      sources: Uint8Array.from(order, (c) => sources[c] as number),
-    };
+    // Kept in candidate order: the ranking sorts what a page reads (best first, ties by item id).
+    const kept = new Float32Array(n);
+    for (let c = 0; c < n; c++) kept[c] = scores[c] as number;
+    return new Ranking(positions.slice(0, n), kept, sources, (p) => index.idAt(p));
   }
 
   /** The items of a ranking from `offset`, at most `k`. */
   #page(ranking: Ranking, offset: number, k: number): RankedItem[] {
     const index = this.#o.index;
+    const end = Math.min(ranking.length, offset + k);
+    ranking.sortTo(end);
     const out: RankedItem[] = [];
-    for (let j = offset; j < Math.min(ranking.positions.length, offset + k); j++) {
+    for (let j = offset; j < end; j++) {
       out.push({
         itemId: index.idAt(ranking.positions[j] as number),
         score: ranking.scores[j] as number,
@@ -398,17 +383,11 @@ export class Recommender {
   #diversify(ranking: Ranking, maxPerCategory: number): Ranking {
     const index = this.#o.index;
     const used = new Map<string, number>();
-    const keep: number[] = [];
-    ranking.positions.forEach((p, j) => {
+    return ranking.filter((p) => {
       const categories = index.categories(p);
-      if (categories.some((c) => (used.get(c) ?? 0) >= maxPerCategory)) return;
+      if (categories.some((c) => (used.get(c) ?? 0) >= maxPerCategory)) return false;
       for (const c of categories) used.set(c, (used.get(c) ?? 0) + 1);
-      keep.push(j);
+      return true;
     });
-    return {
-      positions: Int32Array.from(keep, (j) => ranking.positions[j] as number),
-      scores: Float32Array.from(keep, (j) => ranking.scores[j] as number),
-      sources: Uint8Array.from(keep, (j) => ranking.sources[j] as number),
-    };
   }
 }

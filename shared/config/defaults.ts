@@ -58,7 +58,7 @@ export function defaultConfig(): Config {
       storeTimeoutMs: 100,
       annThreshold: 50_000,
       annThreads: 1,
-      candidates: 200,
+      candidates: 100,
       blendInteractions: 10,
       refreshMs: 250,
       fullReloadMs: 300_000,

@@ -18,60 +18,78 @@ export function selectTopK(
   count = scores.length,
   skip?: (index: number) => boolean,
 ): TopKResult {
-  const heapIdx = new Int32Array(Math.max(0, k));
-  const heapVal = new Float64Array(Math.max(0, k));
+  const cap = Math.max(0, k);
+  const heapIdx = new Int32Array(cap);
+  const heapVal = new Float64Array(cap);
+  // No closures over the heap state (V8 would keep it in a context object instead of registers:
+  // three times slower); sift-up and sift-down are written out.
   let size = 0;
-  const worse = (a: number, b: number): boolean =>
-    (heapVal[a] as number) < (heapVal[b] as number) ||
-    ((heapVal[a] as number) === (heapVal[b] as number) && (heapIdx[a] as number) > (heapIdx[b] as number));
-  const swap = (a: number, b: number): void => {
-    const ti = heapIdx[a] as number;
-    heapIdx[a] = heapIdx[b] as number;
-    heapIdx[b] = ti;
-    const tv = heapVal[a] as number;
-    heapVal[a] = heapVal[b] as number;
-    heapVal[b] = tv;
-  };
-  const siftDown = (start: number): void => {
-    let i = start;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < size && worse(l, m)) m = l;
-      if (r < size && worse(r, m)) m = r;
-      if (m === i) return;
-      swap(i, m);
-      i = m;
-    }
-  };
+  // The heap's minimum once it is full (until then nothing is dropped by value).
+  let floor = Number.NEGATIVE_INFINITY;
+  let full = cap === 0;
   for (let i = 0; i < count; i++) {
     const s = scores[i] as number;
-    if (Number.isNaN(s) || (skip !== undefined && skip(i))) continue;
-    if (size < k) {
-      heapIdx[size] = i;
-      heapVal[size] = s;
+    // Once the heap is full, a score that cannot enter it (i only grows, so a tie with the
+    // minimum loses) is dropped before `skip` is asked: most of a long scan ends here.
+    if (full && !(s > floor)) continue;
+    if (s !== s || (skip !== undefined && skip(i))) continue;
+    if (size < cap) {
+      // Sift up from the end.
       let c = size++;
       while (c > 0) {
-        const p = (c - 1) >> 1;
-        if (!worse(c, p)) break;
-        swap(c, p);
-        c = p;
+        const parent = (c - 1) >> 1;
+        const pv = heapVal[parent] as number;
+        if (!(s < pv || (s === pv && i > (heapIdx[parent] as number)))) break;
+        heapVal[c] = pv;
+        heapIdx[c] = heapIdx[parent] as number;
+        c = parent;
       }
-    } else if (k > 0 && (s > (heapVal[0] as number) || (s === heapVal[0] && i < (heapIdx[0] as number)))) {
-      heapIdx[0] = i;
-      heapVal[0] = s;
-      siftDown(0);
+      heapVal[c] = s;
+      heapIdx[c] = i;
+      if (size === cap) {
+        full = true;
+        floor = heapVal[0] as number;
+      }
+    } else {
+      siftDown(heapVal, heapIdx, size, s, i);
+      floor = heapVal[0] as number;
     }
   }
-  const order = Array.from({ length: size }, (_, j) => j).sort(
-    (a, b) =>
-      (heapVal[b] as number) - (heapVal[a] as number) || (heapIdx[a] as number) - (heapIdx[b] as number),
-  );
-  return {
-    indices: Int32Array.from(order, (j) => heapIdx[j] as number),
-    scores: Float32Array.from(order, (j) => heapVal[j] as number),
-  };
+  // Heap sort: the worst goes to the end, repeatedly, which leaves the best first.
+  for (let end = size - 1; end > 0; end--) {
+    const v = heapVal[end] as number;
+    const x = heapIdx[end] as number;
+    heapVal[end] = heapVal[0] as number;
+    heapIdx[end] = heapIdx[0] as number;
+    siftDown(heapVal, heapIdx, end, v, x);
+  }
+  return { indices: heapIdx.subarray(0, size), scores: Float32Array.from(heapVal.subarray(0, size)) };
+}
+
+/** Puts (v, x) at the root of a min-heap of `size` (worse = lower value, then higher index) and sifts it down. */
+function siftDown(heapVal: Float64Array, heapIdx: Int32Array, size: number, v: number, x: number): void {
+  let i = 0;
+  for (;;) {
+    const l = 2 * i + 1;
+    if (l >= size) break;
+    const r = l + 1;
+    let m = l;
+    let mv = heapVal[l] as number;
+    if (r < size) {
+      const rv = heapVal[r] as number;
+      if (rv < mv || (rv === mv && (heapIdx[r] as number) > (heapIdx[l] as number))) {
+        m = r;
+        mv = rv;
+      }
+    }
+    // Stop when (v, x) is no worse than the worse child.
+    if (!(mv < v || (mv === v && (heapIdx[m] as number) > x))) break;
+    heapVal[i] = mv;
+    heapIdx[i] = heapIdx[m] as number;
+    i = m;
+  }
+  heapVal[i] = v;
+  heapIdx[i] = x;
 }
 
 /** Finds the items with the largest inner product with a query vector. */

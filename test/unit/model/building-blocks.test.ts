@@ -25,13 +25,20 @@ describe('selectTopK', () => {
       fc.property(
         fc.array(fc.integer({ min: -50, max: 50 }), { maxLength: 200 }),
         fc.integer({ min: 0, max: 30 }),
-        (values, k) => {
-          const sorted = values
-            .map((v, i) => ({ v, i }))
-            .sort((a, b) => b.v - a.v || a.i - b.i)
-            .slice(0, k)
-            .map((x) => x.i);
-          expect(Array.from(selectTopK(Float64Array.from(values), k).indices)).toEqual(sorted);
+        fc.integer({ min: 1, max: 5 }),
+        (values, k, every) => {
+          const skip = (i: number) => i % every === 1;
+          const best = (keep: (i: number) => boolean) =>
+            values
+              .map((v, i) => ({ v, i }))
+              .filter((x) => keep(x.i))
+              .sort((a, b) => b.v - a.v || a.i - b.i)
+              .slice(0, k)
+              .map((x) => x.i);
+          expect(Array.from(selectTopK(Float64Array.from(values), k).indices)).toEqual(best(() => true));
+          expect(Array.from(selectTopK(Float64Array.from(values), k, values.length, skip).indices)).toEqual(
+            best((i) => !skip(i)),
+          );
         },
       ),
     );

@@ -1,0 +1,137 @@
+import { WASM_BASE64 } from './wasm/dot-scan.wasm.ts';
+
+const PAGE = 65_536;
+/** WebAssembly memory is at most 4 GiB (65,536 pages): the matrix and its scratch fit in that. */
+const MAX_PAGES = 65_536;
+
+interface Kernel {
+  scan(matrix: number, rows: number, lanes: number, query: number, out: number): void;
+  gather(matrix: number, lanes: number, query: number, positions: number, count: number, out: number): void;
+}
+
+let compiled: WebAssembly.Module | undefined;
+
+function kernelModule(): WebAssembly.Module {
+  compiled ??= new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
+  return compiled;
+}
+
+/**
+ * A row-major f32 matrix kept in WebAssembly memory, and the inner products of a query with all
+ * of its rows (`scan`) or with a list of them (`gather`), computed with WebAssembly SIMD
+ * (shared/model/wasm/dot-scan.wat): about 9 ns per 68-float row on the reference machine, three
+ * times faster than usearch's exactSearch and six times faster than a JavaScript loop.
+ *
+ * Rows are `width` floats, the column count rounded up to a multiple of 4; the padding columns
+ * stay zero. `matrix` is a view of the memory: growing the memory (reserve, or a scan that needs
+ * more scratch) replaces it, so fetch it again rather than keeping it across such calls.
+ * Arithmetic is IEEE f32 in a fixed order (four partial sums over the columns), so results are
+ * the same on every machine.
+ */
+export class DotScan {
+  /** Floats per row (columns rounded up to a multiple of 4). */
+  readonly width: number;
+  readonly #lanes: number;
+  readonly #memory: WebAssembly.Memory;
+  readonly #kernel: Kernel;
+  #capacity = 0;
+  #buffer: ArrayBuffer;
+  #matrix: Float32Array;
+
+  constructor(columns: number, capacity = 1_024) {
+    if (!Number.isInteger(columns) || columns <= 0)
+      throw new RangeError(`columns must be a positive integer, not ${columns}`);
+    this.width = Math.ceil(columns / 4) * 4;
+    this.#lanes = this.width / 4;
+    this.#memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
+    const instance = new WebAssembly.Instance(kernelModule(), { env: { memory: this.#memory } });
+    this.#kernel = instance.exports as unknown as Kernel;
+    this.#buffer = this.#memory.buffer;
+    this.#matrix = new Float32Array(this.#buffer, 0, 0);
+    this.reserve(capacity);
+  }
+
+  /** Rows the matrix holds now. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** The matrix, `capacity` rows of `width` floats (a view: see the class comment). */
+  get matrix(): Float32Array {
+    if (this.#memory.buffer !== this.#buffer) this.#view();
+    return this.#matrix;
+  }
+
+  /** Makes room for `rows` rows (at least; capacity doubles), keeping the rows held; new rows are zero. */
+  reserve(rows: number): void {
+    if (rows <= this.#capacity) return;
+    const capacity = Math.max(rows, 2 * this.#capacity);
+    const old = this.#capacity;
+    this.#ensureBytes(this.#scratchAt(capacity) + this.width * 4);
+    this.#capacity = capacity;
+    this.#view();
+    // Beyond the old rows the memory held scratch (queries, scores): rows start at zero.
+    this.#matrix.fill(0, old * this.width);
+  }
+
+  /**
+   * out[i] = row i . query for the first `rows` rows (`query` holds up to `width` values, the
+   * rest count as zero). The result is a view of scratch memory, valid until the next call.
+   */
+  scan(query: ArrayLike<number>, rows: number): Float32Array {
+    if (rows < 0 || rows > this.#capacity) throw new RangeError(`rows ${rows} outside 0..${this.#capacity}`);
+    const q = this.#scratchAt(this.#capacity);
+    const out = q + this.width * 4;
+    this.#ensureBytes(out + rows * 4);
+    this.#writeQuery(q, query);
+    this.#kernel.scan(0, rows, this.#lanes, q, out);
+    return new Float32Array(this.#memory.buffer, out, rows);
+  }
+
+  /** out[j] = row positions[j] . query for j < count (every position below `capacity`). */
+  gather(query: ArrayLike<number>, positions: ArrayLike<number>, count = positions.length): Float32Array {
+    const q = this.#scratchAt(this.#capacity);
+    const at = q + this.width * 4;
+    const out = at + count * 4;
+    this.#ensureBytes(out + count * 4);
+    this.#writeQuery(q, query);
+    const list = new Int32Array(this.#memory.buffer, at, count);
+    for (let j = 0; j < count; j++) {
+      const p = positions[j] as number;
+      if (!(p >= 0 && p < this.#capacity))
+        throw new RangeError(`position ${p} outside 0..${this.#capacity - 1}`);
+      list[j] = p;
+    }
+    this.#kernel.gather(0, this.#lanes, q, at, count, out);
+    return new Float32Array(this.#memory.buffer, out, count);
+  }
+
+  /** Scratch starts after the matrix, 16-byte aligned (it always is: width is a multiple of 4). */
+  #scratchAt(capacity: number): number {
+    return capacity * this.width * 4;
+  }
+
+  #writeQuery(offset: number, query: ArrayLike<number>): void {
+    const q = new Float32Array(this.#memory.buffer, offset, this.width);
+    const n = Math.min(query.length, this.width);
+    for (let d = 0; d < n; d++) q[d] = query[d] as number;
+    q.fill(0, n);
+  }
+
+  #ensureBytes(bytes: number): void {
+    const have = this.#memory.buffer.byteLength;
+    if (bytes <= have) return;
+    const pages = Math.ceil((bytes - have) / PAGE);
+    if (have / PAGE + pages > MAX_PAGES) {
+      throw new RangeError(
+        `the item matrix needs ${Math.ceil(bytes / 2 ** 20)} MiB, above WebAssembly's 4 GiB memory limit`,
+      );
+    }
+    this.#memory.grow(pages);
+  }
+
+  #view(): void {
+    this.#buffer = this.#memory.buffer;
+    this.#matrix = new Float32Array(this.#buffer, 0, this.#capacity * this.width);
+  }
+}
