@@ -1,4 +1,5 @@
 import autocannon, { type Request } from 'autocannon';
+import { Pool } from 'undici';
 
 /**
  * The load generator of `recsys bench serving`, run as its own process (so it does not share the
@@ -18,6 +19,14 @@ export interface LoadOptions {
   readonly rate?: number;
   /** Events per POST /v1/events request. */
   readonly batch?: number;
+  /**
+   * With `rate`: send on an even schedule (open loop) instead of autocannon's throttle, which lets
+   * each connection send its per-second quota back to back at the start of every second (a burst
+   * of `connections` requests each second: its latencies are the time to drain the burst).
+   * Latency is measured from each request's scheduled time, so a server that falls behind shows
+   * it (no coordinated omission).
+   */
+  readonly paced?: boolean;
 }
 
 export interface LoadResult {
@@ -37,11 +46,71 @@ function randomInt(n: number): number {
   return Math.floor(Math.random() * n);
 }
 
+function recommendPath(options: LoadOptions): string {
+  return `/v1/users/u${randomInt(options.users)}/recommendations?k=10&device=${DEVICES[randomInt(4)]}&hour=${randomInt(24)}`;
+}
+
+function percentile(sorted: Float64Array, q: number): number {
+  if (sorted.length === 0) return 0;
+  return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+}
+
+/** Recommendation requests at `rate` per second on an even schedule over a pool of connections. */
+async function runPaced(options: LoadOptions): Promise<LoadResult> {
+  const rate = options.rate ?? 1_000;
+  const pool = new Pool(options.url, { connections: options.connections, pipelining: 1 });
+  const latencies: number[] = [];
+  let ok = 0;
+  let non2xx = 0;
+  let errors = 0;
+  let sent = 0;
+  const inflight = new Set<Promise<void>>();
+  const started = performance.now();
+  const end = started + options.durationSeconds * 1_000;
+  const send = (scheduled: number) => {
+    const task = pool
+      .request({ method: 'GET', path: recommendPath(options) })
+      .then(async (res) => {
+        await res.body.dump();
+        if (res.statusCode >= 200 && res.statusCode < 300) ok++;
+        else non2xx++;
+        latencies.push(performance.now() - scheduled);
+      })
+      .catch(() => {
+        errors++;
+      })
+      .finally(() => inflight.delete(task));
+    inflight.add(task);
+  };
+  // Every millisecond or so, send what the schedule says is due (each with its scheduled time).
+  while (performance.now() < end) {
+    const due = Math.floor(((performance.now() - started) * rate) / 1_000);
+    for (; sent < due; sent++) send(started + (sent * 1_000) / rate);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+  await Promise.all(inflight);
+  const seconds = (performance.now() - started) / 1_000;
+  await pool.close();
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    requestsPerSecond: Math.round(ok / seconds),
+    p50Ms: Math.round(percentile(sorted, 0.5) * 10) / 10,
+    p99Ms: Math.round(percentile(sorted, 0.99) * 10) / 10,
+    maxMs: Math.round((sorted[sorted.length - 1] ?? 0) * 10) / 10,
+    ok,
+    non2xx,
+    errors,
+    timeouts: 0,
+  };
+}
+
 export function runLoad(options: LoadOptions): Promise<LoadResult> {
+  if (options.paced === true && options.rate !== undefined && options.kind === 'recommend')
+    return runPaced(options);
   const recommend: Request = {
     method: 'GET',
     setupRequest: (request: Request) => {
-      request.path = `/v1/users/u${randomInt(options.users)}/recommendations?k=10&device=${DEVICES[randomInt(4)]}&hour=${randomInt(24)}`;
+      request.path = recommendPath(options);
       return request;
     },
   };

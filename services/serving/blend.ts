@@ -30,6 +30,9 @@ export function rankNormalize(values: readonly (number | undefined)[]): Float64A
   return out;
 }
 
+/** rankNormalizeInto's sort buffer, reused (it is synchronous). */
+let sortScratch = new Float64Array(256);
+
 /**
  * rankNormalize over the first `n` of typed `values` (NaN or infinite: no value), into `out`:
  * a value's score is (m - greater) / m, where m values are defined and `greater` of them are
@@ -37,7 +40,8 @@ export function rankNormalize(values: readonly (number | undefined)[]): Float64A
  */
 export function rankNormalizeInto(values: Float64Array, n: number, out: Float64Array): void {
   let m = 0;
-  const sorted = new Float64Array(n);
+  if (sortScratch.length < n) sortScratch = new Float64Array(2 * n);
+  const sorted = sortScratch;
   for (let i = 0; i < n; i++) {
     const v = values[i] as number;
     if (Number.isFinite(v)) sorted[m++] = v;

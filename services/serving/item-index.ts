@@ -258,8 +258,7 @@ export class ItemIndex {
     if (ann === undefined) {
       // Exact: a SIMD scan of the whole matrix, then the best k that pass the filter.
       if (this.size === 0 || k <= 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
-      const scores = this.#dots.scan(this.#queryOf(query, withBias), this.size);
-      return selectTopK(scores, k, this.size, skip);
+      return this.#dots.top(this.#queryOf(query, withBias), this.size, k, skip);
     }
     // A margin for items the filter drops (a user's seen items, exclusions): k + 128, not 4k, which
     // at k = 200 made every search ask a million-item graph for 800 neighbours.

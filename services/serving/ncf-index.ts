@@ -1,7 +1,9 @@
 import { ContextEncoder, type Context } from '../../shared/model/context.ts';
 import { EmbeddingTable } from '../../shared/model/embedding-table.ts';
+import { grown } from '../../shared/model/stamps.ts';
 import { DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../../shared/model/neumf/dense-layout.ts';
 import {
+  itemFirstLayer,
   scoreCandidates,
   towerSize,
   unflattenTower,
@@ -37,6 +39,17 @@ export class NcfIndex {
   readonly #pendingContexts = new Set<string>();
   #registryPosition = 0;
   #shapeWarned = false;
+  /**
+   * Per MLP item row: its first-layer share (itemFirstLayer, `units` floats), valid while its
+   * stamp equals the tower generation (a new tower or a new row makes it stale). Costs the first
+   * layer's width in floats per item re-ranked so far.
+   */
+  #firstLayer = new Float32Array(0);
+  #firstStamp = new Uint32Array(0);
+  #towerGeneration = 1;
+  /** Caller positions (e.g. serving's item index) to GMF and MLP rows, plus one (0: not looked up). */
+  #gmfAt = new Int32Array(0);
+  #mlpAt = new Int32Array(0);
   lastRefresh = 0;
   loaded = false;
 
@@ -95,20 +108,86 @@ export class NcfIndex {
     itemIds: readonly string[],
     out: Float32Array,
   ): Float32Array {
+    const gmf = Int32Array.from(itemIds, (id) => this.gmfItems.ensure(id));
+    const mlp = Int32Array.from(itemIds, (id) => this.mlpItems.ensure(id));
+    return this.#score(userGmf, userMlp, context, gmf, mlp, out);
+  }
+
+  /**
+   * `score` for items named by the caller's stable positions (serving's item index: a position
+   * always names the same id), so that the id lookups happen once per item, not per request.
+   */
+  scorePositions(
+    userGmf: Float32Array,
+    userMlp: Float32Array,
+    context: Float32Array,
+    positions: ArrayLike<number>,
+    idAt: (position: number) => string,
+    out: Float32Array,
+  ): Float32Array {
+    const count = positions.length;
+    const gmf = new Int32Array(count);
+    const mlp = new Int32Array(count);
+    for (let k = 0; k < count; k++) {
+      const p = positions[k] as number;
+      if (p >= this.#gmfAt.length) {
+        this.#gmfAt = grown(this.#gmfAt, Math.max(1_024, 2 * (p + 1)));
+        this.#mlpAt = grown(this.#mlpAt, this.#gmfAt.length);
+      }
+      if (this.#gmfAt[p] === 0) {
+        const id = idAt(p);
+        this.#gmfAt[p] = this.gmfItems.ensure(id) + 1;
+        this.#mlpAt[p] = this.mlpItems.ensure(id) + 1;
+      }
+      gmf[k] = (this.#gmfAt[p] as number) - 1;
+      mlp[k] = (this.#mlpAt[p] as number) - 1;
+    }
+    return this.#score(userGmf, userMlp, context, gmf, mlp, out);
+  }
+
+  #score(
+    userGmf: Float32Array,
+    userMlp: Float32Array,
+    context: Float32Array,
+    gmf: Int32Array,
+    mlp: Int32Array,
+    out: Float32Array,
+  ): Float32Array {
     const weights = this.weights;
     if (weights === undefined) throw new RangeError('NeuMF tower not loaded');
-    const gmf = itemIds.map((id) => this.gmfItems.row(this.gmfItems.ensure(id)));
-    const mlp = itemIds.map((id) => this.mlpItems.row(this.mlpItems.ensure(id)));
+    const units = weights.layers[0]?.units ?? 0;
+    const rows = this.mlpItems.size;
+    if (this.#firstStamp.length < rows) {
+      const capacity = Math.max(1_024, 2 * rows);
+      this.#firstStamp = grown(this.#firstStamp, capacity);
+      const layer = new Float32Array(capacity * units);
+      layer.set(this.#firstLayer);
+      this.#firstLayer = layer;
+    }
+    for (const row of mlp) {
+      if (this.#firstStamp[row] === this.#towerGeneration) continue;
+      itemFirstLayer(
+        this.shape,
+        weights,
+        this.mlpItems.row(row),
+        this.#firstLayer.subarray(row * units, (row + 1) * units),
+      );
+      this.#firstStamp[row] = this.#towerGeneration;
+    }
     return scoreCandidates(
       this.shape,
       weights,
       userGmf,
       userMlp,
       context,
-      itemIds.length,
-      (k) => gmf[k] as Float32Array,
-      (k) => mlp[k] as Float32Array,
+      gmf.length,
+      (k) => this.gmfItems.row(gmf[k] as number),
+      (k) => this.mlpItems.row(mlp[k] as number),
       out,
+      (k) => {
+        const row = mlp[k] as number;
+        return this.#firstLayer.subarray(row * units, (row + 1) * units);
+      },
     );
   }
 
@@ -163,7 +242,9 @@ export class NcfIndex {
       ]);
       chunk.forEach((id, k) => {
         setRow(this.gmfItems, id, gmf[k]);
-        setRow(this.mlpItems, id, mlp[k]);
+        const row = setRow(this.mlpItems, id, mlp[k]);
+        // Its first-layer share is stale now.
+        if (row >= 0 && row < this.#firstStamp.length) this.#firstStamp[row] = 0;
       });
       await new Promise((resolve) => setImmediate(resolve));
     }
@@ -202,10 +283,14 @@ export class NcfIndex {
     }
     this.weights = unflattenTower(this.shape, flat);
     this.denseVersion = version;
+    this.#towerGeneration = (this.#towerGeneration % 0xffff_fffe) + 1; // every first-layer share is stale
   }
 }
 
-function setRow(table: EmbeddingTable, id: string, row: Row | undefined): void {
-  if (row === undefined) return;
-  table.row(table.ensure(id)).set(row.vector.subarray(0, table.dim));
+/** Copies a stored row into a table; returns the row's index (-1: nothing stored). */
+function setRow(table: EmbeddingTable, id: string, row: Row | undefined): number {
+  if (row === undefined) return -1;
+  const index = table.ensure(id);
+  table.row(index).set(row.vector.subarray(0, table.dim));
+  return index;
 }

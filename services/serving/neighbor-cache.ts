@@ -129,7 +129,7 @@ export class NeighborCache {
   /**
    * Items close to something in a weighted set of items (what a user touched, recent ones
    * weighing more): score = the largest weight x similarity over the set; the best `k` that pass
-   * `skip` (ties: lower position first), best first, handed to `each`. The largest, not the mean:
+   * `skip` (ties: the one met first, walking the lists from the latest item's), best first, handed to `each`. The largest, not the mean:
    * an item just like one thing the user liked is a strong candidate even when the rest of their
    * history is elsewhere. At most `budget` missing or outdated lists are computed here (the
    * most recent items' first when `items` is oldest first: they come last); the rest are queued.
@@ -166,8 +166,8 @@ export class NeighborCache {
         }
       }
     }
-    // In position order, so that selectTopK's "lower index first" is "lower position first".
-    const touched = this.#touched.subarray(0, n).sort();
+    // In the order first met (ties go to it: deterministic, and no sort of the merge).
+    const touched = this.#touched;
     const values = new Float64Array(n);
     for (let i = 0; i < n; i++) values[i] = this.#best[touched[i] as number] as number;
     const top = selectTopK(values, k, n, (i) => skip(touched[i] as number));

@@ -95,6 +95,15 @@ export class Recommender {
   readonly #found = new CandidateSet();
   readonly #marks = new Stamps();
   readonly #blendOut = { score: 0, source: 0 };
+  readonly #popularMerged = new Map<
+    string,
+    { own: PopularEntry | undefined; global: PopularEntry | undefined; items: PopularEntry['items'] }
+  >();
+  readonly #listPositions = new WeakMap<
+    PopularEntry['items'],
+    { positions: Int32Array; size: number; complete: boolean }
+  >();
+  readonly #buffers: Float64Array[] = [];
   #missing = new Int32Array(256);
   #missingAt = new Int32Array(256);
   #missingScores = new Float64Array(256);
@@ -200,6 +209,37 @@ export class Recommender {
   async #popularFor(context: Context | undefined, now: number): Promise<PopularEntry['items']> {
     const segment = this.#o.encoder.segment(context, now);
     const [own, global] = await Promise.all([this.#o.popular.get(segment), this.#o.popular.get('*')]);
+    // The merged list is kept until either list is refreshed: requests share it (and the item
+    // positions resolved for it, see #positionsOf).
+    const memo = this.#popularMerged.get(segment);
+    if (memo !== undefined && memo.own === own && memo.global === global) return memo.items;
+    const items = this.#mergePopular(own, global);
+    this.#popularMerged.delete(segment);
+    this.#popularMerged.set(segment, { own, global, items });
+    if (this.#popularMerged.size > 1_000) {
+      const oldest = this.#popularMerged.keys().next().value;
+      if (oldest !== undefined) this.#popularMerged.delete(oldest);
+    }
+    return items;
+  }
+
+  /** Positions of a shared list's items (-1: unknown), resolved once per list and catalog size. */
+  #positionsOf(list: PopularEntry['items']): Int32Array {
+    const index = this.#o.index;
+    const memo = this.#listPositions.get(list);
+    if (memo !== undefined && (memo.complete || memo.size === index.size)) return memo.positions;
+    const positions = new Int32Array(list.length);
+    let complete = true;
+    list.forEach((e, j) => {
+      const p = index.indexOf(e.itemId);
+      positions[j] = p;
+      if (p < 0) complete = false;
+    });
+    this.#listPositions.set(list, { positions, size: index.size, complete });
+    return positions;
+  }
+
+  #mergePopular(own: PopularEntry | undefined, global: PopularEntry | undefined): PopularEntry['items'] {
     const items = [...(own?.items ?? [])];
     if (items.length < this.#o.candidates) {
       const seen = new Set(items.map((e) => e.itemId));
@@ -248,9 +288,10 @@ export class Recommender {
     if (mfTop !== undefined)
       for (let j = 0; j < mfTop.indices.length; j++)
         found.mf[found.at(mfTop.indices[j] as number)] = mfTop.scores[j] as number;
-    for (const e of popular) {
-      const p = index.indexOf(e.itemId);
-      if (p >= 0 && !skip(p)) found.popular[found.at(p)] = e.score;
+    const popularAt = this.#positionsOf(popular);
+    for (let j = 0; j < popular.length; j++) {
+      const p = popularAt[j] as number;
+      if (p >= 0 && !skip(p)) found.popular[found.at(p)] = (popular[j] as { score: number }).score;
     }
     if (history.length > 0) {
       // Content: items whose features are like those of the recent history (recent weigh more).
@@ -295,9 +336,10 @@ export class Recommender {
       index.scoresInto(user.mf, at, m, scores);
       for (let j = 0; j < m; j++) found.mf[missing[j] as number] = scores[j] as number;
     }
-    const mf = new Float64Array(n);
-    const pop = new Float64Array(n);
-    const content = new Float64Array(n);
+    // Per-request arrays from reused scratch (nothing awaits in #rank; each is fully written).
+    const mf = this.#buffer(0, n);
+    const pop = this.#buffer(1, n);
+    const content = this.#buffer(2, n);
     rankNormalizeInto(found.mf, n, mf);
     rankNormalizeInto(found.popular, n, pop);
     rankNormalizeInto(found.content, n, content);
@@ -308,20 +350,20 @@ export class Recommender {
     absent(found.mf, mf);
     absent(found.popular, pop);
     absent(found.content, content);
-    const session = new Float64Array(n);
+    const session = this.#buffer(3, n);
     for (let c = 0; c < n; c++) {
       const v = found.session[c] as number;
       session[c] = Number.isNaN(v) ? Number.NaN : Math.min(1, Math.max(0, v));
     }
     const wUser = interactionWeight(user.mfCount, this.#o.blendInteractions);
-    const weights = new Float64Array(n);
+    const weights = this.#buffer(4, n);
     for (let c = 0; c < n; c++)
       weights[c] = wUser * interactionWeight(index.count(positions[c] as number), this.#o.blendInteractions);
     const share = this.#o.neumfShare?.() ?? NEUMF_SHARE;
-    const scores = new Float64Array(n);
+    const scores = this.#buffer(5, n);
     const sources = new Uint8Array(n);
     const out = this.#blendOut;
-    const neumf = new Float64Array(n).fill(Number.NaN);
+    const neumf = this.#buffer(6, n).fill(Number.NaN, 0, n);
     const blendAll = (from: ArrayLike<number> | undefined) => {
       const count = from === undefined ? n : from.length;
       for (let i = 0; i < count; i++) {
@@ -344,13 +386,15 @@ export class Recommender {
     const ncf = this.#o.ncf;
     if (ncf?.ready === true && user.ncf !== undefined && wUser > 0 && n > 0 && share > 0) {
       const chosen = selectTopK(scores, this.#o.rerank, n).indices;
-      const ids = Array.from(chosen, (c) => index.idAt(positions[c] as number));
-      const logits = ncf.score(
+      const at = new Int32Array(chosen.length);
+      for (let r = 0; r < chosen.length; r++) at[r] = positions[chosen[r] as number] as number;
+      const logits = ncf.scorePositions(
         user.ncf.gmf,
         user.ncf.mlp,
         ncf.contextVector(request.context, now),
-        ids,
-        new Float32Array(ids.length),
+        at,
+        (p) => index.idAt(p),
+        new Float32Array(at.length),
       );
       const probabilities = Float64Array.from(logits, sigmoid);
       const norm = new Float64Array(chosen.length);
@@ -362,6 +406,16 @@ export class Recommender {
     const kept = new Float32Array(n);
     for (let c = 0; c < n; c++) kept[c] = scores[c] as number;
     return new Ranking(positions.slice(0, n), kept, sources, (p) => index.idAt(p));
+  }
+
+  /** Reused scratch array number `slot`, at least `n` long (contents: whatever was left). */
+  #buffer(slot: number, n: number): Float64Array {
+    let buffer = this.#buffers[slot];
+    if (buffer === undefined || buffer.length < n) {
+      buffer = new Float64Array(Math.max(256, 2 * n));
+      this.#buffers[slot] = buffer;
+    }
+    return buffer;
   }
 
   /** The items of a ranking from `offset`, at most `k`. */

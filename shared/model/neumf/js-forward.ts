@@ -56,9 +56,34 @@ export function unflattenTower(shape: TowerShape, flat: Float32Array): TowerWeig
 }
 
 /**
+ * An item's share of the first layer's pre-activation: its MLP row times the kernel rows that
+ * read it (rows m..2m-1). It depends only on the item and the tower, so serving computes it once
+ * per item and tower version (NcfIndex) instead of once per request: it is almost half of a
+ * candidate's arithmetic. Written into `out` (the first layer's width).
+ */
+export function itemFirstLayer(
+  shape: TowerShape,
+  weights: TowerWeights,
+  itemMlp: ArrayLike<number>,
+  out: Float32Array | Float64Array,
+): void {
+  const first = weights.layers[0];
+  if (first === undefined) throw new RangeError('the tower has no hidden layer');
+  const units = first.units;
+  const m = shape.mlpDim;
+  out.fill(0, 0, units);
+  for (let i = 0; i < m; i++) {
+    const x = itemMlp[i] as number;
+    const row = (m + i) * units;
+    for (let u = 0; u < units; u++) out[u] = (out[u] as number) + x * (first.kernel[row + u] as number);
+  }
+}
+
+/**
  * Logits of `count` candidates for one user and context. `userGmf`, `userMlp` and `context` are
  * the user's rows and the context rows (concatenated); `itemGmf(k)` and `itemMlp(k)` give the
- * k-th candidate's rows. Writes into `out`.
+ * k-th candidate's rows, or `itemFirst(k)` its first-layer share (itemFirstLayer) when the caller
+ * keeps those (then `itemMlp` is not asked). Writes into `out`.
  */
 export function scoreCandidates(
   shape: TowerShape,
@@ -70,6 +95,7 @@ export function scoreCandidates(
   itemGmf: (k: number) => Float32Array,
   itemMlp: (k: number) => Float32Array,
   out: Float32Array,
+  itemFirst?: (k: number) => ArrayLike<number>,
 ): Float32Array {
   const first = weights.layers[0];
   if (first === undefined) throw new RangeError('the tower has no hidden layer');
@@ -94,12 +120,17 @@ export function scoreCandidates(
   let h = new Float64Array(widest);
   let next = new Float64Array(widest);
   for (let k = 0; k < count; k++) {
-    const im = itemMlp(k);
-    for (let u = 0; u < units; u++) h[u] = shared[u] as number;
-    for (let i = 0; i < m; i++) {
-      const x = im[i] as number;
-      const row = (m + i) * units;
-      for (let u = 0; u < units; u++) h[u] = (h[u] as number) + x * (first.kernel[row + u] as number);
+    if (itemFirst !== undefined) {
+      const part = itemFirst(k);
+      for (let u = 0; u < units; u++) h[u] = (shared[u] as number) + (part[u] as number);
+    } else {
+      const im = itemMlp(k);
+      for (let u = 0; u < units; u++) h[u] = shared[u] as number;
+      for (let i = 0; i < m; i++) {
+        const x = im[i] as number;
+        const row = (m + i) * units;
+        for (let u = 0; u < units; u++) h[u] = (h[u] as number) + x * (first.kernel[row + u] as number);
+      }
     }
     for (let u = 0; u < units; u++) if ((h[u] as number) < 0) h[u] = 0;
     let width = units;

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileWat, generatedModule, watSources } from '../../../scripts/build-wasm.ts';
 import { DotScan } from '../../../shared/model/dot-scan.ts';
+import { selectTopK } from '../../../shared/model/topk.ts';
 
 /** The inner product in f64, in a plain loop: the independent computation the kernel must match. */
 function dot(row: ArrayLike<number>, query: ArrayLike<number>, columns: number): number {
@@ -37,17 +38,47 @@ describe('DotScan (WebAssembly SIMD inner products)', () => {
           );
           const query = Array.from({ length: columns }, next).map(Math.fround);
           const scan = filled(columns, rows);
-          const all = scan.scan(query, count);
+          const all = scan.scan(query, count).slice(); // a copy: the next call reuses the scratch
           expect(all.length).toBe(count);
           rows.forEach((row, i) => expect(all[i]).toBeCloseTo(dot(row, query, columns), 4));
           const positions = Array.from({ length: 2 * count }, (_, j) => (j * 7) % count);
           const some = scan.gather(query, positions);
-          positions.forEach((p, j) =>
-            expect(some[j]).toBeCloseTo(dot(rows[p] as number[], query, columns), 4),
-          );
+          positions.forEach((p, j) => {
+            expect(some[j]).toBeCloseTo(dot(rows[p] as number[], query, columns), 4);
+            // The same summation order in both: the same bits.
+            expect(some[j]).toBe(all[p]);
+          });
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it('top-k by a sampled floor is exactly the top-k of the full scan (ties, filters, NaN rows)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 300, max: 3_000 }),
+        fc.integer({ min: 1, max: 60 }),
+        fc.integer({ min: 1, max: 7 }),
+        fc.integer({ min: 0, max: 2 ** 31 - 1 }),
+        (rows, k, every, seed) => {
+          let state = seed;
+          const next = () => {
+            state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
+            return state % 9; // small integers: many exact ties
+          };
+          const scan = new DotScan(3, rows);
+          for (let i = 0; i < rows; i++) scan.matrix.set([next(), next(), next()], i * scan.width);
+          scan.matrix[7 * scan.width] = Number.NaN; // a broken row never ranks
+          const query = [1, 2, 3];
+          const skip = (row: number) => row % every === 0;
+          const want = selectTopK(Float32Array.from(scan.scan(query, rows)), k, rows, skip);
+          const got = scan.top(query, rows, k, skip);
+          expect(Array.from(got.indices)).toEqual(Array.from(want.indices));
+          expect(Array.from(got.scores)).toEqual(Array.from(want.scores));
+        },
+      ),
+      { numRuns: 150 },
     );
   });
 
