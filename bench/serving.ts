@@ -319,7 +319,9 @@ async function fallbacks(serving: RunningServing): Promise<Record<string, number
 }
 
 function describe(result: LoadResult): string {
-  return `p50 ${result.p50Ms} ms, max ${result.maxMs} ms, ${result.non2xx} non-2xx, ${result.errors} errors`;
+  const lag =
+    result.senderLagP99Ms === undefined ? '' : `, generator send lag p99 ${result.senderLagP99Ms} ms`;
+  return `p50 ${result.p50Ms} ms, max ${result.maxMs} ms, ${result.non2xx} non-2xx, ${result.errors} errors${lag}`;
 }
 
 /** `recsys bench serving`: the four serving targets of issue 5, each with PASS/FAIL. */
