@@ -11,6 +11,7 @@ import {
   type TowerWeights,
 } from '../../shared/model/neumf/js-forward.ts';
 import type { NeuMfConfig } from '../../shared/model/neumf/neumf.ts';
+import { SimdTower, simdTowerSupported } from '../../shared/model/neumf/tower-simd.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import type { ModelStore, Row } from '../../shared/ports/index.ts';
 import { ChangeFollower } from './change-follower.ts';
@@ -47,6 +48,8 @@ export class NcfIndex {
   #firstLayer = new Float32Array(0);
   #firstStamp = new Uint32Array(0);
   #towerGeneration = 1;
+  /** The SIMD tower for the current weights (undefined: widths not multiples of 4, plain JS). */
+  #simd: { weights: TowerWeights; tower: SimdTower | undefined } | undefined;
   /** Caller positions (e.g. serving's item index) to GMF and MLP rows, plus one (0: not looked up). */
   #gmfAt = new Int32Array(0);
   #mlpAt = new Int32Array(0);
@@ -174,6 +177,30 @@ export class NcfIndex {
       );
       this.#firstStamp[row] = this.#towerGeneration;
     }
+    const itemFirst = (k: number) => {
+      const row = mlp[k] as number;
+      return this.#firstLayer.subarray(row * units, (row + 1) * units);
+    };
+    if (this.#simd?.weights !== weights) {
+      this.#simd = {
+        weights,
+        tower: simdTowerSupported(weights) ? new SimdTower(this.shape, weights) : undefined,
+      };
+    }
+    const tower = this.#simd.tower;
+    if (tower !== undefined) {
+      return tower.score(
+        userGmf,
+        userMlp,
+        context,
+        gmf.length,
+        this.gmfItems.vectors,
+        gmf,
+        this.#firstLayer,
+        mlp,
+        out,
+      );
+    }
     return scoreCandidates(
       this.shape,
       weights,
@@ -184,10 +211,7 @@ export class NcfIndex {
       (k) => this.gmfItems.row(gmf[k] as number),
       (k) => this.mlpItems.row(mlp[k] as number),
       out,
-      (k) => {
-        const row = mlp[k] as number;
-        return this.#firstLayer.subarray(row * units, (row + 1) * units);
-      },
+      itemFirst,
     );
   }
 

@@ -1,9 +1,6 @@
 import { selectTopK, type TopKResult } from './topk.ts';
 import { WASM_BASE64 } from './wasm/dot-scan.wasm.ts';
-
-const PAGE = 65_536;
-/** WebAssembly memory is at most 4 GiB (65,536 pages): the matrix and its scratch fit in that. */
-const MAX_PAGES = 65_536;
+import { WASM_MAX_PAGES, ensureBytes, instantiate } from './wasm/instantiate.ts';
 
 interface Kernel {
   scan(matrix: number, rows: number, lanes: number, query: number, out: number): void;
@@ -13,13 +10,6 @@ interface Kernel {
 
 /** Every SAMPLE_STRIDE-th score estimates the floor of a top-k (see `top`). */
 const SAMPLE_STRIDE = 16;
-
-let compiled: WebAssembly.Module | undefined;
-
-function kernelModule(): WebAssembly.Module {
-  compiled ??= new WebAssembly.Module(Buffer.from(WASM_BASE64, 'base64'));
-  return compiled;
-}
 
 /**
  * A row-major f32 matrix kept in WebAssembly memory, and the inner products of a query with all
@@ -48,9 +38,8 @@ export class DotScan {
       throw new RangeError(`columns must be a positive integer, not ${columns}`);
     this.width = Math.ceil(columns / 4) * 4;
     this.#lanes = this.width / 4;
-    this.#memory = new WebAssembly.Memory({ initial: 1, maximum: MAX_PAGES });
-    const instance = new WebAssembly.Instance(kernelModule(), { env: { memory: this.#memory } });
-    this.#kernel = instance.exports as unknown as Kernel;
+    this.#memory = new WebAssembly.Memory({ initial: 1, maximum: WASM_MAX_PAGES });
+    this.#kernel = instantiate<Kernel>(WASM_BASE64, this.#memory);
     this.#buffer = this.#memory.buffer;
     this.#matrix = new Float32Array(this.#buffer, 0, 0);
     this.reserve(capacity);
@@ -160,15 +149,7 @@ export class DotScan {
   }
 
   #ensureBytes(bytes: number): void {
-    const have = this.#memory.buffer.byteLength;
-    if (bytes <= have) return;
-    const pages = Math.ceil((bytes - have) / PAGE);
-    if (have / PAGE + pages > MAX_PAGES) {
-      throw new RangeError(
-        `the item matrix needs ${Math.ceil(bytes / 2 ** 20)} MiB, above WebAssembly's 4 GiB memory limit`,
-      );
-    }
-    this.#memory.grow(pages);
+    ensureBytes(this.#memory, bytes, 'the item matrix');
   }
 
   #view(): void {

@@ -80,6 +80,36 @@ export function itemFirstLayer(
 }
 
 /**
+ * The first layer's pre-activation from the user's and the context's inputs (kernel rows 0..m-1
+ * and 2m..) plus its bias: the same for every candidate of a request.
+ */
+export function sharedFirstLayer(
+  shape: TowerShape,
+  weights: TowerWeights,
+  userMlp: ArrayLike<number>,
+  context: ArrayLike<number>,
+): Float64Array {
+  const first = weights.layers[0];
+  if (first === undefined) throw new RangeError('the tower has no hidden layer');
+  const units = first.units;
+  const m = shape.mlpDim;
+  const shared = Float64Array.from(first.bias);
+  for (let i = 0; i < m; i++) {
+    const x = userMlp[i] as number;
+    if (x === 0) continue;
+    const row = i * units;
+    for (let u = 0; u < units; u++) shared[u] = (shared[u] as number) + x * (first.kernel[row + u] as number);
+  }
+  for (let i = 0; i < shape.contextWidth; i++) {
+    const x = context[i] as number;
+    if (x === 0) continue;
+    const row = (2 * m + i) * units;
+    for (let u = 0; u < units; u++) shared[u] = (shared[u] as number) + x * (first.kernel[row + u] as number);
+  }
+  return shared;
+}
+
+/**
  * Logits of `count` candidates for one user and context. `userGmf`, `userMlp` and `context` are
  * the user's rows and the context rows (concatenated); `itemGmf(k)` and `itemMlp(k)` give the
  * k-th candidate's rows, or `itemFirst(k)` its first-layer share (itemFirstLayer) when the caller
@@ -101,21 +131,7 @@ export function scoreCandidates(
   if (first === undefined) throw new RangeError('the tower has no hidden layer');
   const units = first.units;
   const m = shape.mlpDim;
-  // The first layer's pre-activation from the user's and the context's inputs (rows 0..m-1 and
-  // 2m.. of the kernel), the same for every candidate.
-  const shared = Float64Array.from(first.bias);
-  for (let i = 0; i < m; i++) {
-    const x = userMlp[i] as number;
-    if (x === 0) continue;
-    const row = i * units;
-    for (let u = 0; u < units; u++) shared[u] = (shared[u] as number) + x * (first.kernel[row + u] as number);
-  }
-  for (let i = 0; i < shape.contextWidth; i++) {
-    const x = context[i] as number;
-    if (x === 0) continue;
-    const row = (2 * m + i) * units;
-    for (let u = 0; u < units; u++) shared[u] = (shared[u] as number) + x * (first.kernel[row + u] as number);
-  }
+  const shared = sharedFirstLayer(shape, weights, userMlp, context);
   const widest = Math.max(...shape.hidden);
   let h = new Float64Array(widest);
   let next = new Float64Array(widest);

@@ -12,11 +12,12 @@ import { silentLogger } from '../../../shared/observability/index.ts';
 import { NcfIndex } from '../../../services/serving/ncf-index.ts';
 import { row } from '../../support/serving.ts';
 
-const config: NeuMfConfig = { ...DEFAULT_NEUMF_CONFIG, gmfDim: 2, mlpDim: 3, hidden: [4, 2], contextDim: 0 };
+let hidden = [4, 2];
+const config = (): NeuMfConfig => ({ ...DEFAULT_NEUMF_CONFIG, gmfDim: 2, mlpDim: 3, hidden, contextDim: 0 });
 const items = ['a', 'b', 'c'];
 
 function towerOf(seed: number): Float32Array {
-  const shape = { gmfDim: 2, mlpDim: 3, contextWidth: 0, hidden: [4, 2] };
+  const shape = { gmfDim: 2, mlpDim: 3, contextWidth: 0, hidden };
   // Mostly positive weights: the ReLUs stay alive, so every input moves the logits.
   return Float32Array.from(
     { length: towerSize(shape) },
@@ -53,7 +54,7 @@ function reference(
   mlp: Record<string, number[]>,
   gmf: Record<string, number[]>,
 ): number[] {
-  const shape = { gmfDim: 2, mlpDim: 3, contextWidth: 0, hidden: [4, 2] };
+  const shape = { gmfDim: 2, mlpDim: 3, contextWidth: 0, hidden };
   const out = scoreCandidates(
     shape,
     unflattenTower(shape, tower),
@@ -68,8 +69,10 @@ function reference(
   return Array.from(out);
 }
 
-describe('NcfIndex first-layer cache', () => {
+// [4, 2]: the plain JavaScript tower; [8, 4]: the WebAssembly SIMD one (widths multiple of 4).
+describe.each([[[4, 2]], [[8, 4]]])('NcfIndex first-layer cache, hidden %j', (layers) => {
   it('scores by position as from scratch, and forgets cached shares when a row or the tower changes', async () => {
+    hidden = layers;
     const store = new MemoryModelStore();
     const gmf = { a: [1, 0], b: [0, 1], c: [1, 1] };
     let mlp: Record<string, number[]> = { a: [1, 2, 3], b: [1, 0, 1], c: [0.5, 0.5, 0.5] };
@@ -80,7 +83,7 @@ describe('NcfIndex first-layer cache', () => {
     await putMlp(store, mlp);
     let tower = towerOf(1);
     await publish(store, tower);
-    const index = new NcfIndex(config, store, silentLogger());
+    const index = new NcfIndex(config(), store, silentLogger());
     await index.load();
     expect(index.ready).toBe(true);
     // Caller positions 10, 11, 12 name a, b, c.
