@@ -75,7 +75,7 @@ Each suite exits 1 when a target is missed; results and targets: docs/benchmarks
   bench
     .command('serving')
     .description(
-      'serving throughput and latency (autocannon): NeuMF re-ranking, MF only, a 1,000,000-item ANN catalog, event ingest',
+      'serving throughput and latency: NeuMF re-ranking, MF only, a 1,000,000-item ANN catalog, event ingest',
     )
     .option('--scale <factor>', 'shorten the run (0.25 = 5 s loads and 250,000 ANN items)', parseFloat, 1)
     .option(
@@ -86,7 +86,7 @@ Each suite exits 1 when a target is missed; results and targets: docs/benchmarks
     .option('--json', 'print the results as one JSON object as the last line')
     .addHelpText(
       'after',
-      '\nUses Redis and Kafka when REDIS_URL and KAFKA_BROKERS are set (the targets are about them), else the\nembedded adapters.\n\nExamples:\n  recsys bench serving\n  recsys bench serving --scale 0.25',
+      '\nUses Redis and Kafka when REDIS_URL and KAFKA_BROKERS are set (the targets are about them), else the\nembedded adapters. The recommendation scenarios warm up with autocannon as fast as it goes (printed as\nthe capacity), then offer the target rate on an even schedule (open loop) and measure rate and latency\nthere; event ingest runs autocannon as fast as it goes.\nRECSYS_BENCH_PROFILE=<folder> writes a CPU profile of the serving process during each measured run.\n\nExamples:\n  recsys bench serving\n  recsys bench serving --scale 0.25 --only mf\n  RECSYS_BENCH_PROFILE=profiles recsys bench serving --only neumf',
     )
     .action(async (flags: { scale: number; json?: boolean; only?: string[] }) => {
       const config = loadConfig();
