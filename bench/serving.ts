@@ -324,6 +324,16 @@ function describe(result: LoadResult): string {
   return `p50 ${result.p50Ms} ms, max ${result.maxMs} ms, ${result.non2xx} non-2xx, ${result.errors} errors${lag}`;
 }
 
+/** The warm-up's rate, as fast as autocannon goes: reported without a target. */
+function capacityResult(name: string, capacity: LoadResult): BenchResult {
+  return {
+    name: `${name}: capacity`,
+    value: capacity.requestsPerSecond,
+    unit: '/s',
+    note: `autocannon, 16 connections, unthrottled; ${describe(capacity)}`,
+  };
+}
+
 /** `recsys bench serving`: the four serving targets of issue 5, each with PASS/FAIL. */
 export async function runServingBench(options: ServingBenchOptions): Promise<BenchResult[]> {
   const progress = options.onProgress ?? (() => undefined);
@@ -371,12 +381,7 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
           );
           const name = neumf ? 'recommendations, NeuMF re-ranking 100' : 'recommendations, MF only';
           results.push(
-            {
-              name: `${name}: capacity`,
-              value: capacity.requestsPerSecond,
-              unit: '/s',
-              note: `autocannon, 16 connections, unthrottled; ${describe(capacity)}`,
-            },
+            capacityResult(name, capacity),
             {
               name: `${name}: requests/s`,
               value: result.requestsPerSecond,
@@ -438,12 +443,7 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
       });
       await profile?.stop('serving-ann');
       results.push(
-        {
-          name: `ANN (${annItems.toLocaleString('en-US')} items): capacity`,
-          value: capacity.requestsPerSecond,
-          unit: '/s',
-          note: `autocannon, 16 connections, unthrottled; ${describe(capacity)}`,
-        },
+        capacityResult(`ANN (${annItems.toLocaleString('en-US')} items)`, capacity),
         {
           name: `ANN (${annItems.toLocaleString('en-US')} items): recall@10`,
           value: recall,

@@ -2,7 +2,7 @@ import { ContentIndex } from '../../shared/model/content-similarity.ts';
 import { DotScan } from '../../shared/model/dot-scan.ts';
 import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
 import { initialVector } from '../../shared/model/random.ts';
-import { selectTopK, type TopKResult } from '../../shared/model/topk.ts';
+import { selectTopK, selectTopKOf, type TopKResult } from '../../shared/model/topk.ts';
 import type { CatalogRecord, Row } from '../../shared/ports/index.ts';
 import { AnnIndex, DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
 
@@ -249,10 +249,7 @@ export class ItemIndex {
     if (within !== undefined) {
       const positions = Int32Array.from(within);
       const scores = this.#dots.gather(this.#queryOf(query, withBias), positions, positions.length);
-      const best = selectTopK(scores, k, positions.length, (j) => skip(positions[j] as number));
-      const indices = new Int32Array(best.indices.length);
-      for (let j = 0; j < indices.length; j++) indices[j] = positions[best.indices[j] as number] as number;
-      return { indices, scores: best.scores };
+      return selectTopKOf(scores, positions, k, positions.length, skip);
     }
     const ann = this.#ann;
     if (ann === undefined) {
@@ -299,12 +296,9 @@ export class ItemIndex {
       const norm = this.#norms[positions === undefined ? j : (positions[j] as number)] as number;
       cosines[j] = norm === 0 ? 0 : (dots[j] as number) / (norm * qn);
     }
-    if (positions === undefined) return selectTopK(cosines, k, n, exclude);
-    const at = positions;
-    const best = selectTopK(cosines, k, n, (j) => exclude(at[j] as number));
-    const indices = new Int32Array(best.indices.length);
-    for (let j = 0; j < indices.length; j++) indices[j] = at[best.indices[j] as number] as number;
-    return { indices, scores: best.scores };
+    return positions === undefined
+      ? selectTopK(cosines, k, n, exclude)
+      : selectTopKOf(cosines, positions, k, n, exclude);
   }
 
   /**

@@ -177,10 +177,6 @@ export class NcfIndex {
       );
       this.#firstStamp[row] = this.#towerGeneration;
     }
-    const itemFirst = (k: number) => {
-      const row = mlp[k] as number;
-      return this.#firstLayer.subarray(row * units, (row + 1) * units);
-    };
     if (this.#simd?.weights !== weights) {
       this.#simd = {
         weights,
@@ -211,7 +207,10 @@ export class NcfIndex {
       (k) => this.gmfItems.row(gmf[k] as number),
       (k) => this.mlpItems.row(mlp[k] as number),
       out,
-      itemFirst,
+      (k) => {
+        const row = mlp[k] as number;
+        return this.#firstLayer.subarray(row * units, (row + 1) * units);
+      },
     );
   }
 

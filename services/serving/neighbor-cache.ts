@@ -129,9 +129,9 @@ export class NeighborCache {
   /**
    * Items close to something in a weighted set of items (what a user touched, recent ones
    * weighing more): score = the largest weight x similarity over the set; the best `k` that pass
-   * `skip` (ties: the one met first, walking the lists from the latest item's), best first, handed to `each`. The largest, not the mean:
-   * an item just like one thing the user liked is a strong candidate even when the rest of their
-   * history is elsewhere. At most `budget` missing or outdated lists are computed here (the
+   * `skip` (ties: the one met first, walking the lists from the latest item's), best first,
+   * handed to `each`. The largest, not the mean: an item just like one thing the user liked is a
+   * strong candidate even when the rest of their history is elsewhere. At most `budget` missing or outdated lists are computed here (the
    * most recent items' first when `items` is oldest first: they come last); the rest are queued.
    */
   nearInto(

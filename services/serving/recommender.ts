@@ -91,7 +91,7 @@ export class Recommender {
   readonly results: ResultCache<Ranking>;
   readonly #content: NeighborCache;
   readonly #session: NeighborCache;
-  // Per-request scratch (reset by each request; see #rank for why it is reset after the await).
+  // Per-request scratch, reused by every request (#rank never awaits, so one request at a time).
   readonly #found = new CandidateSet();
   readonly #marks = new Stamps();
   readonly #blendOut = { score: 0, source: 0 };
@@ -103,10 +103,8 @@ export class Recommender {
     PopularEntry['items'],
     { positions: Int32Array; size: number; complete: boolean }
   >();
-  readonly #buffers: Float64Array[] = [];
-  #missing = new Int32Array(256);
-  #missingAt = new Int32Array(256);
-  #missingScores = new Float64Array(256);
+  readonly #floats: Float64Array[] = [];
+  readonly #ints: Int32Array[] = [];
 
   constructor(options: RecommenderOptions) {
     this.#o = options;
@@ -324,15 +322,12 @@ export class Recommender {
     const positions = found.positions;
     if (user.mf !== undefined) {
       // Candidates from the other sources get their MF score too, in one SIMD gather.
-      const missing = this.#missing.length >= n ? this.#missing : (this.#missing = new Int32Array(2 * n));
+      const missing = scratch(this.#ints, 0, n, Int32Array);
       let m = 0;
       for (let c = 0; c < n; c++) if (Number.isNaN(found.mf[c] as number)) missing[m++] = c;
-      const at = this.#missingAt.length >= m ? this.#missingAt : (this.#missingAt = new Int32Array(2 * m));
+      const at = scratch(this.#ints, 1, m, Int32Array);
       for (let j = 0; j < m; j++) at[j] = positions[missing[j] as number] as number;
-      const scores =
-        this.#missingScores.length >= m
-          ? this.#missingScores
-          : (this.#missingScores = new Float64Array(2 * m));
+      const scores = this.#buffer(7, m);
       index.scoresInto(user.mf, at, m, scores);
       for (let j = 0; j < m; j++) found.mf[missing[j] as number] = scores[j] as number;
     }
@@ -410,12 +405,7 @@ export class Recommender {
 
   /** Reused scratch array number `slot`, at least `n` long (contents: whatever was left). */
   #buffer(slot: number, n: number): Float64Array {
-    let buffer = this.#buffers[slot];
-    if (buffer === undefined || buffer.length < n) {
-      buffer = new Float64Array(Math.max(256, 2 * n));
-      this.#buffers[slot] = buffer;
-    }
-    return buffer;
+    return scratch(this.#floats, slot, n, Float64Array);
   }
 
   /** The items of a ranking from `offset`, at most `k`. */
@@ -444,4 +434,19 @@ export class Recommender {
       return true;
     });
   }
+}
+
+/** Array number `slot` of a pool, at least `n` long, grown (doubling) when shorter. */
+function scratch<T extends Float64Array | Int32Array>(
+  pool: T[],
+  slot: number,
+  n: number,
+  make: new (length: number) => T,
+): T {
+  let array = pool[slot];
+  if (array === undefined || array.length < n) {
+    array = new make(Math.max(256, 2 * n));
+    pool[slot] = array;
+  }
+  return array;
 }

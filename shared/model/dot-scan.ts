@@ -1,4 +1,4 @@
-import { selectTopK, type TopKResult } from './topk.ts';
+import { selectTopK, selectTopKOf, type TopKResult } from './topk.ts';
 import { WASM_BASE64 } from './wasm/dot-scan.wasm.ts';
 import { WASM_MAX_PAGES, ensureBytes, instantiate } from './wasm/instantiate.ts';
 
@@ -14,14 +14,15 @@ const SAMPLE_STRIDE = 16;
 /**
  * A row-major f32 matrix kept in WebAssembly memory, and the inner products of a query with all
  * of its rows (`scan`) or with a list of them (`gather`), computed with WebAssembly SIMD
- * (shared/model/wasm/dot-scan.wat): about 9 ns per 68-float row on the reference machine, three
- * times faster than usearch's exactSearch and six times faster than a JavaScript loop.
+ * (shared/model/wasm/dot-scan.wat, four rows per step): about 5 ns per 68-float row on the
+ * reference machine, five times faster than usearch's exactSearch and ten times faster than a
+ * JavaScript loop.
  *
  * Rows are `width` floats, the column count rounded up to a multiple of 4; the padding columns
  * stay zero. `matrix` is a view of the memory: growing the memory (reserve, or a scan that needs
  * more scratch) replaces it, so fetch it again rather than keeping it across such calls.
- * Arithmetic is IEEE f32 in a fixed order (four partial sums over the columns), so results are
- * the same on every machine.
+ * Arithmetic is IEEE f32 in a fixed order (the .wat file says which), the same in `scan` and
+ * `gather`, so results are the same bits on every machine.
  */
 export class DotScan {
   /** Floats per row (columns rounded up to a multiple of 4). */
@@ -74,11 +75,10 @@ export class DotScan {
    */
   scan(query: ArrayLike<number>, rows: number): Float32Array {
     if (rows < 0 || rows > this.#capacity) throw new RangeError(`rows ${rows} outside 0..${this.#capacity}`);
-    const q = this.#scratchAt(this.#capacity);
-    const out = q + this.width * 4;
+    const out = this.#scoresAt();
     this.#ensureBytes(out + rows * 4);
-    this.#writeQuery(q, query);
-    this.#kernel.scan(0, rows, this.#lanes, q, out);
+    this.#writeQuery(query);
+    this.#kernel.scan(0, rows, this.#lanes, this.#queryAt(), out);
     return new Float32Array(this.#memory.buffer, out, rows);
   }
 
@@ -98,33 +98,24 @@ export class DotScan {
     for (let j = 0; j < sampled; j++) sample[j] = scores[j * SAMPLE_STRIDE] as number;
     const floor = selectTopK(sample, rank).scores[rank - 1];
     if (floor === undefined) return selectTopK(scores, k, rows, skip);
-    const at = this.#scratchAt(this.#capacity) + this.width * 4 + rows * 4;
+    const at = this.#scoresAt() + rows * 4;
     this.#ensureBytes(at + rows * 4);
     // Growing the memory detached the views: take them again.
-    const all = new Float32Array(this.#memory.buffer, this.#scratchAt(this.#capacity) + this.width * 4, rows);
+    const all = new Float32Array(this.#memory.buffer, this.#scoresAt(), rows);
     const count = this.#kernel.above(all.byteOffset, rows, floor, at);
     const listed = new Int32Array(this.#memory.buffer, at, count).slice();
     const values = new Float32Array(count);
     for (let j = 0; j < count; j++) values[j] = all[listed[j] as number] as number;
-    const best = selectTopK(
-      values,
-      k,
-      count,
-      skip === undefined ? undefined : (j) => skip(listed[j] as number),
-    );
-    if (best.indices.length < k && count < rows) return selectTopK(all, k, rows, skip);
-    const indices = new Int32Array(best.indices.length);
-    for (let r = 0; r < indices.length; r++) indices[r] = listed[best.indices[r] as number] as number;
-    return { indices, scores: best.scores };
+    const best = selectTopKOf(values, listed, k, count, skip);
+    return best.indices.length < k && count < rows ? selectTopK(all, k, rows, skip) : best;
   }
 
   /** out[j] = row positions[j] . query for j < count (every position below `capacity`). */
   gather(query: ArrayLike<number>, positions: ArrayLike<number>, count = positions.length): Float32Array {
-    const q = this.#scratchAt(this.#capacity);
-    const at = q + this.width * 4;
+    const at = this.#scoresAt();
     const out = at + count * 4;
     this.#ensureBytes(out + count * 4);
-    this.#writeQuery(q, query);
+    this.#writeQuery(query);
     const list = new Int32Array(this.#memory.buffer, at, count);
     for (let j = 0; j < count; j++) {
       const p = positions[j] as number;
@@ -132,7 +123,7 @@ export class DotScan {
         throw new RangeError(`position ${p} outside 0..${this.#capacity - 1}`);
       list[j] = p;
     }
-    this.#kernel.gather(0, this.#lanes, q, at, count, out);
+    this.#kernel.gather(0, this.#lanes, this.#queryAt(), at, count, out);
     return new Float32Array(this.#memory.buffer, out, count);
   }
 
@@ -141,8 +132,17 @@ export class DotScan {
     return capacity * this.width * 4;
   }
 
-  #writeQuery(offset: number, query: ArrayLike<number>): void {
-    const q = new Float32Array(this.#memory.buffer, offset, this.width);
+  /** Scratch layout: the query (one row), then what a call writes or lists. */
+  #queryAt(): number {
+    return this.#scratchAt(this.#capacity);
+  }
+
+  #scoresAt(): number {
+    return this.#queryAt() + this.width * 4;
+  }
+
+  #writeQuery(query: ArrayLike<number>): void {
+    const q = new Float32Array(this.#memory.buffer, this.#queryAt(), this.width);
     const n = Math.min(query.length, this.width);
     for (let d = 0; d < n; d++) q[d] = query[d] as number;
     q.fill(0, n);

@@ -66,6 +66,23 @@ export function selectTopK(
   return { indices: heapIdx.subarray(0, size), scores: Float32Array.from(heapVal.subarray(0, size)) };
 }
 
+/**
+ * selectTopK over scores of listed items: `scores[j]` belongs to item `items[j]`; `skip` is asked
+ * about items and the result names items (ties: lower j first).
+ */
+export function selectTopKOf(
+  scores: ArrayLike<number>,
+  items: ArrayLike<number>,
+  k: number,
+  count = items.length,
+  skip?: (item: number) => boolean,
+): TopKResult {
+  const best = selectTopK(scores, k, count, skip === undefined ? undefined : (j) => skip(items[j] as number));
+  const indices = new Int32Array(best.indices.length);
+  for (let r = 0; r < indices.length; r++) indices[r] = items[best.indices[r] as number] as number;
+  return { indices, scores: best.scores };
+}
+
 /** Puts (v, x) at the root of a min-heap of `size` (worse = lower value, then higher index) and sifts it down. */
 function siftDown(heapVal: Float64Array, heapIdx: Int32Array, size: number, v: number, x: number): void {
   let i = 0;

@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { compileWat, generatedModule, watSources } from '../../../scripts/build-wasm.ts';
 import { DotScan } from '../../../shared/model/dot-scan.ts';
+import { Random } from '../../../shared/model/random.ts';
 import { selectTopK } from '../../../shared/model/topk.ts';
 
 /** The inner product in f64, in a plain loop: the independent computation the kernel must match. */
@@ -28,11 +29,8 @@ describe('DotScan (WebAssembly SIMD inner products)', () => {
         fc.integer({ min: 1, max: 40 }),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         (columns, count, seed) => {
-          let state = seed;
-          const next = () => {
-            state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
-            return state / 2 ** 32 - 0.5;
-          };
+          const random = new Random(seed);
+          const next = () => random.next() - 0.5;
           const rows = Array.from({ length: count }, () =>
             Array.from({ length: columns }, next).map(Math.fround),
           );
@@ -62,11 +60,8 @@ describe('DotScan (WebAssembly SIMD inner products)', () => {
         fc.integer({ min: 1, max: 7 }),
         fc.integer({ min: 0, max: 2 ** 31 - 1 }),
         (rows, k, every, seed) => {
-          let state = seed;
-          const next = () => {
-            state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
-            return state % 9; // small integers: many exact ties
-          };
+          const random = new Random(seed);
+          const next = () => random.int(9); // small integers: many exact ties
           const scan = new DotScan(3, rows);
           for (let i = 0; i < rows; i++) scan.matrix.set([next(), next(), next()], i * scan.width);
           scan.matrix[7 * scan.width] = Number.NaN; // a broken row never ranks

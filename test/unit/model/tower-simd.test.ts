@@ -8,14 +8,12 @@ import {
   type TowerShape,
 } from '../../../shared/model/neumf/js-forward.ts';
 import { SimdTower, simdTowerSupported } from '../../../shared/model/neumf/tower-simd.ts';
+import { Random } from '../../../shared/model/random.ts';
 
 /** Deterministic pseudo-random values in [-1, 1). */
 function values(seed: number, n: number): Float32Array {
-  let state = seed >>> 0 || 1;
-  return Float32Array.from({ length: n }, () => {
-    state = (Math.imul(state, 1_103_515_245) + 12_345) >>> 0;
-    return state / 2 ** 31 - 1;
-  });
+  const random = new Random(seed);
+  return Float32Array.from({ length: n }, () => 2 * random.next() - 1);
 }
 
 describe('SimdTower (WebAssembly SIMD dense layers)', () => {
