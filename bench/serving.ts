@@ -5,7 +5,13 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { MemoryEventLog, MemoryModelStore } from '../shared/adapters/memory/index.ts';
 import { KafkaEventLog } from '../shared/adapters/kafka/index.ts';
 import { RedisModelStore, connectRedis } from '../shared/adapters/redis/index.ts';
-import { loadConfig, neumfConfigFrom, type RecsysConfig } from '../shared/config/index.ts';
+import {
+  loadConfig,
+  neumfConfigFrom,
+  type Config,
+  type DeepPartial,
+  type RecsysConfig,
+} from '../shared/config/index.ts';
 import { DENSE_CHUNK, DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../shared/model/neumf/dense-layout.ts';
 import { NeuMF } from '../shared/model/neumf/neumf.ts';
 import { Random } from '../shared/model/random.ts';
@@ -25,6 +31,11 @@ export interface ServingBenchOptions {
   readonly scale: number;
   /** Run only these scenarios (default: all). */
   readonly only?: readonly ServingScenario[];
+  /**
+   * Run serving as `recsys serving --workers N` child processes (node:cluster) for the NeuMF and MF
+   * scenarios, instead of inside the benchmark process. Needs Redis and Kafka.
+   */
+  readonly workers?: number;
   readonly onProgress?: (line: string) => void;
 }
 
@@ -50,6 +61,8 @@ const root = resolve(import.meta.dirname, '..');
 
 interface World {
   readonly config: RecsysConfig;
+  /** The configuration overrides of this world, as a child serving process's config file takes them. */
+  readonly overrides: DeepPartial<Config>;
   readonly store: ModelStore;
   readonly syncStore: ModelStore;
   readonly eventLog: EventLog;
@@ -59,23 +72,22 @@ interface World {
 async function openWorld(options: ServingBenchOptions, models: ('mf' | 'neumf')[]): Promise<World> {
   const id = randomUUID().slice(0, 8);
   const prefix = `bench-serving-${id}`;
-  const config = loadConfig({
-    env: {},
-    overrides: {
-      ...(options.redisUrl === undefined ? {} : { redis: { url: options.redisUrl, keyPrefix: prefix } }),
-      ...(options.kafkaBrokers === undefined
-        ? {}
-        : { kafka: { brokers: options.kafkaBrokers.split(','), topic: `${prefix}-events`, partitions: 4 } }),
-      serving: { port: 0, annThreads: 2, userEventsPerMinute: 100_000 },
-      trainer: { models },
-      model: { mf: { dim: DIM } },
-      log: { level: 'warn' },
-    },
-  });
+  const overrides: DeepPartial<Config> = {
+    ...(options.redisUrl === undefined ? {} : { redis: { url: options.redisUrl, keyPrefix: prefix } }),
+    ...(options.kafkaBrokers === undefined
+      ? {}
+      : { kafka: { brokers: options.kafkaBrokers.split(','), topic: `${prefix}-events`, partitions: 4 } }),
+    serving: { port: 0, annThreads: 2, userEventsPerMinute: 100_000 },
+    trainer: { models },
+    model: { mf: { dim: DIM } },
+    log: { level: 'warn' },
+  };
+  const config = loadConfig({ env: {}, overrides });
   if (options.redisUrl === undefined) {
     const store = new MemoryModelStore();
     return {
       config,
+      overrides,
       store,
       syncStore: store,
       eventLog: new MemoryEventLog({ partitions: 4 }),
@@ -102,6 +114,7 @@ async function openWorld(options: ServingBenchOptions, models: ('mf' | 'neumf')[
   await eventLog.ensureTopics();
   return {
     config,
+    overrides,
     store,
     syncStore,
     eventLog,
@@ -247,7 +260,19 @@ async function seed(
   });
 }
 
-async function start(world: World): Promise<RunningServing> {
+/** Serving under load: in the benchmark process, or `recsys serving --workers N` children. */
+interface BenchServing {
+  readonly url: string;
+  /** Where it runs, for the report. */
+  readonly how: string;
+  /** CPU seconds serving used so far (all workers). */
+  cpuSeconds(): Promise<number>;
+  /** Its /metrics text (summed over workers). */
+  metricsText(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+async function start(world: World): Promise<BenchServing & { readonly running: RunningServing }> {
   const serving = await startServing({
     config: world.config,
     eventLog: world.eventLog,
@@ -264,7 +289,84 @@ async function start(world: World): Promise<RunningServing> {
     if (Date.now() > deadline) throw new Error('serving did not load within 30 minutes');
     await new Promise((r) => setTimeout(r, 200));
   }
-  return serving;
+  return {
+    running: serving,
+    url: serving.url,
+    how: 'in the benchmark process',
+    cpuSeconds: async () => {
+      const used = process.cpuUsage();
+      return (used.user + used.system) / 1e6;
+    },
+    metricsText: async () => (await serving.app.inject({ method: 'GET', url: '/metrics' })).body,
+    stop: () => serving.stop(),
+  };
+}
+
+/** The value of an unlabelled-but-`service` series in an exposition text. */
+function metricValue(text: string, name: string): number {
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+  return line === undefined ? Number.NaN : Number(line.split(' ').pop());
+}
+
+/** `recsys serving --workers N` as a child process on the world's Redis and Kafka. */
+async function startWorkers(world: World, workers: number): Promise<BenchServing> {
+  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const dir = mkdtempSync(resolve(tmpdir(), 'recsys-bench-'));
+  const file = resolve(dir, 'config.json');
+  writeFileSync(file, JSON.stringify(world.overrides));
+  const child = spawn(
+    process.execPath,
+    [resolve(root, 'bin/recsys.mjs'), 'serving', '--workers', String(workers), '--port', '0'],
+    {
+      env: { ...process.env, RECSYS_CONFIG: file, LOG_LEVEL: 'info', LOG_PRETTY: 'false' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const tail: string[] = [];
+  let url: string | undefined;
+  const { createInterface } = await import('node:readline');
+  for (const stream of [child.stdout, child.stderr])
+    createInterface({ input: stream }).on('line', (line) => {
+      tail.push(line);
+      if (tail.length > 20) tail.shift();
+      if (url === undefined && line.includes('"serving listening"'))
+        url = (JSON.parse(line) as { url: string }).url;
+    });
+  const stop = async () => {
+    if (child.exitCode === null) {
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const metricsText = async () => (await fetch(`${url}/metrics`)).text();
+  const deadline = Date.now() + 30 * 60_000;
+  const neumf = world.config.trainer.models.includes('neumf');
+  // Every worker has loaded its index (and the NeuMF tower): the gauges aggregate to the laggard.
+  for (;;) {
+    if (child.exitCode !== null)
+      throw new Error(`serving exited with ${child.exitCode}:\n${tail.join('\n')}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error('serving did not load within 30 minutes');
+    }
+    if (url !== undefined) {
+      const text = await metricsText().catch(() => '');
+      const loaded = metricValue(text, 'recsys_serving_index_items') >= ITEMS;
+      const tower = !neumf || metricValue(text, 'recsys_serving_neumf_tower_version') > 0;
+      if (loaded && tower && metricValue(text, 'recsys_serving_workers') === workers) break;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return {
+    url: url as string,
+    how: `${workers} worker processes (recsys serving --workers ${workers})`,
+    cpuSeconds: async () => metricValue(await metricsText(), 'recsys_process_cpu_seconds_total'),
+    metricsText,
+    stop,
+  };
 }
 
 /**
@@ -308,10 +410,9 @@ function load(options: LoadOptions): Promise<LoadResult> {
   });
 }
 
-async function fallbacks(serving: RunningServing): Promise<Record<string, number>> {
-  const res = await serving.app.inject({ method: 'GET', url: '/metrics' });
+async function fallbacks(serving: BenchServing): Promise<Record<string, number>> {
   const out: Record<string, number> = {};
-  for (const line of res.body.split('\n')) {
+  for (const line of (await serving.metricsText()).split('\n')) {
     const m = /^recsys_serving_fallback_total\{reason="([a-z_]+)"[^}]*\} (\d+)/.exec(line);
     if (m !== null) out[m[1] as string] = Number(m[2]);
   }
@@ -352,7 +453,8 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
         `seeding ${ITEMS.toLocaleString('en-US')} items and ${USERS.toLocaleString('en-US')} users (${where}${neumf ? ', NeuMF' : ''})`,
       );
       await seed(world, ITEMS, USERS, neumf, progress);
-      const serving = await start(world);
+      const serving =
+        options.workers === undefined ? await start(world) : await startWorkers(world, options.workers);
       try {
         const rate = neumf ? SERVING_TARGETS.neumfRequestsPerSecond : SERVING_TARGETS.mfRequestsPerSecond;
         const base = {
@@ -368,16 +470,20 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
           const capacity = await load({ ...base, connections: 16, durationSeconds: Math.max(5, seconds) });
           const lag = monitorEventLoopDelay({ resolution: 10 });
           lag.enable();
-          const profile = await startProfile();
-          const cpu = process.cpuUsage();
+          const profile = options.workers === undefined ? await startProfile() : undefined;
+          const cpu = await serving.cpuSeconds();
           // The target rate on an even schedule (see LoadOptions.paced for why not autocannon's throttle).
           const result = await load({ ...base, connections: 64, rate, paced: true });
-          const used = process.cpuUsage(cpu);
+          const used = (await serving.cpuSeconds()) - cpu;
           lag.disable();
           await profile?.stop(`serving-${neumf ? 'neumf' : 'mf'}`);
           const served = result.requestsPerSecond * seconds;
+          const loop =
+            options.workers === undefined
+              ? `; event-loop delay p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms, max ${(lag.max / 1e6).toFixed(1)} ms`
+              : '';
           progress(
-            `serving CPU ${((used.user + used.system) / 1000 / served).toFixed(3)} ms per request; event-loop delay p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms, max ${(lag.max / 1e6).toFixed(1)} ms; fallbacks ${JSON.stringify(await fallbacks(serving))}`,
+            `serving (${serving.how}) CPU ${((used * 1000) / served).toFixed(3)} ms per request${loop}; fallbacks ${JSON.stringify(await fallbacks(serving))}`,
           );
           const name = neumf ? 'recommendations, NeuMF re-ranking 100' : 'recommendations, MF only';
           results.push(
@@ -387,7 +493,7 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
               value: result.requestsPerSecond,
               unit: '/s',
               target: { op: '>=', value: rate * 0.98 },
-              note: `${where}, offered ${rate}/s on an even schedule`,
+              note: `${where}, ${options.workers === undefined ? 'one process' : `${options.workers} workers`}, offered ${rate}/s on an even schedule`,
             },
             {
               name: `${name}: p99`,
@@ -427,9 +533,9 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
     const started = Date.now();
     const serving = await start(world);
     try {
-      while (!serving.engine.index.annActive) await new Promise((r) => setTimeout(r, 500));
+      while (!serving.running.engine.index.annActive) await new Promise((r) => setTimeout(r, 500));
       progress(`index loaded and HNSW built in ${Math.round((Date.now() - started) / 1000)} s`);
-      const recall = measureRecall(serving, 200);
+      const recall = measureRecall(serving.running, 200);
       const base = { url: serving.url, kind: 'recommend' as const, users: 10_000, items: annItems };
       // Warm-up as fast as autocannon goes (the capacity), then the target rate on an even schedule.
       const capacity = await load({ ...base, durationSeconds: seconds, connections: 16 });

@@ -16,3 +16,11 @@ export function parseModels(value: string): ('mf' | 'neumf')[] {
       throw new InvalidArgumentError(`unknown model "${m}"; use mf, neumf or mf,neumf.`);
   return models as ('mf' | 'neumf')[];
 }
+
+/** Commander parser of a worker count flag: a whole number from 0 (one per core) to 256. */
+export function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 256)
+    throw new InvalidArgumentError('must be a whole number from 0 (one per core) to 256.');
+  return n;
+}

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { runModelBench } from '../../bench/model.ts';
 import { formatResults, machine, passed, type BenchResult } from '../../bench/report.ts';
@@ -5,6 +6,7 @@ import { loadConfig } from '../../shared/config/index.ts';
 import { RecsysError } from '../../shared/errors/index.ts';
 import type { BackendName } from '../../shared/model/tf-backend.ts';
 import { EXIT } from '../exit-codes.ts';
+import { parseWorkers } from '../flags.ts';
 import type { CommandIo } from '../run-command.ts';
 
 /**
@@ -83,18 +85,32 @@ Each suite exits 1 when a target is missed; results and targets: docs/benchmarks
       'scenarios to run, comma-separated: neumf, mf, ingest, ann (default: all)',
       parseScenarios,
     )
+    .option(
+      '--workers <n>',
+      'run serving as "recsys serving --workers N" child processes for the neumf and mf scenarios (needs Redis and Kafka; 0 = one per core)',
+      parseWorkers,
+    )
     .option('--json', 'print the results as one JSON object as the last line')
     .addHelpText(
       'after',
-      '\nUses Redis and Kafka when REDIS_URL and KAFKA_BROKERS are set (the targets are about them), else the\nembedded adapters. The recommendation scenarios warm up with autocannon as fast as it goes (printed as\nthe capacity), then offer the target rate on an even schedule (open loop) and measure rate and latency\nthere; event ingest runs autocannon as fast as it goes.\nRECSYS_BENCH_PROFILE=<folder> writes a CPU profile of the serving process during each measured run.\n\nExamples:\n  recsys bench serving\n  recsys bench serving --scale 0.25 --only mf\n  RECSYS_BENCH_PROFILE=profiles recsys bench serving --only neumf',
+      '\nUses Redis and Kafka when REDIS_URL and KAFKA_BROKERS are set (the targets are about them), else the\nembedded adapters. The recommendation scenarios warm up with autocannon as fast as it goes (printed as\nthe capacity), then offer the target rate on an even schedule (open loop) and measure rate and latency\nthere; event ingest runs autocannon as fast as it goes.\nRECSYS_BENCH_PROFILE=<folder> writes a CPU profile of the serving process during each measured run.\nWithout --workers, serving runs inside the benchmark process; with it, the neumf and mf scenarios start\nthe serving command with that many workers (the ANN scenario stays in-process: its recall check reads\nthe index).\n\nExamples:\n  recsys bench serving\n  recsys bench serving --scale 0.25 --only mf\n  recsys bench serving --only neumf,mf --workers 2\n  RECSYS_BENCH_PROFILE=profiles recsys bench serving --only neumf',
     )
-    .action(async (flags: { scale: number; json?: boolean; only?: string[] }) => {
+    .action(async (flags: { scale: number; json?: boolean; only?: string[]; workers?: number }) => {
       const config = loadConfig();
+      if (flags.workers !== undefined && (config.redis.url === '' || config.kafka.brokers.length === 0)) {
+        throw new RecsysError('CONFIG_INVALID', {
+          message:
+            'bench serving --workers starts serving processes that share Redis and Kafka: set REDIS_URL and KAFKA_BROKERS (npm run services:up prints both).',
+        });
+      }
       const { runServingBench } = await import('../../bench/serving.ts');
       const results = await runServingBench({
         ...(flags.only === undefined ? {} : { only: flags.only as ('neumf' | 'mf' | 'ingest' | 'ann')[] }),
         ...(config.redis.url === '' ? {} : { redisUrl: config.redis.url }),
         ...(config.kafka.brokers.length === 0 ? {} : { kafkaBrokers: config.kafka.brokers.join(',') }),
+        ...(flags.workers === undefined
+          ? {}
+          : { workers: flags.workers === 0 ? availableParallelism() : flags.workers }),
         scale: flags.scale,
         onProgress: (line) => io.stderr.write(`bench: ${line}\n`),
       });

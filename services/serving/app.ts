@@ -5,12 +5,12 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TSchema } from '@sinclair/typebox';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
 import type { RecsysConfig } from '../../shared/config/index.ts';
 import { RecsysError } from '../../shared/errors/index.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import type { EventLog } from '../../shared/ports/index.ts';
 import { createEventCodec, createValidator, parseJson } from '../../shared/schemas/index.ts';
+import type { MetricsSource } from './metrics.ts';
 import type { ServingEngine } from './engine.ts';
 import { ApiKeys, type Access } from './http/auth.ts';
 import { registerCatalogRoutes } from './http/catalog-routes.ts';
@@ -26,7 +26,8 @@ export interface ServingAppDeps {
   readonly config: RecsysConfig;
   readonly engine: ServingEngine;
   readonly eventLog: EventLog;
-  readonly registry: Registry;
+  /** What /metrics serves: this process's registry, or the cluster's figures in a worker. */
+  readonly registry: MetricsSource;
   readonly metrics: ServingMetrics;
   readonly logger: Logger;
   readonly clock?: () => number;

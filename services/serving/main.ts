@@ -1,5 +1,5 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import cluster from 'node:cluster';
+import type { Server } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import type { Registry } from 'prom-client';
 import { openEventLog, openModelStore } from '../../shared/adapters/open.ts';
@@ -9,8 +9,10 @@ import type { EventLog, ModelStore } from '../../shared/ports/index.ts';
 import type { AnnParams } from './ann-index.ts';
 import { ProcessLifetime } from '../../shared/process/lifetime.ts';
 import { buildServingApp } from './app.ts';
+import { runServingPrimary, servingWorkerCount, workerMetrics } from './cluster.ts';
+import type { MetricsSource } from './metrics.ts';
 import { ServingEngine } from './engine.ts';
-import { createServingMetrics, initServingSeries } from './metrics.ts';
+import { createServingMetrics, initServingSeries, listenMetricsPort } from './metrics.ts';
 
 export interface ServingDeps {
   readonly config: RecsysConfig;
@@ -20,6 +22,11 @@ export interface ServingDeps {
   readonly registry: Registry;
   readonly logger: Logger;
   readonly annParams?: AnnParams;
+  /**
+   * Set in a cluster worker (serving.workers > 1): /metrics serves the whole cluster's figures from
+   * here, and the primary, not the worker, owns serving.metricsPort.
+   */
+  readonly clusterMetrics?: MetricsSource;
 }
 
 export interface RunningServing {
@@ -47,30 +54,24 @@ export async function startServing(deps: ServingDeps): Promise<RunningServing> {
     ...(deps.annParams === undefined ? {} : { annParams: deps.annParams }),
   });
   engine.start();
-  const app = await buildServingApp({ config, engine, eventLog: deps.eventLog, registry, metrics, logger });
+  const app = await buildServingApp({
+    config,
+    engine,
+    eventLog: deps.eventLog,
+    registry: deps.clusterMetrics ?? registry,
+    metrics,
+    logger,
+  });
   const address = await app.listen({ host: config.serving.host, port: config.serving.port });
   let metricsServer: Server | undefined;
   let metricsUrl: string | undefined;
-  if (config.serving.metricsPort > 0) {
-    metricsServer = createServer((request, response) => {
-      if (request.url !== '/metrics') {
-        response
-          .writeHead(404, { 'content-type': 'application/json' })
-          .end('{"code":"ROUTE_NOT_FOUND","message":"Only /metrics is served here."}');
-        return;
-      }
-      registry.metrics().then(
-        (body) => response.writeHead(200, { 'content-type': registry.contentType }).end(body),
-        () => response.writeHead(500).end(),
-      );
-    });
-    await new Promise<void>((resolve) =>
-      metricsServer?.listen(config.serving.metricsPort, config.serving.host, resolve),
-    );
-    const port = (metricsServer.address() as AddressInfo).port;
-    metricsUrl = `http://${config.serving.host}:${port}`;
+  if (config.serving.metricsPort > 0 && deps.clusterMetrics === undefined) {
+    const listening = await listenMetricsPort(registry, config.serving.host, config.serving.metricsPort);
+    metricsServer = listening.server;
+    metricsUrl = listening.url;
   }
-  logger.info({ url: address, metricsUrl }, 'serving listening');
+  // In a cluster the primary announces the URL once every worker listens.
+  if (deps.clusterMetrics === undefined) logger.info({ url: address, metricsUrl }, 'serving listening');
   return {
     app,
     engine,
@@ -89,10 +90,25 @@ export async function startServing(deps: ServingDeps): Promise<RunningServing> {
 /**
  * Runs serving as a process: opens the configured adapters (a Redis connection with the short
  * request-path timeout, another for the background refresh), listens, and on SIGTERM or SIGINT
- * stops accepting, drains in-flight requests and exits 0. Resolves with the exit code.
+ * stops accepting, drains in-flight requests and exits 0. Resolves with the exit code. With
+ * serving.workers > 1 this process becomes the cluster's primary (cluster.ts) and each worker it
+ * forks runs this function again as one serving process.
  */
 export async function runServingProcess(config: RecsysConfig): Promise<number> {
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'recsys-serving' });
+  if (cluster.isPrimary && servingWorkerCount(config) > 1) return runServingPrimary(config, logger);
+  if (cluster.isWorker) {
+    try {
+      return await runOneServingProcess(config, logger);
+    } finally {
+      // A worker's IPC channel to the primary would keep it alive, after a stop or a start-up error.
+      cluster.worker?.disconnect();
+    }
+  }
+  return runOneServingProcess(config, logger);
+}
+
+async function runOneServingProcess(config: RecsysConfig, logger: Logger): Promise<number> {
   const registry = createMetricsRegistry({ service: 'serving' });
   const eventLog = openEventLog(config, logger);
   const store = await openModelStore(config, logger, 'recsys-serving', {
@@ -104,7 +120,15 @@ export async function runServingProcess(config: RecsysConfig): Promise<number> {
   const syncStore =
     store.kind === 'redis' ? await openModelStore(config, logger, 'recsys-serving-sync') : store;
   await eventLog.ensureTopics();
-  const serving = await startServing({ config, eventLog, store, syncStore, registry, logger });
+  const serving = await startServing({
+    config,
+    eventLog,
+    store,
+    syncStore,
+    registry,
+    logger,
+    ...(cluster.isWorker ? { clusterMetrics: workerMetrics(registry) } : {}),
+  });
   const lifetime = new ProcessLifetime(logger, 'stopping: draining in-flight requests');
   await lifetime.shutdown(15_000, async () => {
     await serving.stop();

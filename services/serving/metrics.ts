@@ -1,8 +1,43 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+/** What /metrics serves: one registry, or the whole cluster's figures (cluster.ts). */
+export interface MetricsSource {
+  readonly contentType: string;
+  metrics(): Promise<string>;
+}
+
+/** serving.metricsPort: /metrics alone on an internal port. Resolves once listening. */
+export async function listenMetricsPort(
+  source: MetricsSource,
+  host: string,
+  port: number,
+): Promise<{ readonly server: Server; readonly url: string }> {
+  const server = createServer((request, response) => {
+    if (request.url !== '/metrics') {
+      response
+        .writeHead(404, { 'content-type': 'application/json' })
+        .end('{"code":"ROUTE_NOT_FOUND","message":"Only /metrics is served here."}');
+      return;
+    }
+    source.metrics().then(
+      (body) => response.writeHead(200, { 'content-type': source.contentType }).end(body),
+      (error: Error) =>
+        response
+          .writeHead(503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ code: 'METRICS_UNAVAILABLE', message: error.message })),
+    );
+  });
+  await new Promise<void>((resolve) => server.listen(port, host, resolve));
+  return { server, url: `http://${host}:${(server.address() as AddressInfo).port}` };
+}
 
 /**
  * Serving's metrics (docs/operations.md lists each with its meaning). Labels carry the route
- * pattern (`/v1/users/:userId/recommendations`), never a user or item id.
+ * pattern (`/v1/users/:userId/recommendations`), never a user or item id. With serving.workers > 1
+ * /metrics sums counters and histograms over the workers; each gauge says how its workers' values
+ * combine (`aggregator`: the worst worker for ages and breaker states, the laggard for versions).
  */
 export function createServingMetrics(registry: Registry) {
   const registers = [registry];
@@ -45,11 +80,13 @@ export function createServingMetrics(registry: Registry) {
       name: 'recsys_serving_index_items',
       help: 'Items in the in-memory index.',
       registers,
+      aggregator: 'min',
     }),
     indexAge: new Gauge({
       name: 'recsys_serving_index_age_seconds',
       help: 'Seconds since the in-memory index last caught up with the change stream.',
       registers,
+      aggregator: 'max',
       collect() {
         this.set(probes.indexAgeSeconds());
       },
@@ -58,21 +95,25 @@ export function createServingMetrics(registry: Registry) {
       name: 'recsys_serving_ann_active',
       help: '1 while MF candidates come from the HNSW index, 0 for exact scans.',
       registers,
+      aggregator: 'min',
     }),
     towerVersion: new Gauge({
       name: 'recsys_serving_neumf_tower_version',
       help: 'Publication of the NeuMF tower in use (0: re-ranking off).',
       registers,
+      aggregator: 'min',
     }),
     neumfShare: new Gauge({
       name: 'recsys_serving_neumf_share',
       help: "NeuMF's weight against MF's in re-ranking, from the models' live HR@10 (2: full, 0: off).",
       registers,
+      aggregator: 'average',
     }),
     breaker: new Gauge({
       name: 'recsys_serving_store_circuit_state',
       help: 'Circuit breaker in front of the model store: 0 closed, 1 half-open, 2 open.',
       registers,
+      aggregator: 'max',
     }),
     refreshSeconds: new Histogram({
       name: 'recsys_serving_refresh_seconds',

@@ -58,6 +58,7 @@ export function defaultConfig(): Config {
       storeTimeoutMs: 100,
       annThreshold: 50_000,
       annThreads: 1,
+      workers: 1,
       candidates: 100,
       blendInteractions: 10,
       refreshMs: 250,

@@ -110,6 +110,12 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
     description: 'separate /metrics port (0: the main port)',
   },
   {
+    name: 'RECSYS_SERVING_WORKERS',
+    path: ['serving', 'workers'],
+    parse: 'int',
+    description: 'serving processes on the one port (0: one per core; >1 needs Redis and Kafka)',
+  },
+  {
     name: 'RECSYS_WRITE_API_KEYS',
     path: ['serving', 'writeApiKeys'],
     parse: 'list',

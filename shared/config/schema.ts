@@ -98,6 +98,8 @@ export const ConfigSchema = Type.Object(
         annThreshold: Type.Integer({ minimum: 0 }),
         /** Threads an ANN index build may use (in a worker; the rest keep serving). */
         annThreads: Type.Integer({ minimum: 1, maximum: 64 }),
+        /** Serving processes on the one port (node:cluster); 0: one per available core. */
+        workers: Type.Integer({ minimum: 0, maximum: 256 }),
         /** Candidates taken from each source before re-ranking. */
         candidates: Type.Integer({ minimum: 10, maximum: 5_000 }),
         /** Interactions at which a user's (or item's) model score weighs half in the blend. */

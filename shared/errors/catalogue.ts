@@ -61,6 +61,11 @@ export const ERROR_CATALOGUE = {
   STORE_UNAVAILABLE: { status: 503, retriable: true, message: 'The model store is unavailable.' },
   LOG_UNAVAILABLE: { status: 503, retriable: true, message: 'The event log is unavailable.' },
   NOT_READY: { status: 503, retriable: true, message: 'The service is not ready yet.' },
+  METRICS_UNAVAILABLE: {
+    status: 503,
+    retriable: true,
+    message: "The serving cluster's metrics could not be gathered.",
+  },
   // Consistency.
   OFFSET_FENCED: {
     status: 409,

@@ -3,6 +3,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { isAlive } from '../../scripts/local-services.ts';
 
 const root = resolve(import.meta.dirname, '../..');
 const dir = join(mkdtempSync(join(tmpdir(), 'recsys-svc-')), 'pair');
@@ -14,15 +15,6 @@ function services(command: string): { status: number | null; stdout: string; std
     timeout: 170_000,
   });
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 afterAll(() => {
@@ -39,7 +31,7 @@ describe('npm run services:up / services:down', () => {
       redis: { pid: number };
       kafka: { pid: number };
     };
-    expect(alive(state.redis.pid) && alive(state.kafka.pid)).toBe(true);
+    expect(isAlive(state.redis.pid) && isAlive(state.kafka.pid)).toBe(true);
 
     const second = services('up');
     expect(second.status, second.stderr).toBe(0);
@@ -50,8 +42,8 @@ describe('npm run services:up / services:down', () => {
 
     const down = services('down');
     expect(down.status, down.stderr).toBe(0);
-    expect(alive(state.redis.pid)).toBe(false);
-    expect(alive(state.kafka.pid)).toBe(false);
+    expect(isAlive(state.redis.pid)).toBe(false);
+    expect(isAlive(state.kafka.pid)).toBe(false);
     expect(services('status').status).toBe(1);
   });
 });

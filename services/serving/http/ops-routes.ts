@@ -1,14 +1,14 @@
 import type { FastifyInstance } from 'fastify';
-import type { Registry } from 'prom-client';
 import { RecsysError } from '../../../shared/errors/index.ts';
 import type { EventLog } from '../../../shared/ports/index.ts';
+import type { MetricsSource } from '../metrics.ts';
 import type { ServingEngine } from '../engine.ts';
 import { sendError } from './errors.ts';
 
 export interface OpsRoutesDeps {
   readonly engine: ServingEngine;
   readonly eventLog: EventLog;
-  readonly registry: Registry;
+  readonly registry: MetricsSource;
   /** Serve /metrics here (false when serving.metricsPort moves it to an internal port). */
   readonly metricsOnThisPort: boolean;
 }
@@ -66,8 +66,18 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
   );
 
   if (deps.metricsOnThisPort) {
-    app.get('/metrics', { schema: { hide: true } }, async (_request, reply) => {
-      const body = await deps.registry.metrics();
+    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+      let body: string;
+      try {
+        body = await deps.registry.metrics();
+      } catch (error) {
+        // A cluster worker asks the primary, which asks every worker: one can be too busy to answer.
+        return sendError(
+          request,
+          reply,
+          new RecsysError('METRICS_UNAVAILABLE', { message: (error as Error).message, cause: error }),
+        );
+      }
       return reply.type(deps.registry.contentType).send(body);
     });
   }

@@ -1,0 +1,127 @@
+import { randomUUID } from 'node:crypto';
+import { Agent, request } from 'undici';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { RedisModelStore, connectRedis } from '../../shared/adapters/redis/index.ts';
+import { isAlive } from '../../scripts/local-services.ts';
+import { ServingProcess } from '../support/serving-process.ts';
+import { row } from '../support/serving.ts';
+import { waitUntil } from '../support/wait.ts';
+
+/**
+ * `recsys serving --workers 2` against real Redis and Kafka: two processes answer on one port,
+ * /metrics sums both, a crashed worker is replaced, and SIGTERM stops the primary and both workers
+ * with exit code 0.
+ */
+
+/** A fresh connection per request, so the primary's round-robin spreads them over the workers. */
+const noKeepAlive = new Agent({ pipelining: 0, keepAliveTimeout: 1, connections: 1 });
+
+async function get(url: string): Promise<{ status: number; body: string }> {
+  const res = await request(url, { dispatcher: noKeepAlive, headers: { connection: 'close' } });
+  return { status: res.statusCode, body: await res.body.text() };
+}
+
+/** The value of one series in an exposition text (its name and label text exactly as written). */
+function series(text: string, name: string, labels: string): number | undefined {
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) && line.includes(labels)) return Number(line.split(' ').pop());
+  }
+  return undefined;
+}
+
+describe('serving with two workers on one port', () => {
+  let serving: ServingProcess;
+  const prefix = `cluster-${randomUUID().slice(0, 8)}`;
+  const workerPids = (): number[] =>
+    serving.lines
+      .filter((line) => line.includes('"serving worker listening"'))
+      .map((line) => (JSON.parse(line) as { pid: number }).pid);
+
+  beforeAll(async () => {
+    const { redisUrl, kafkaBrokers } = inject('services');
+    const client = await connectRedis({ url: redisUrl, commandTimeoutMs: 5_000, connectTimeoutMs: 5_000 });
+    const store = new RedisModelStore(client, { keyPrefix: prefix });
+    const items = Array.from({ length: 200 }, (_, i) => `i${i}`);
+    const vector = (seed: number) => Array.from({ length: 8 }, (_, d) => Math.sin(seed * 3.3 + d));
+    await store.commit({
+      puts: [
+        { table: 'mf:item', rows: items.map((id, i) => ({ id, value: row(vector(i), 0, 10) })) },
+        { table: 'mf:user', rows: [{ id: 'u1', value: row(vector(999), 0, 20) }] },
+      ],
+      popularity: items.slice(0, 50).map((itemId, i) => ({ segment: '*', itemId, by: 50 - i })),
+      newItems: { registry: 'mf', ids: items },
+    });
+    await store.close();
+    serving = await ServingProcess.start({
+      REDIS_URL: redisUrl,
+      KAFKA_BROKERS: kafkaBrokers,
+      RECSYS_REDIS_PREFIX: prefix,
+      RECSYS_KAFKA_TOPIC: `${prefix}-events`,
+      RECSYS_MF_DIM: '8',
+      RECSYS_TRAINER_MODELS: 'mf',
+      RECSYS_SERVING_WORKERS: '2',
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    if (serving === undefined) return;
+    const pids = workerPids();
+    expect(await serving.stop()).toBe(0);
+    // The primary waited for its workers: none outlives it.
+    for (const pid of pids) expect(isAlive(pid)).toBe(false);
+  }, 60_000);
+
+  it('answers from both workers, sums their metrics, and replaces a crashed worker', async () => {
+    const url = serving.url as string;
+    expect(workerPids()).toHaveLength(2);
+    await waitUntil(
+      async () => (await get(`${url}/readyz`)).status === 200,
+      'both workers ready',
+      30_000,
+      100,
+    );
+
+    for (let i = 0; i < 40; i++) {
+      const res = await get(`${url}/v1/users/u1/recommendations?k=5`);
+      expect(res.status).toBe(200);
+      expect((JSON.parse(res.body) as { items: unknown[] }).items).toHaveLength(5);
+    }
+    const route = 'route="/v1/users/:userId/recommendations",status="200"';
+    const before = (await get(`${url}/metrics`)).body;
+    // Counters are summed over the workers; each worker alone saw only part of the 40.
+    expect(series(before, 'recsys_serving_responses_total', route)).toBe(40);
+    expect(series(before, 'recsys_serving_workers', 'service="serving"')).toBe(2);
+    // A gauge of per-worker state is not summed: each worker holds the 200 items.
+    expect(series(before, 'recsys_serving_index_items', 'service="serving"')).toBe(200);
+
+    // Kill one worker: its share of the counts leaves the sum, which shows both were answering.
+    const [victim, survivor] = workerPids() as [number, number];
+    process.kill(victim, 'SIGKILL');
+    await waitUntil(() => !isAlive(victim), 'the killed worker to exit', 10_000, 50);
+    await waitUntil(() => workerPids().length === 3, 'a replacement worker', 30_000, 100);
+    const after = (await get(`${url}/metrics`)).body;
+    const left = series(after, 'recsys_serving_responses_total', route) ?? 0;
+    expect(left).toBeGreaterThan(0);
+    expect(left).toBeLessThan(40);
+    expect(series(after, 'recsys_serving_worker_restarts_total', 'service="serving"')).toBe(1);
+    expect(series(after, 'recsys_serving_workers', 'service="serving"')).toBe(2);
+    expect(isAlive(survivor)).toBe(true);
+    expect(serving.lines.some((line) => line.includes('a serving worker exited; restarting it'))).toBe(true);
+
+    for (let i = 0; i < 10; i++)
+      expect((await get(`${url}/v1/users/u1/recommendations?k=5`)).status).toBe(200);
+  }, 90_000);
+});
+
+describe('serving workers that cannot start', () => {
+  it("stop the primary with the worker's exit code (3: Redis unreachable) instead of restarting forever", async () => {
+    const { kafkaBrokers } = inject('services');
+    // Nothing listens on port 1: each worker fails to connect to Redis at start-up.
+    const failed = ServingProcess.start({
+      REDIS_URL: 'redis://127.0.0.1:1',
+      KAFKA_BROKERS: kafkaBrokers,
+      RECSYS_SERVING_WORKERS: '2',
+    });
+    await expect(failed).rejects.toThrow(/serving exited with 3/);
+  }, 60_000);
+});
