@@ -1,5 +1,5 @@
 import autocannon, { type Request } from 'autocannon';
-import { Pool } from 'undici';
+import { Client } from 'undici';
 
 /**
  * The load generator of `recsys bench serving`, run as its own process (so it does not share the
@@ -59,10 +59,34 @@ function percentile(sorted: Float64Array, q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
 }
 
-/** Recommendation requests at `rate` per second on an even schedule over a pool of connections. */
+/**
+ * Recommendation requests at `rate` per second on an even schedule over `connections` connections,
+ * taken in turn (the next idle one after the last used; all busy: the next in turn queues it), as
+ * many independent clients would spread them. Not undici's Pool: it hands each request to the
+ * first idle connection and opens more only when all are busy, so at a moderate rate a few
+ * connections carry nearly everything, and a server with several processes behind one port
+ * (connections handed out round-robin, as with serving.workers) gets them unevenly.
+ */
 async function runPaced(options: LoadOptions): Promise<LoadResult> {
   const rate = options.rate ?? 1_000;
-  const pool = new Pool(options.url, { connections: options.connections, pipelining: 1 });
+  const clients = Array.from(
+    { length: Math.max(1, options.connections) },
+    () => new Client(options.url, { pipelining: 1 }),
+  );
+  const busy = new Int32Array(clients.length);
+  let turn = 0;
+  const nextClient = (): number => {
+    for (let tried = 0; tried < clients.length; tried++) {
+      const c = (turn + tried) % clients.length;
+      if (busy[c] === 0) {
+        turn = (c + 1) % clients.length;
+        return c;
+      }
+    }
+    const c = turn;
+    turn = (turn + 1) % clients.length;
+    return c;
+  };
   const latencies: number[] = [];
   let ok = 0;
   let non2xx = 0;
@@ -75,7 +99,9 @@ async function runPaced(options: LoadOptions): Promise<LoadResult> {
   const send = (scheduled: number) => {
     const sentAt = performance.now();
     lateness.push(sentAt - scheduled);
-    const task = pool
+    const c = nextClient();
+    busy[c] = (busy[c] as number) + 1;
+    const task = (clients[c] as Client)
       .request({ method: 'GET', path: recommendPath(options) })
       .then(async (res) => {
         await res.body.dump();
@@ -86,7 +112,10 @@ async function runPaced(options: LoadOptions): Promise<LoadResult> {
       .catch(() => {
         errors++;
       })
-      .finally(() => inflight.delete(task));
+      .finally(() => {
+        busy[c] = (busy[c] as number) - 1;
+        inflight.delete(task);
+      });
     inflight.add(task);
   };
   // Every millisecond or so, send what the schedule says is due (each with its scheduled time).
@@ -97,7 +126,7 @@ async function runPaced(options: LoadOptions): Promise<LoadResult> {
   }
   await Promise.all(inflight);
   const seconds = (performance.now() - started) / 1_000;
-  await pool.close();
+  await Promise.all(clients.map((client) => client.close()));
   const sorted = Float64Array.from(latencies).sort();
   const late = Float64Array.from(lateness).sort();
   return {

@@ -419,6 +419,40 @@ async function fallbacks(serving: BenchServing): Promise<Record<string, number>>
   return out;
 }
 
+/** Cumulative counts of the recommendation route's server-side latency histogram, by bucket bound. */
+function serverBuckets(text: string): Map<number, number> {
+  const out = new Map<number, number>();
+  for (const line of text.split('\n')) {
+    const m =
+      /^recsys_serving_request_seconds_bucket\{[^}]*le="([^"]+)"[^}]*route="\/v1\/users\/:userId\/recommendations"[^}]*\} (\d+)/.exec(
+        line,
+      ) ??
+      /^recsys_serving_request_seconds_bucket\{[^}]*route="\/v1\/users\/:userId\/recommendations"[^}]*le="([^"]+)"[^}]*\} (\d+)/.exec(
+        line,
+      );
+    if (m === null) continue;
+    const bound = m[1] === '+Inf' ? Infinity : Number(m[1]);
+    out.set(bound, (out.get(bound) ?? 0) + Number(m[2]));
+  }
+  return out;
+}
+
+/**
+ * The server's own p99 over a run (from request received to response sent, so without the time a
+ * request waits for a busy event loop to read it, nor the load generator's own delays), as the
+ * histogram bucket bound it falls under: "<= 5 ms".
+ */
+function serverP99(before: Map<number, number>, after: Map<number, number>): string {
+  const bounds = [...after.keys()].sort((a, b) => a - b);
+  const total = (after.get(Infinity) ?? 0) - (before.get(Infinity) ?? 0);
+  if (total <= 0) return 'n/a';
+  for (const bound of bounds) {
+    const count = (after.get(bound) ?? 0) - (before.get(bound) ?? 0);
+    if (count >= 0.99 * total) return bound === Infinity ? '> the largest bucket' : `<= ${bound * 1000} ms`;
+  }
+  return 'n/a';
+}
+
 function describe(result: LoadResult): string {
   const lag =
     result.senderLagP99Ms === undefined ? '' : `, generator send lag p99 ${result.senderLagP99Ms} ms`;
@@ -472,9 +506,11 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
           lag.enable();
           const profile = options.workers === undefined ? await startProfile() : undefined;
           const cpu = await serving.cpuSeconds();
+          const bucketsBefore = serverBuckets(await serving.metricsText());
           // The target rate on an even schedule (see LoadOptions.paced for why not autocannon's throttle).
           const result = await load({ ...base, connections: 64, rate, paced: true });
           const used = (await serving.cpuSeconds()) - cpu;
+          const ownP99 = serverP99(bucketsBefore, serverBuckets(await serving.metricsText()));
           lag.disable();
           await profile?.stop(`serving-${neumf ? 'neumf' : 'mf'}`);
           const served = result.requestsPerSecond * seconds;
@@ -483,7 +519,7 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
               ? `; event-loop delay p99 ${(lag.percentile(99) / 1e6).toFixed(1)} ms, max ${(lag.max / 1e6).toFixed(1)} ms`
               : '';
           progress(
-            `serving (${serving.how}) CPU ${((used * 1000) / served).toFixed(3)} ms per request${loop}; fallbacks ${JSON.stringify(await fallbacks(serving))}`,
+            `serving (${serving.how}) CPU ${((used * 1000) / served).toFixed(3)} ms per request${loop}; server-side p99 ${ownP99}; fallbacks ${JSON.stringify(await fallbacks(serving))}`,
           );
           const name = neumf ? 'recommendations, NeuMF re-ranking 100' : 'recommendations, MF only';
           results.push(
