@@ -1,6 +1,6 @@
 import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
 import { initialVector } from '../../shared/model/random.ts';
-import type { ModelStore, Row } from '../../shared/ports/index.ts';
+import type { ModelStore, Row, RowTable } from '../../shared/ports/index.ts';
 import type { StoreGuard } from './store-guard.ts';
 
 /** What a request knows about its user. */
@@ -28,9 +28,14 @@ export interface UserStateOptions {
   readonly featureTtlMs?: number;
 }
 
+const MF_TABLES: readonly RowTable[] = ['mf:user'];
+const NEUMF_TABLES: readonly RowTable[] = ['mf:user', 'ncf:gmf:user', 'ncf:mlp:user'];
+
 /**
- * Reads a user's rows, history and features in one round of parallel store calls (each bounded
- * by the store guard). A failed read degrades the request to the new-user path; it never fails it.
+ * Reads a user's rows, history and record in one store call (getUserState, bounded by the store
+ * guard: one command instead of five, which was a tenth of a request's client-side work), then
+ * the user's feature rows when the record has features (cached). A failed read degrades the
+ * request to the new-user path; it never fails it.
  */
 export class UserStateReader {
   readonly #options: UserStateOptions;
@@ -42,21 +47,12 @@ export class UserStateReader {
 
   async read(userId: string): Promise<UserState> {
     const { store, guard, neumf } = this.#options;
-    const ids = [userId];
     try {
-      const [mfRows, gmfRows, mlpRows, histories, records] = await Promise.all([
-        guard.call('getRows', () => store.getRows('mf:user', ids)),
-        neumf
-          ? guard.call('getRows', () => store.getRows('ncf:gmf:user', ids))
-          : Promise.resolve([undefined]),
-        neumf
-          ? guard.call('getRows', () => store.getRows('ncf:mlp:user', ids))
-          : Promise.resolve([undefined]),
-        guard.call('getHistories', () => store.getHistories(ids)),
-        guard.call('getUsers', () => store.getUsers(ids)),
-      ]);
-      const mfRow = mfRows[0];
-      const record = records[0] as FeatureSource | undefined;
+      const state = await guard.call('getUserState', () =>
+        store.getUserState(userId, neumf ? NEUMF_TABLES : MF_TABLES),
+      );
+      const [mfRow, gmf, mlp] = state.rows;
+      const record = state.record as FeatureSource | undefined;
       const features = record === undefined ? [] : featuresOf(record);
       let mf: Float32Array | undefined;
       if (mfRow !== undefined || features.length > 0) {
@@ -66,8 +62,6 @@ export class UserStateReader {
           initialVector(mf, this.#options.seed, 'mf:user', userId, this.#options.initStd);
         if (features.length > 0) await this.#addFeatures(mf, features);
       }
-      const gmf = gmfRows[0];
-      const mlp = mlpRows[0];
       return {
         mf,
         mfCount: mfRow?.count ?? 0,
@@ -75,7 +69,7 @@ export class UserStateReader {
           gmf !== undefined && mlp !== undefined
             ? { gmf: gmf.vector, mlp: mlp.vector, count: gmf.count }
             : undefined,
-        history: histories[0] ?? [],
+        history: state.history,
         degraded: false,
       };
     } catch (error) {

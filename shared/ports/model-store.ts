@@ -217,6 +217,13 @@ export type CommitResult =
   /** A batch did not start at the stored offset of its partition: nothing was written. */
   | { readonly status: 'fenced'; readonly partition: number; readonly storedOffset: number };
 
+/** A user's stored state as one read returns it (ModelStore.getUserState). */
+export interface UserSnapshot {
+  readonly rows: readonly (Row | undefined)[];
+  readonly history: readonly string[];
+  readonly record: CatalogRecord | undefined;
+}
+
 export interface ModelStore {
   readonly kind: 'redis' | 'memory';
   /** Reads rows; a missing row is `undefined`, in the order of `ids`. */
@@ -249,6 +256,12 @@ export interface ModelStore {
   listItemIds(): Promise<string[]>;
   putUsers(records: readonly { id: string; record: CatalogRecord }[]): Promise<void>;
   getUsers(ids: readonly string[]): Promise<(CatalogRecord | undefined)[]>;
+  /**
+   * What a request needs of one user in one read: the user's rows of `tables` (in that order,
+   * `undefined` when missing), recent history (oldest first) and catalog record. The same as
+   * getRows per table, getHistories and getUsers, in one round trip and one command.
+   */
+  getUserState(userId: string, tables: readonly RowTable[]): Promise<UserSnapshot>;
   /** True when the store answers. */
   ping(): Promise<boolean>;
   /** Everything in the store for these row tables and all other state, entry by entry (export). */

@@ -75,6 +75,38 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
       expect((await store.getRows('mf:item', ['a']))[0]?.vector[0]).toBe(9);
     });
 
+    it("reads a user's rows, history and record in one call, as the separate reads give them", async () => {
+      const user = 'u:1é*';
+      await store.putRows('mf:user', [{ id: user, value: value(vec(1.5, -2), 0.25, 3, 1_234) }]);
+      await store.putRows('ncf:mlp:user', [{ id: user, value: value(vec(7), 0, 2, 99) }]);
+      await store.putRows('mf:user', [{ id: 'other', value: value(vec(9, 9)) }]);
+      await store.commit({ history: [{ userId: user, items: ['a', 'b:c', 'ü'] }] });
+      await store.putUsers([
+        { id: user, record: { userId: user, tags: ['jazz'], attributes: { country: 'FR' } } },
+      ]);
+
+      const state = await store.getUserState(user, ['mf:user', 'ncf:gmf:user', 'ncf:mlp:user']);
+      const [mf, gmf, mlp] = state.rows;
+      expect(Array.from(mf!.vector)).toEqual([1.5, -2]);
+      expect(mf).toMatchObject({ bias: 0.25, count: 3, updatedAt: 1_234, version: 1 });
+      expect(gmf).toBeUndefined();
+      expect(Array.from(mlp!.vector)).toEqual([7]);
+      expect(state.history).toEqual(['a', 'b:c', 'ü']);
+      expect(state.record).toEqual({ userId: user, tags: ['jazz'], attributes: { country: 'FR' } });
+      // The same as the separate reads.
+      expect(state.rows).toEqual([
+        (await store.getRows('mf:user', [user]))[0],
+        undefined,
+        (await store.getRows('ncf:mlp:user', [user]))[0],
+      ]);
+      expect(state.history).toEqual((await store.getHistories([user]))[0]);
+      expect(state.record).toEqual((await store.getUsers([user]))[0]);
+
+      const stranger = await store.getUserState('nobody', ['mf:user']);
+      expect(stranger).toEqual({ rows: [undefined], history: [], record: undefined });
+      expect((await store.getUserState(user, [])).rows).toEqual([]);
+    });
+
     it('does not let a caller mutate stored rows through returned or given arrays', async () => {
       const v = vec(1, 1);
       await store.putRows('t', [{ id: 'x', value: value(v) }]);

@@ -15,6 +15,7 @@ import {
   type RowTable,
   type RowValue,
   type SnapshotEntry,
+  type UserSnapshot,
 } from '../../ports/index.ts';
 import { assertWritable } from '../row-checks.ts';
 import { createMemoryModelState, tableOf, type MemoryModelState } from './model-state.ts';
@@ -226,6 +227,13 @@ export class MemoryModelStore implements ModelStore {
       const record = this.state.users.get(id);
       return record === undefined ? undefined : structuredClone(record);
     });
+  }
+
+  async getUserState(userId: string, tables: readonly RowTable[]): Promise<UserSnapshot> {
+    const rows = await Promise.all(tables.map(async (table) => (await this.getRows(table, [userId]))[0]));
+    const [history] = await this.getHistories([userId]);
+    const [record] = await this.getUsers([userId]);
+    return { rows, history: history ?? [], record };
   }
 
   async ping(): Promise<boolean> {

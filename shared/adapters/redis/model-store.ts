@@ -17,6 +17,7 @@ import {
   type RowTable,
   type RowValue,
   type SnapshotEntry,
+  type UserSnapshot,
 } from '../../ports/index.ts';
 import { assertWritable } from '../row-checks.ts';
 import { storeUnavailable } from './connect.ts';
@@ -38,6 +39,17 @@ const HISTORIES_SCRIPT = `
 local out = {}
 for i = 1, #KEYS do out[i] = redis.call('LRANGE', KEYS[i], 0, -1) end
 return out`;
+/**
+ * A user's rows (KEYS[1..n], n = ARGV[1]), history list (KEYS[n+1]) and catalog record (KEYS[n+2])
+ * in one call: a missing key is false, which Redis sends as a nil element.
+ */
+const USER_STATE_SCRIPT = `
+local n = tonumber(ARGV[1])
+local out = {}
+for i = 1, n do out[i] = redis.call('GET', KEYS[i]) end
+out[n + 1] = redis.call('LRANGE', KEYS[n + 1], 0, -1)
+out[n + 2] = redis.call('GET', KEYS[n + 2])
+return out`;
 /** Attempts with optimistic (final-value) rows before every shared row is sent as a delta. */
 const MAX_OPTIMISTIC_ATTEMPTS = 3;
 
@@ -47,6 +59,8 @@ interface RecsysRedis extends Redis {
   /** ioredis flattens array arguments: one array avoids spreading 100,000 arguments on the stack. */
   recsysCommit(args: (string | Buffer | number)[]): Promise<CommitReply>;
   recsysHistories(args: (string | number)[]): Promise<string[][]>;
+  /** The Buffer variant ioredis defines next to every script command: rows stay binary. */
+  recsysUserStateBuffer(args: (string | number)[]): Promise<(Buffer | null | Buffer[])[]>;
 }
 
 export interface RedisModelStoreOptions {
@@ -80,6 +94,9 @@ export class RedisModelStore implements ModelStore {
     }
     if (!('recsysHistories' in redis)) {
       redis.defineCommand('recsysHistories', { lua: HISTORIES_SCRIPT });
+    }
+    if (!('recsysUserState' in redis)) {
+      redis.defineCommand('recsysUserState', { lua: USER_STATE_SCRIPT });
     }
     this.#redis = redis as RecsysRedis;
     this.#prefix = options.keyPrefix;
@@ -238,6 +255,28 @@ export class RedisModelStore implements ModelStore {
 
   async getUsers(ids: readonly string[]): Promise<(CatalogRecord | undefined)[]> {
     return this.#getJson('user', ids);
+  }
+
+  async getUserState(userId: string, tables: readonly RowTable[]): Promise<UserSnapshot> {
+    const keys = [
+      ...tables.map((table) => this.rowKey(table, userId)),
+      this.#key('hist', userId),
+      this.#key('user', userId),
+    ];
+    const reply = await this.#call('read of a user', () =>
+      this.#redis.recsysUserStateBuffer([keys.length, ...keys, tables.length]),
+    );
+    const rows = tables.map((_, i) => {
+      const value = reply[i] as Buffer | null;
+      return value === null ? undefined : decodeRow(value);
+    });
+    const history = (reply[tables.length] as Buffer[]).map((item) => item.toString('utf8'));
+    const record = reply[tables.length + 1] as Buffer | null;
+    return {
+      rows,
+      history,
+      record: record === null ? undefined : (JSON.parse(record.toString('utf8')) as CatalogRecord),
+    };
   }
 
   async *snapshot(tables: readonly RowTable[]): AsyncIterable<SnapshotEntry> {
