@@ -4,28 +4,50 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import usearch, { type Index as UsearchIndex } from 'usearch';
 
-/** HNSW parameters (usearch): graph degree and the beam widths of construction and search. */
+/** HNSW parameters (usearch): graph degree, beam widths of construction and search, storage. */
 export interface AnnParams {
   readonly connectivity: number;
   readonly expansionAdd: number;
+  /** Search beam; 0: by catalog size (annSearchBeam). */
   readonly expansionSearch: number;
+  /** How usearch stores the vectors it compares: i8 is a quarter of f32's memory traffic. */
+  readonly quantization: 'f32' | 'f16' | 'i8';
   /** Threads the build may use (the serving process keeps the other cores). */
   readonly threads: number;
 }
 
 /**
- * Measured on 100,000 64-d items shaped like trained MF rows (bench/serving.ts `embedding`), with
- * the serving path (100 ANN candidates re-scored exactly, top 10): degree 16, build beam 128 and
- * search beam 256 find 98.5% of the true top 10, with a build a third shorter than degree 32 and
- * beam 200 (99.0%); degree 16 with beams 64/128 finds 94.2%. iid Gaussian vectors, which no
- * trained model produces, defeat every setting (37% and 63% at the two larger ones).
+ * Measured on 64-d items shaped like trained MF rows (bench/serving.ts `embedding`), with the
+ * serving path (100 ANN candidates re-scored exactly, top 10), degree 16 and build beam 128
+ * (2026-11-30, docs/benchmarks.md "ANN parameters"):
+ * - 100,000 items: search beam 256 finds 98.5% of the true top 10 in f32, f16 and i8 alike; a
+ *   search costs 0.45 ms in f32 and 0.26 ms in i8, and the build 31 s against 17 s;
+ * - 1,000,000 items: beam 256 finds 94.7% in i8 and 94.8% in f32 (0.73 against 1.15 ms a
+ *   search), beam 384 96.6% and 96.5% (1.0 against 1.7 ms); the i8 build is about a third shorter.
+ * So i8 storage (usearch scales each cosine-normalised vector to bytes; the exact re-score of the
+ * candidates undoes the rounding), and a beam that widens with the catalog (annSearchBeam).
+ * iid Gaussian vectors, which no trained model produces, defeat every setting (37% and 63% at
+ * 100,000 items with the two larger beams).
  */
 export const DEFAULT_ANN_PARAMS: AnnParams = {
   connectivity: 16,
   expansionAdd: 128,
-  expansionSearch: 256,
+  expansionSearch: 0,
+  quantization: 'i8',
   threads: 1,
 };
+
+/** The search beam for a catalog of `count` items: 256 up to 250,000 items, 384 above. */
+export function annSearchBeam(params: AnnParams, count: number): number {
+  if (params.expansionSearch > 0) return params.expansionSearch;
+  return count <= 250_000 ? 256 : 384;
+}
+
+const SCALARS = {
+  f32: usearch.ScalarKind.F32,
+  f16: usearch.ScalarKind.F16,
+  i8: usearch.ScalarKind.I8,
+} as const;
 
 /**
  * Maximum-inner-product search as nearest-neighbour search (Bachrach et al., 2014): item i becomes
@@ -33,15 +55,15 @@ export const DEFAULT_ANN_PARAMS: AnnParams = {
  * u becomes q = [u, 1, 0]. Every x_i has norm M, so the cosine of q and x_i orders items exactly by
  * u . v_i + b_i, and HNSW over cosine (where it works well) finds the best inner products.
  */
-/** The HNSW index both the builder (ann-worker.ts) and the reader open: cosine over float32. */
-export function newUsearchIndex(dimensions: number, params: AnnParams): UsearchIndex {
+/** The HNSW index both the builder (ann-worker.ts) and the reader open: cosine, for `count` items. */
+export function newUsearchIndex(dimensions: number, params: AnnParams, count: number): UsearchIndex {
   return new usearch.Index({
     dimensions,
     metric: usearch.MetricKind.Cos,
-    quantization: usearch.ScalarKind.F32,
+    quantization: SCALARS[params.quantization],
     connectivity: params.connectivity,
     expansion_add: params.expansionAdd,
-    expansion_search: params.expansionSearch,
+    expansion_search: annSearchBeam(params, count),
     multi: false,
   });
 }
@@ -119,7 +141,7 @@ export class AnnIndex {
           if (code !== 0) reject(new Error(`the ANN build worker exited with code ${code}`));
         });
       });
-      const index = newUsearchIndex(dim + 2, params);
+      const index = newUsearchIndex(dim + 2, params, count);
       index.view(file);
       return new AnnIndex(index, count, dim, dir);
     } catch (error) {

@@ -9,7 +9,7 @@ const { vectors, count, width, params, file } = workerData as {
   params: AnnParams;
   file: string;
 };
-const index = newUsearchIndex(width, params);
+const index = newUsearchIndex(width, params, count);
 const keys = new BigUint64Array(count);
 for (let i = 0; i < count; i++) keys[i] = BigInt(i);
 const chunk = 50_000;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_ANN_PARAMS, annSearchBeam } from '../../../services/serving/ann-index.ts';
 import { ItemIndex } from '../../../services/serving/item-index.ts';
 import type { Row } from '../../../shared/ports/index.ts';
 import { BruteForceTopK } from '../../../shared/model/topk.ts';
@@ -121,4 +122,14 @@ describe('ItemIndex', () => {
     expect(ix.annDirty).toBe(dirty + 1);
     ix.close();
   }, 60_000);
+});
+
+describe('annSearchBeam', () => {
+  it('widens the HNSW search beam with the catalog unless one is configured', () => {
+    expect(DEFAULT_ANN_PARAMS.quantization).toBe('i8');
+    expect(annSearchBeam(DEFAULT_ANN_PARAMS, 60_000)).toBe(256);
+    expect(annSearchBeam(DEFAULT_ANN_PARAMS, 250_000)).toBe(256);
+    expect(annSearchBeam(DEFAULT_ANN_PARAMS, 250_001)).toBe(384);
+    expect(annSearchBeam({ ...DEFAULT_ANN_PARAMS, expansionSearch: 64 }, 1_000_000)).toBe(64);
+  });
 });
