@@ -114,10 +114,13 @@ describe('Prometheus and Grafana configuration against the running services', ()
       },
     });
     trainer = await TrainerProcess.start(run.services, { configFile: run.configFile });
+    // Two serving workers: Prometheus scrapes the cluster's summed metrics, as a deployment that
+    // uses the machine's cores would expose them (and the primary's own two metrics exist).
     serving = await ServingProcess.start({
       KAFKA_BROKERS: run.services.kafkaBrokers,
       REDIS_URL: run.services.redisUrl,
       RECSYS_CONFIG: run.configFile,
+      RECSYS_SERVING_WORKERS: '2',
     });
     const host = (url: string) => new URL(url).host;
     prometheus = await PrometheusProcess.start({
