@@ -9,7 +9,7 @@ const ANN_DIRTY_SHARE = 0.05;
 
 /**
  * Keeps an ItemIndex current: a full load at start and every `fullReloadMs` (all items of the MF
- * registry and the catalog, their rows and feature rows, then the ANN index), and in between an
+ * registry and the catalog, their rows and feature rows; the ANN index only when stale), and in between an
  * incremental refresh from the MF registry, the trainer's `mf` change stream and the catalog
  * stream. Reads go through the store directly (with its own timeouts), never on a request's path.
  */
@@ -64,9 +64,7 @@ export class ItemIndexSync {
       { items: index.size, catalog: catalog.length, features: features.length, ms: Date.now() - started },
       'item index loaded',
     );
-    void index
-      .rebuildAnn()
-      .catch((error: unknown) => this.#logger.error({ err: error }, 'ANN index build failed'));
+    this.#rebuildAnnIfStale();
   }
 
   /** Applies what changed since the last refresh: new items, trained rows, catalog changes. */
@@ -85,12 +83,16 @@ export class ItemIndexSync {
       ids.forEach((id, k) => index.setRow(index.ensure(id), values[k]));
     }
     this.lastRefresh = Date.now();
-    if (index.annActive && index.annDirty > Math.max(1_000, ANN_DIRTY_SHARE * index.size)) {
-      void index
-        .rebuildAnn()
-        .catch((error: unknown) => this.#logger.error({ err: error }, 'ANN index build failed'));
-    }
+    this.#rebuildAnnIfStale();
     return { changed: added.length + catalog.ids.length + rows.ids.length };
+  }
+
+  /** Starts an ANN build in the background when the index needs one (ItemIndex.annStale). */
+  #rebuildAnnIfStale(): void {
+    if (!this.#index.annStale(ANN_DIRTY_SHARE)) return;
+    void this.#index
+      .rebuildAnn()
+      .catch((error: unknown) => this.#logger.error({ err: error }, 'ANN index build failed'));
   }
 
   async #loadCatalog(ids: readonly string[]): Promise<void> {

@@ -341,6 +341,19 @@ export class ItemIndex {
     return this.#annDirty.size;
   }
 
+  /**
+   * True when rebuildAnn has work to do: the catalog crossed the threshold (either way), or more
+   * than `dirtyShare` of the items (at least 1,000) changed since the index was built. Changed
+   * items are scored exactly next to the index until then, so a rebuild is never urgent, and a
+   * large catalog's build takes minutes of a core: rebuilding on every full reload would keep a
+   * core busy for nothing.
+   */
+  annStale(dirtyShare: number): boolean {
+    if (this.#annBuild !== undefined) return false;
+    if (this.size <= this.#options.annThreshold) return this.#ann !== undefined;
+    return this.#ann === undefined || this.#annDirty.size > Math.max(1_000, dirtyShare * this.size);
+  }
+
   close(): void {
     this.#ann?.close();
     this.#ann = undefined;

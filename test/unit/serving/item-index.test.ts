@@ -133,3 +133,33 @@ describe('annSearchBeam', () => {
     expect(annSearchBeam({ ...DEFAULT_ANN_PARAMS, expansionSearch: 64 }, 1_000_000)).toBe(64);
   });
 });
+
+describe('ItemIndex.annStale', () => {
+  it('asks for an HNSW build when the catalog crosses the threshold or enough items changed, not otherwise', async () => {
+    const dim = 4;
+    const ix = new ItemIndex({ dim, seed: 1, initStd: 0, annThreshold: 1_000 });
+    const random = new Random(5);
+    const put = (i: number) =>
+      ix.setRow(
+        ix.ensure(`i${i}`),
+        rowOf(
+          Array.from({ length: dim }, () => random.normal()),
+          0,
+        ),
+      );
+    for (let i = 0; i < 900; i++) put(i);
+    expect(ix.annStale(0.05)).toBe(false); // below the threshold, no index: nothing to do
+    for (let i = 900; i < 1_500; i++) put(i);
+    expect(ix.annStale(0.05)).toBe(true); // above it, no index yet
+    await ix.rebuildAnn();
+    expect(ix.annActive).toBe(true);
+    expect(ix.annStale(0.05)).toBe(false); // a full reload that changed nothing rebuilds nothing
+    for (let i = 0; i < 1_000; i++) put(i);
+    expect(ix.annDirty).toBe(1_000);
+    expect(ix.annStale(0.05)).toBe(false); // at most 1,000 (or 5%) changed: scored exactly meanwhile
+    put(1_000);
+    expect(ix.annStale(0.05)).toBe(true);
+    expect(ix.annStale(0.9)).toBe(false); // the share is the caller's
+    ix.close();
+  }, 60_000);
+});
