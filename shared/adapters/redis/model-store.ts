@@ -41,13 +41,15 @@ for i = 1, #KEYS do out[i] = redis.call('LRANGE', KEYS[i], 0, -1) end
 return out`;
 /**
  * A user's rows (KEYS[1..n], n = ARGV[1]), history list (KEYS[n+1]) and catalog record (KEYS[n+2])
- * in one call: a missing key is false, which Redis sends as a nil element.
+ * in one call: a missing key is false, which Redis sends as a nil element. The history comes as
+ * one string joined by newlines (ids have no control characters: shared/schemas/limits.ts), one
+ * reply buffer instead of one per item.
  */
 const USER_STATE_SCRIPT = `
 local n = tonumber(ARGV[1])
 local out = {}
 for i = 1, n do out[i] = redis.call('GET', KEYS[i]) end
-out[n + 1] = redis.call('LRANGE', KEYS[n + 1], 0, -1)
+out[n + 1] = table.concat(redis.call('LRANGE', KEYS[n + 1], 0, -1), '\\n')
 out[n + 2] = redis.call('GET', KEYS[n + 2])
 return out`;
 /** Attempts with optimistic (final-value) rows before every shared row is sent as a delta. */
@@ -60,7 +62,7 @@ interface RecsysRedis extends Redis {
   recsysCommit(args: (string | Buffer | number)[]): Promise<CommitReply>;
   recsysHistories(args: (string | number)[]): Promise<string[][]>;
   /** The Buffer variant ioredis defines next to every script command: rows stay binary. */
-  recsysUserStateBuffer(args: (string | number)[]): Promise<(Buffer | null | Buffer[])[]>;
+  recsysUserStateBuffer(args: (string | number)[]): Promise<(Buffer | null)[]>;
 }
 
 export interface RedisModelStoreOptions {
@@ -270,7 +272,8 @@ export class RedisModelStore implements ModelStore {
       const value = reply[i] as Buffer | null;
       return value === null ? undefined : decodeRow(value);
     });
-    const history = (reply[tables.length] as Buffer[]).map((item) => item.toString('utf8'));
+    const joined = (reply[tables.length] as Buffer).toString('utf8');
+    const history = joined === '' ? [] : joined.split('\n');
     const record = reply[tables.length + 1] as Buffer | null;
     return {
       rows,
