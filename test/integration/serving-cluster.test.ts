@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedisModelStore, connectRedis } from '../../shared/adapters/redis/index.ts';
-import { isAlive } from '../../scripts/local-services.ts';
+import { freePorts, isAlive } from '../../scripts/local-services.ts';
 import { ServingProcess } from '../support/serving-process.ts';
 import { row } from '../support/serving.ts';
 import { waitUntil } from '../support/wait.ts';
@@ -123,5 +123,29 @@ describe('serving workers that cannot start', () => {
       RECSYS_SERVING_WORKERS: '2',
     });
     await expect(failed).rejects.toThrow(/serving exited with 3/);
+  }, 60_000);
+});
+
+describe('serving workers with a separate metrics port', () => {
+  it("serve the summed metrics on the primary's metrics port and none on the API port", async () => {
+    const { redisUrl, kafkaBrokers } = inject('services');
+    const [metricsPort] = (await freePorts(1)) as [number];
+    const serving = await ServingProcess.start({
+      REDIS_URL: redisUrl,
+      KAFKA_BROKERS: kafkaBrokers,
+      RECSYS_REDIS_PREFIX: `cluster-metrics-${randomUUID().slice(0, 8)}`,
+      RECSYS_SERVING_WORKERS: '2',
+      RECSYS_SERVING_METRICS_PORT: String(metricsPort),
+    });
+    try {
+      const url = serving.url as string;
+      for (let i = 0; i < 6; i++) expect((await get(`${url}/healthz`)).status).toBe(200);
+      expect((await get(`${url}/metrics`)).status).toBe(404);
+      const text = (await get(`http://127.0.0.1:${metricsPort}/metrics`)).body;
+      expect(series(text, 'recsys_serving_workers', 'service="serving"')).toBe(2);
+      expect(series(text, 'recsys_serving_responses_total', 'route="/healthz",status="200"')).toBe(6);
+    } finally {
+      expect(await serving.stop()).toBe(0);
+    }
   }, 60_000);
 });
