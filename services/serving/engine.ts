@@ -11,6 +11,7 @@ import { ModelQuality } from './model-quality.ts';
 import type { ServingMetrics } from './metrics.ts';
 import { NcfIndex } from './ncf-index.ts';
 import { PopularCache } from './popular-cache.ts';
+import { LoadGauge } from './load-gauge.ts';
 import { Recommender } from './recommender.ts';
 import { StoreGuard, type BreakerState } from './store-guard.ts';
 import { UserStateReader } from './user-state.ts';
@@ -24,6 +25,8 @@ export interface ServingEngineDeps {
   readonly logger: Logger;
   readonly metrics: ServingMetrics;
   readonly annParams?: AnnParams;
+  /** How busy the process is (default: this process's event-loop utilisation). */
+  readonly load?: LoadGauge;
   readonly clock?: () => number;
 }
 
@@ -52,6 +55,8 @@ export class ServingEngine {
   readonly #logger: Logger;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  /** Event-loop utilisation: requests put off computing neighbour lists while it is high. */
+  readonly #load: LoadGauge;
   #lastFull = 0;
   #lastQuality = 0;
   #refreshing: Promise<void> | undefined;
@@ -62,6 +67,7 @@ export class ServingEngine {
     this.config = config;
     this.store = store;
     this.#logger = logger.child({ component: 'serving-engine' });
+    this.#load = deps.load ?? new LoadGauge();
     const syncStore = deps.syncStore ?? store;
     this.#syncStore = syncStore;
     const mf = { ...DEFAULT_MF_CONFIG, ...mfConfigFrom(config) };
@@ -113,6 +119,7 @@ export class ServingEngine {
       blendInteractions: config.serving.blendInteractions,
       resultTtlMs: config.serving.resultTtlMs,
       neumfShare: () => this.quality.neumfShare(),
+      busy: () => this.#load.busy,
       ...(deps.clock === undefined ? {} : { clock: deps.clock }),
     });
   }
@@ -190,6 +197,7 @@ export class ServingEngine {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#refreshing;
+    this.#load.close();
     this.index.close();
   }
 }

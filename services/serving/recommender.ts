@@ -63,6 +63,8 @@ export interface RecommenderOptions {
   readonly resultTtlMs: number;
   /** NeuMF's weight against MF's right now (default NEUMF_SHARE; 0 turns re-ranking off). */
   readonly neumfShare?: () => number;
+  /** True while the process is saturated (load-gauge.ts): requests compute no neighbour lists. */
+  readonly busy?: () => boolean;
   readonly clock?: () => number;
 }
 
@@ -75,6 +77,9 @@ const NEIGHBORS = 50;
  * Missing or outdated neighbour lists a request computes itself, per source (the latest items
  * first); the others are computed in the background (neighbor-cache.ts). Enough for what a
  * user just did to count at once; bounded for a large catalog whose lists are mostly cold.
+ * None while the process is saturated (RecommenderOptions.busy): a large catalog's list costs an
+ * HNSW search or a content ranking (~1 ms each at 1,000,000 items), and under overload that time
+ * is better spent answering; the background computes them meanwhile.
  */
 const LISTS_PER_REQUEST = 1;
 
@@ -292,6 +297,7 @@ export class Recommender {
       if (p >= 0 && !skip(p)) found.popular[found.at(p)] = (popular[j] as { score: number }).score;
     }
     if (history.length > 0) {
+      const lists = this.#o.busy?.() === true ? 0 : LISTS_PER_REQUEST;
       // Content: items whose features are like those of the recent history (recent weigh more).
       const recent = history.slice(-CONTENT_HISTORY);
       const weights = recent.map((_, j) => 0.75 + (0.25 * (j + 1)) / recent.length);
@@ -303,7 +309,7 @@ export class Recommender {
         (p, score) => {
           found.content[found.at(p)] = Math.min(1, score);
         },
-        LISTS_PER_REQUEST,
+        lists,
       );
       // Session: items whose MF vectors are near the last few the user touched.
       const last = history.slice(-SESSION_HISTORY);
@@ -315,7 +321,7 @@ export class Recommender {
         (p, score) => {
           found.session[found.at(p)] = Math.min(1, score);
         },
-        LISTS_PER_REQUEST,
+        lists,
       );
     }
     const n = found.size;

@@ -4,6 +4,7 @@ import { createLogger, createMetricsRegistry } from '../../shared/observability/
 import type { EventLog, ModelStore, RowValue } from '../../shared/ports/index.ts';
 import { buildServingApp } from '../../services/serving/app.ts';
 import { ServingEngine } from '../../services/serving/engine.ts';
+import type { LoadGauge } from '../../services/serving/load-gauge.ts';
 import { createServingMetrics } from '../../services/serving/metrics.ts';
 
 /** Deep merge of plain objects (arrays are replaced). */
@@ -40,6 +41,7 @@ export async function servingHarness(
     store?: ModelStore;
     eventLog?: EventLog;
     clock?: () => number;
+    load?: LoadGauge;
   } = {},
 ) {
   const config = servingConfig(options.config);
@@ -54,6 +56,7 @@ export async function servingHarness(
     logger,
     metrics,
     ...(options.clock ? { clock: options.clock } : {}),
+    ...(options.load ? { load: options.load } : {}),
   });
   await engine.refreshOnce();
   const app = await buildServingApp({

@@ -8,6 +8,7 @@ import {
 } from '../../../shared/model/neumf/dense-layout.ts';
 import { NeuMF } from '../../../shared/model/neumf/neumf.ts';
 import { useBackend } from '../../../shared/model/tf-backend.ts';
+import { LoadGauge } from '../../../services/serving/load-gauge.ts';
 import { row, seedModel, servingHarness } from '../../support/serving.ts';
 
 type Harness = Awaited<ReturnType<typeof servingHarness>>;
@@ -30,6 +31,43 @@ async function recommend(h: Harness, body: Record<string, unknown>) {
     modelVersion: string;
   };
 }
+
+describe('neighbour lists under load', () => {
+  it('computes a missing list on the request path when the process is idle, and leaves it to the background when it is saturated', async () => {
+    const catalog = [
+      { id: 's1', tags: ['space'] },
+      { id: 's2', tags: ['space', 'robots'] },
+      { id: 's3', tags: ['space', 'robots'] },
+      { id: 'r1', tags: ['romance'] },
+    ];
+    const results: { busy: boolean; content: string[] }[] = [];
+    for (const busy of [false, true]) {
+      const store = new MemoryModelStore();
+      // A gauge whose every interval is all work (busy) or all waiting (idle).
+      const load = new LoadGauge({
+        timer: false,
+        sample: () => ({ active: 0, idle: 0, utilization: busy ? 1 : 0 }),
+      });
+      load.tick();
+      expect(load.busy).toBe(busy);
+      const h = await harness({ store, load });
+      await store.putItems(catalog.map((c) => ({ id: c.id, record: { itemId: c.id, tags: c.tags } })));
+      await seedModel(store, {
+        items: Object.fromEntries(catalog.map((c) => [c.id, row([0, 1, 0, 0], 0, 10)])),
+        users: { fan: row([0, 1, 0, 0], 0, 3) },
+        histories: { fan: ['s2'] },
+        popularity: { '*': { r1: 9 } },
+      });
+      await h.engine.refreshOnce();
+      const { items } = await recommend(h, { userId: 'fan', k: 3 });
+      results.push({ busy, content: items.filter((i) => i.source === 'content').map((i) => i.itemId) });
+    }
+    // Idle: s2's content list is computed for this request, and its nearest item leads.
+    expect(results[0]?.content).toContain('s3');
+    // Saturated: no list is computed on the request path (the background will).
+    expect(results[1]?.content).toEqual([]);
+  });
+});
 
 describe('cold start', () => {
   it('puts a brand-new item with the tags a user likes into their recommendations before anyone clicks it', async () => {
