@@ -151,16 +151,16 @@ export async function runServingPrimary(config: RecsysConfig, logger: Logger): P
   let stopping = false;
   let startupFailure: number | undefined;
   const listening = new Set<Worker>();
-  const everListened = new WeakSet<Worker>();
   let announced = false;
   let delay = RESTART_MIN_MS;
 
   const fork = (): Worker => {
     const worker = cluster.fork();
     const startedAt = Date.now();
+    let listened = false;
     worker.on('listening', (address) => {
       listening.add(worker);
-      everListened.add(worker);
+      listened = true;
       alive.set(listening.size);
       logger.info({ pid: worker.process.pid, worker: worker.id }, 'serving worker listening');
       if (!announced && listening.size === count) {
@@ -174,7 +174,7 @@ export async function runServingPrimary(config: RecsysConfig, logger: Logger): P
       listening.delete(worker);
       alive.set(listening.size);
       if (stopping) return;
-      if (!everListened.has(worker)) {
+      if (!listened) {
         logger.error({ pid: worker.process.pid, code, signal }, 'a serving worker failed to start; stopping');
         startupFailure = code ?? 1;
         lifetime.stop();
@@ -197,13 +197,13 @@ export async function runServingPrimary(config: RecsysConfig, logger: Logger): P
 
   let metricsServer: Server | undefined;
   if (config.serving.metricsPort > 0) {
-    const listening = await listenMetricsPort(
+    const port = await listenMetricsPort(
       { contentType: aggregator.contentType, metrics: clusterMetrics },
       config.serving.host,
       config.serving.metricsPort,
     );
-    metricsServer = listening.server;
-    logger.info({ metricsUrl: listening.url }, 'cluster metrics listening');
+    metricsServer = port.server;
+    logger.info({ metricsUrl: port.url }, 'cluster metrics listening');
   }
 
   let code = 0;
