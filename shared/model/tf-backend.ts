@@ -23,6 +23,9 @@ export interface BackendLoaders {
 const defaultLoaders: BackendLoaders = {
   native: () => {
     restoreRemovedUtilFunctions();
+    // Not configuration: the environment libtensorflow itself reads when it loads.
+    // eslint-disable-next-line no-restricted-syntax
+    nativeEnvironmentDefaults(process.env);
     return import(NATIVE_MODULE);
   },
 };
@@ -37,6 +40,17 @@ export function restoreRemovedUtilFunctions(): void {
   util['isNullOrUndefined'] ??= (value: unknown) => value === null || value === undefined;
   // Still present in Node 24 but deprecated (a warning per call): the same function, silently.
   util['isArray'] = Array.isArray;
+}
+
+/**
+ * Defaults for libtensorflow, read when it loads; a value the user set wins. oneDNN's custom
+ * kernels cost more per op than they save on NeuMF's small matrices (training 50,000 -> 70,000
+ * examples/s, scoring 1,000 candidates 0.98 -> 0.78 ms; no loss on a 256-128-64 tower:
+ * docs/backends.md), and TensorFlow's INFO lines would interleave with the JSON logs on stderr.
+ */
+export function nativeEnvironmentDefaults(env: NodeJS.ProcessEnv): void {
+  env['TF_ENABLE_ONEDNN_OPTS'] ??= '0';
+  env['TF_CPP_MIN_LOG_LEVEL'] ??= '1';
 }
 
 /** Activates a backend; returns its name. Safe to call repeatedly. */

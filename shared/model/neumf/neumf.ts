@@ -137,6 +137,10 @@ export class NeuMF {
   readonly #labels: Float32Array;
   readonly #weights: Float32Array;
   #pending = 0;
+  /** Scratch of #applyRowGradients: row -> slot, each slot's row and summed gradient. */
+  readonly #rowSlots = new Map<number, number>();
+  #slotRows = new Int32Array(0);
+  #rowSums = new Float32Array(0);
 
   constructor(config: Partial<NeuMfConfig> = {}) {
     this.config = { ...DEFAULT_NEUMF_CONFIG, ...config };
@@ -523,37 +527,44 @@ export class NeuMF {
     const stride = 2 * g + this.#mlpInputDim;
     // Per-example gradients: the loss is a mean over the batch, rows get each example's share back.
     const scale = b;
-    const apply = (
-      table: EmbeddingTable,
-      indices: ArrayLike<number>,
-      column: number,
-      dim: number,
-      step: number,
-      offsetOf: (k: number) => number,
-    ) => {
-      const sums = new Map<number, Float32Array>();
-      for (let k = 0; k < indices.length; k++) {
+    const apply = (table: EmbeddingTable, indices: ArrayLike<number>, column: number, dim: number) => {
+      // Distinct rows in order of first appearance; their gradients summed in example order.
+      const slots = this.#rowSlots;
+      slots.clear();
+      const n = indices.length;
+      if (this.#rowSums.length < n * dim) this.#rowSums = new Float32Array(n * dim);
+      if (this.#slotRows.length < n) this.#slotRows = new Int32Array(n);
+      const sums = this.#rowSums;
+      const rows = this.#slotRows;
+      for (let k = 0; k < n; k++) {
         const row = indices[k] as number;
-        let sum = sums.get(row);
-        if (sum === undefined) sums.set(row, (sum = new Float32Array(dim)));
-        const from = offsetOf(k) * stride + column;
-        for (let d = 0; d < dim; d++) sum[d] = (sum[d] as number) + (grads[from + d] as number);
+        let slot = slots.get(row);
+        const from = k * stride + column;
+        if (slot === undefined) {
+          slot = slots.size;
+          slots.set(row, slot);
+          rows[slot] = row;
+          sums.set(grads.subarray(from, from + dim), slot * dim);
+          continue;
+        }
+        const to = slot * dim;
+        for (let d = 0; d < dim; d++) sums[to + d] = (sums[to + d] as number) + (grads[from + d] as number);
       }
-      for (const [row, sum] of sums) {
-        updateRow(table.vectors, table.accum, row, sum, scale, dim, c.rowOptimizer);
-        table.markDirty(row, step);
+      for (let slot = 0; slot < slots.size; slot++) {
+        const row = rows[slot] as number;
+        updateRow(table.vectors, table.accum, row, sums, scale, dim, c.rowOptimizer, slot * dim);
+        table.markDirty(row, 0);
       }
     };
-    const same = (k: number) => k;
-    apply(this.gmfUsers, users, 0, g, 0, same);
-    apply(this.gmfItems, items, g, g, 0, same);
-    apply(this.mlpUsers, users, 2 * g, m, 0, same);
-    apply(this.mlpItems, items, 2 * g + m, m, 0, same);
+    apply(this.gmfUsers, users, 0, g);
+    apply(this.gmfItems, items, g, g);
+    apply(this.mlpUsers, users, 2 * g, m);
+    apply(this.mlpItems, items, 2 * g + m, m);
     if (useContext) {
+      const rows = new Int32Array(b);
       for (let f = 0; f < fields; f++) {
-        const rows = new Int32Array(b);
         for (let k = 0; k < b; k++) rows[k] = ctx[k * fields + f] as number;
-        apply(this.contexts, rows, 2 * g + 2 * m + f * cd, cd, 0, same);
+        apply(this.contexts, rows, 2 * g + 2 * m + f * cd, cd);
       }
     }
   }

@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { describe, expect, it } from 'vitest';
 import { isRecsysError } from '../../../shared/errors/index.ts';
-import { restoreRemovedUtilFunctions, useBackend } from '../../../shared/model/tf-backend.ts';
+import {
+  nativeEnvironmentDefaults,
+  restoreRemovedUtilFunctions,
+  useBackend,
+} from '../../../shared/model/tf-backend.ts';
 import { createRequire } from 'node:module';
 
 describe('TF.js backend selection', () => {
@@ -54,5 +58,16 @@ describe('restoreRemovedUtilFunctions', () => {
     ]);
     expect(util.isArray([1])).toBe(true);
     expect(util.isArray({ length: 1 })).toBe(false);
+  });
+});
+
+describe('nativeEnvironmentDefaults', () => {
+  it('turns oneDNN and INFO logging off unless the user chose otherwise', () => {
+    const unset: NodeJS.ProcessEnv = {};
+    nativeEnvironmentDefaults(unset);
+    expect(unset).toEqual({ TF_ENABLE_ONEDNN_OPTS: '0', TF_CPP_MIN_LOG_LEVEL: '1' });
+    const chosen: NodeJS.ProcessEnv = { TF_ENABLE_ONEDNN_OPTS: '1', TF_CPP_MIN_LOG_LEVEL: '0' };
+    nativeEnvironmentDefaults(chosen);
+    expect(chosen).toEqual({ TF_ENABLE_ONEDNN_OPTS: '1', TF_CPP_MIN_LOG_LEVEL: '0' });
   });
 });
