@@ -1,6 +1,6 @@
 import { ContentIndex } from '../../shared/model/content-similarity.ts';
 import { DotScan } from '../../shared/model/dot-scan.ts';
-import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
+import { featuresOf, type Feature, type FeatureSource } from '../../shared/model/features.ts';
 import { initialVector } from '../../shared/model/random.ts';
 import { selectTopK, selectTopKOf, type TopKResult } from '../../shared/model/topk.ts';
 import type { CatalogRecord, Row } from '../../shared/ports/index.ts';
@@ -119,13 +119,12 @@ export class ItemIndex {
    * not loaded yet (the caller reads them and calls setFeatureRows).
    */
   setCatalog(position: number, record: CatalogRecord | undefined): string[] {
-    this.catalogVersion++;
     for (const category of this.#categories[position] ?? []) this.#byCategory.get(category)?.delete(position);
     if (record === undefined) {
       this.#flags[position] = DELETED;
       this.#categories[position] = undefined;
       this.#itemFeatures[position] = undefined;
-      this.content.setItem(position, []);
+      this.#setContent(position, []);
       this.#recompute(position);
       return [];
     }
@@ -139,7 +138,7 @@ export class ItemIndex {
       set.add(position);
     }
     const features = featuresOf(source);
-    this.content.setItem(position, features);
+    this.#setContent(position, features);
     const missing: string[] = [];
     this.#itemFeatures[position] =
       features.length === 0
@@ -155,6 +154,17 @@ export class ItemIndex {
           };
     this.#recompute(position);
     return missing;
+  }
+
+  /**
+   * An item's content features; `catalogVersion` moves only when they change, since it outdates
+   * every cached content-neighbour list: a full reload re-applies every record, and recomputing
+   * all lists after each one would keep every serving process busy for seconds.
+   */
+  #setContent(position: number, features: readonly Feature[]): void {
+    if (this.content.hasFeatures(position, features)) return;
+    this.catalogVersion++;
+    this.content.setItem(position, features);
   }
 
   /** Sets feature rows (undefined: not trained yet, the initial row stays). Recompute items after. */

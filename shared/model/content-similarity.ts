@@ -51,6 +51,19 @@ export class ContentIndex {
     this.#stale = true;
   }
 
+  /** True when `item` has exactly these features and weights (in this order) already. */
+  hasFeatures(item: number, features: readonly Feature[]): boolean {
+    const x = this.#items[item];
+    if (x === undefined) return features.length === 0;
+    if (x.features.length !== features.length) return false;
+    for (let i = 0; i < features.length; i++) {
+      const f = features[i] as Feature;
+      if (this.#featureIds.get(f.key) !== x.features[i] || Math.fround(f.weight) !== x.weights[i])
+        return false;
+    }
+    return true;
+  }
+
   /** Cosine similarity of two items (0 when either has no features). */
   similarity(a: number, b: number): number {
     const x = this.#items[a];

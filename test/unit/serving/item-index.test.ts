@@ -163,3 +163,33 @@ describe('ItemIndex.annStale', () => {
     ix.close();
   }, 60_000);
 });
+
+describe('ItemIndex.catalogVersion', () => {
+  it("moves only when an item's content features change, so re-applied records keep the neighbour lists", () => {
+    const ix = index();
+    const a = ix.ensure('a');
+    const b = ix.ensure('b');
+    ix.setCatalog(a, { itemId: 'a', tags: ['x', 'y'], categories: ['books'] });
+    ix.setCatalog(b, { itemId: 'b', tags: ['x'] });
+    const loaded = ix.catalogVersion;
+    expect(loaded).toBe(2);
+    // A full reload applies the same records again; hiding an item changes no features either.
+    ix.setCatalog(a, { itemId: 'a', tags: ['X', 'y'], categories: ['Books'] });
+    ix.setCatalog(b, { itemId: 'b', tags: ['x'], hidden: true });
+    expect(ix.catalogVersion).toBe(loaded);
+    expect(ix.hidden(b)).toBe(true);
+    expect(ix.content.similarity(a, b)).toBeGreaterThan(0);
+    // A new tag, a numeric attribute's new value, a deletion: each moves it.
+    ix.setCatalog(b, { itemId: 'b', tags: ['x', 'z'], hidden: true });
+    expect(ix.catalogVersion).toBe(loaded + 1);
+    ix.setCatalog(b, { itemId: 'b', tags: ['x', 'z'], attributes: { price: 0.5 } });
+    ix.setCatalog(b, { itemId: 'b', tags: ['x', 'z'], attributes: { price: 0.25 } });
+    expect(ix.catalogVersion).toBe(loaded + 3);
+    ix.setCatalog(a, undefined);
+    expect(ix.catalogVersion).toBe(loaded + 4);
+    expect(ix.content.similarity(a, b)).toBe(0);
+    // Deleting it again changes nothing more.
+    ix.setCatalog(a, undefined);
+    expect(ix.catalogVersion).toBe(loaded + 4);
+  });
+});
