@@ -102,33 +102,53 @@ export function mipsQuery(query: Float32Array, withBias = true): Float32Array {
 
 /**
  * An HNSW index over a snapshot of the item matrix. It is built in a worker thread (a build of a
- * million items takes about a minute: the event loop must keep answering requests meanwhile),
- * saved to a temporary file and memory-mapped here, so swapping it in is instant.
+ * million items takes minutes of a core: the event loop must keep answering requests meanwhile),
+ * saved to a file and memory-mapped here, so swapping it in is instant. Another serving process
+ * can map the same file (`open`, ann-share.ts): its keys are the builder's positions, which
+ * `positions` translates to the opener's own.
  */
 export class AnnIndex {
+  /** Keys in the index (the builder's positions 0..count-1). */
   readonly count: number;
   readonly dim: number;
+  readonly file: string;
   readonly #index: UsearchIndex;
-  readonly #dir: string;
+  /** A temporary folder this index removes on close (undefined: a shared build, pruned by ann-share.ts). */
+  readonly #owned: string | undefined;
+  /** Key -> this process's position (-1: unknown here); undefined: keys are positions. */
+  readonly #positions: Int32Array | undefined;
 
-  private constructor(index: UsearchIndex, count: number, dim: number, dir: string) {
+  private constructor(
+    index: UsearchIndex,
+    count: number,
+    dim: number,
+    file: string,
+    owned: string | undefined,
+    positions: Int32Array | undefined,
+  ) {
     this.#index = index;
     this.count = count;
     this.dim = dim;
-    this.#dir = dir;
+    this.file = file;
+    this.#owned = owned;
+    this.#positions = positions;
   }
 
-  /** Builds the index of items 0..count-1 (keys are the item positions). */
+  /**
+   * Builds the index of items 0..count-1 (keys are the item positions), into `dir` when given (a
+   * shared build's folder, which outlives this object) or else a temporary folder.
+   */
   static async build(
     vectors: Float32Array,
     biases: Float32Array,
     count: number,
     dim: number,
     params: AnnParams = DEFAULT_ANN_PARAMS,
+    dir?: string,
   ): Promise<AnnIndex> {
     const transformed = mipsTransform(vectors, biases, count, dim);
-    const dir = mkdtempSync(join(tmpdir(), 'recsys-ann-'));
-    const file = join(dir, 'index.usearch');
+    const folder = dir ?? mkdtempSync(join(tmpdir(), 'recsys-ann-'));
+    const file = join(folder, 'index.usearch');
     try {
       await new Promise<void>((resolve, reject) => {
         const worker = new Worker(new URL('./ann-worker.ts', import.meta.url), {
@@ -141,13 +161,29 @@ export class AnnIndex {
           if (code !== 0) reject(new Error(`the ANN build worker exited with code ${code}`));
         });
       });
-      const index = newUsearchIndex(dim + 2, params, count);
-      index.view(file);
-      return new AnnIndex(index, count, dim, dir);
+      return AnnIndex.#view(file, count, dim, params, dir === undefined ? folder : undefined, undefined);
     } catch (error) {
-      rmSync(dir, { recursive: true, force: true });
+      rmSync(folder, { recursive: true, force: true });
       throw error;
     }
+  }
+
+  /** Maps a build another process saved; `positions[key]` is this process's position of each key. */
+  static open(file: string, count: number, dim: number, params: AnnParams, positions: Int32Array): AnnIndex {
+    return AnnIndex.#view(file, count, dim, params, undefined, positions);
+  }
+
+  static #view(
+    file: string,
+    count: number,
+    dim: number,
+    params: AnnParams,
+    owned: string | undefined,
+    positions: Int32Array | undefined,
+  ): AnnIndex {
+    const index = newUsearchIndex(dim + 2, params, count);
+    index.view(file);
+    return new AnnIndex(index, count, dim, file, owned, positions);
   }
 
   /** Positions of (about) the k items with the largest u . v + b. */
@@ -155,11 +191,19 @@ export class AnnIndex {
     const wanted = Math.min(k, this.count);
     if (wanted <= 0) return new Int32Array(0);
     const matches = this.#index.search(mipsQuery(query, withBias), wanted, 1);
-    return Int32Array.from(matches.keys, (key) => Number(key));
+    const positions = this.#positions;
+    if (positions === undefined) return Int32Array.from(matches.keys, (key) => Number(key));
+    const out = new Int32Array(matches.keys.length);
+    let n = 0;
+    for (const key of matches.keys) {
+      const p = positions[Number(key)] as number;
+      if (p >= 0) out[n++] = p;
+    }
+    return out.subarray(0, n);
   }
 
-  /** Frees the mapped file. */
+  /** Frees the mapped file (a temporary one is removed; a shared build stays for the others). */
   close(): void {
-    rmSync(this.#dir, { recursive: true, force: true });
+    if (this.#owned !== undefined) rmSync(this.#owned, { recursive: true, force: true });
   }
 }

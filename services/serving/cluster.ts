@@ -1,6 +1,8 @@
 import cluster, { type Worker } from 'node:cluster';
+import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { openEventLog } from '../../shared/adapters/open.ts';
 import { describeDeployment, type RecsysConfig } from '../../shared/config/index.ts';
@@ -154,15 +156,31 @@ export async function runServingPrimary(config: RecsysConfig, logger: Logger): P
   let announced = false;
   let delay = RESTART_MIN_MS;
 
-  const fork = (): Worker => {
-    const worker = cluster.fork();
+  // One HNSW build for all workers (ann-share.ts): the first worker builds, the others map its file.
+  const shareDir =
+    config.serving.annShareDir === '' ? mkdtempSync(join(tmpdir(), 'recsys-ann-share-')) : undefined;
+  const annEnv = (slot: number) => ({
+    RECSYS_SERVING_ANN_SHARE_DIR: shareDir ?? config.serving.annShareDir,
+    RECSYS_SERVING_ANN_BUILDER: slot === 0 && config.serving.annBuilder ? 'true' : 'false',
+  });
+
+  const fork = (slot: number): Worker => {
+    // A restarted worker keeps its slot, so the builder stays the builder.
+    const worker = cluster.fork(annEnv(slot));
     const startedAt = Date.now();
     let listened = false;
     worker.on('listening', (address) => {
       listening.add(worker);
       listened = true;
       alive.set(listening.size);
-      logger.info({ pid: worker.process.pid, worker: worker.id }, 'serving worker listening');
+      logger.info(
+        {
+          pid: worker.process.pid,
+          worker: worker.id,
+          annBuilder: annEnv(slot).RECSYS_SERVING_ANN_BUILDER === 'true',
+        },
+        'serving worker listening',
+      );
       if (!announced && listening.size === count) {
         announced = true;
         const host = address.address ?? config.serving.host;
@@ -187,13 +205,13 @@ export async function runServingPrimary(config: RecsysConfig, logger: Logger): P
       );
       restarts.inc();
       setTimeout(() => {
-        if (!stopping) fork();
+        if (!stopping) fork(slot);
       }, delay).unref();
       delay = Math.min(RESTART_MAX_MS, delay * 2);
     });
     return worker;
   };
-  for (let i = 0; i < count; i++) fork();
+  for (let slot = 0; slot < count; slot++) fork(slot);
 
   let metricsServer: Server | undefined;
   if (config.serving.metricsPort > 0) {
@@ -224,5 +242,6 @@ export async function runServingPrimary(config: RecsysConfig, logger: Logger): P
     );
     code = startupFailure ?? (codes.some((c) => c !== 0) ? 1 : 0);
   });
+  if (shareDir !== undefined) rmSync(shareDir, { recursive: true, force: true });
   return code;
 }

@@ -5,6 +5,7 @@ import { DEFAULT_NEUMF_CONFIG } from '../../shared/model/neumf/neumf.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import type { ModelStore } from '../../shared/ports/index.ts';
 import { DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
+import { AnnShare } from './ann-share.ts';
 import { ItemIndexSync } from './item-index-sync.ts';
 import { ItemIndex } from './item-index.ts';
 import { ModelQuality } from './model-quality.ts';
@@ -59,6 +60,7 @@ export class ServingEngine {
   readonly #load: LoadGauge;
   #lastFull = 0;
   #lastQuality = 0;
+  #annBuildsCounted = 0;
   #refreshing: Promise<void> | undefined;
 
   constructor(deps: ServingEngineDeps) {
@@ -77,6 +79,9 @@ export class ServingEngine {
       initStd: mf.initStd,
       annThreshold: config.serving.annThreshold,
       annParams: deps.annParams ?? { ...DEFAULT_ANN_PARAMS, threads: config.serving.annThreads },
+      ...(config.serving.annShareDir === ''
+        ? {}
+        : { annShare: new AnnShare(config.serving.annShareDir, config.serving.annBuilder) }),
     });
     this.#sync = new ItemIndexSync(this.index, syncStore, this.#logger);
     metrics.probes.indexAgeSeconds = () => this.indexAgeSeconds();
@@ -174,6 +179,8 @@ export class ServingEngine {
     }
     metrics.indexItems.set(this.index.size);
     metrics.annActive.set(this.index.annActive ? 1 : 0);
+    metrics.annBuilds.inc(this.index.annBuilds - this.#annBuildsCounted);
+    this.#annBuildsCounted = this.index.annBuilds;
     metrics.towerVersion.set(this.ncf?.ready === true ? this.ncf.denseVersion : 0);
     metrics.neumfShare.set(this.ncf?.ready === true ? this.quality.neumfShare() : 0);
   }

@@ -59,6 +59,7 @@ export class ItemIndexSync {
       await yieldToRequests();
     }
     this.loaded = true;
+    index.trackChanges();
     this.lastRefresh = Date.now();
     this.#logger.info(
       { items: index.size, catalog: catalog.length, features: features.length, ms: Date.now() - started },
@@ -87,8 +88,20 @@ export class ItemIndexSync {
     return { changed: added.length + catalog.ids.length + rows.ids.length };
   }
 
-  /** Starts an ANN build in the background when the index needs one (ItemIndex.annStale). */
+  /**
+   * Adopts a newer shared build (serving.annShareDir), or starts a build in the background when
+   * the index needs one (ItemIndex.annStale).
+   */
   #rebuildAnnIfStale(): void {
+    try {
+      if (this.#index.adoptSharedAnn())
+        this.#logger.info({ items: this.#index.size }, 'shared ANN index adopted');
+    } catch (error) {
+      this.#logger.warn(
+        { err: error },
+        'the shared ANN index could not be adopted; trying again at the next refresh',
+      );
+    }
     if (!this.#index.annStale(ANN_DIRTY_SHARE)) return;
     void this.#index
       .rebuildAnn()

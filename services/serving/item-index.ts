@@ -5,6 +5,7 @@ import { initialVector } from '../../shared/model/random.ts';
 import { selectTopK, selectTopKOf, type TopKResult } from '../../shared/model/topk.ts';
 import type { CatalogRecord, Row } from '../../shared/ports/index.ts';
 import { AnnIndex, DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
+import type { AnnShare } from './ann-share.ts';
 
 const HIDDEN = 1;
 const DELETED = 2;
@@ -17,6 +18,8 @@ export interface ItemIndexOptions {
   /** Above this many items, MF candidates come from the HNSW index. */
   readonly annThreshold: number;
   readonly annParams?: AnnParams;
+  /** Builds shared with other serving processes (serving.annShareDir); undefined: build alone. */
+  readonly annShare?: AnnShare;
 }
 
 /**
@@ -56,9 +59,20 @@ export class ItemIndex {
   #featureRows = new Float32Array(0);
   readonly #byCategory = new Map<string, Set<number>>();
   #ann: AnnIndex | undefined;
-  /** Items changed since the ANN snapshot: searched exactly, next to the ANN results. */
-  readonly #annDirty = new Set<number>();
+  /** Positions from here on are not in the ANN index (added after its snapshot): searched exactly. */
+  #annNewFrom = 0;
+  /**
+   * Items changed since the ANN snapshot, with the time of the change: searched exactly, next to
+   * the ANN results. Tracked while an index exists or is building, and (for adopting a shared
+   * build) once the first full load is done.
+   */
+  readonly #annDirty = new Map<number, number>();
   #annBuild: Promise<void> | undefined;
+  #trackChanges = false;
+  /** HNSW builds this index completed. */
+  annBuilds = 0;
+  /** The shared build in use (its id), so that one is adopted once. */
+  #adopted: string | undefined;
   /** Scratch of #recompute and of the query builders. */
   #scratch = new Float32Array(0);
   readonly #query: Float32Array;
@@ -270,8 +284,8 @@ export class ItemIndex {
     // A margin for items the filter drops (a user's seen items, exclusions): k + 128, not 4k, which
     // at k = 200 made every search ask a million-item graph for 800 neighbours.
     const found = new Set<number>(ann.search(query, Math.max(k + 128, 100), withBias));
-    for (const p of this.#annDirty) found.add(p);
-    for (let p = ann.count; p < this.size; p++) found.add(p);
+    for (const p of this.#annDirty.keys()) found.add(p);
+    for (let p = this.#annNewFrom; p < this.size; p++) found.add(p);
     return this.top(query, k, skip, found, withBias);
   }
 
@@ -295,8 +309,8 @@ export class ItemIndex {
       dots = this.#dots.scan(query, this.size);
     } else {
       const found = new Set<number>(this.#ann.search(this.vector(position), Math.max(8 * k, 200), false));
-      for (const p of this.#annDirty) found.add(p);
-      for (let p = this.#ann.count; p < this.size; p++) found.add(p);
+      for (const p of this.#annDirty.keys()) found.add(p);
+      for (let p = this.#annNewFrom; p < this.size; p++) found.add(p);
       positions = Int32Array.from(found);
       dots = this.#dots.gather(query, positions, positions.length);
     }
@@ -320,30 +334,89 @@ export class ItemIndex {
     if (this.size <= this.#options.annThreshold && !force) {
       this.#ann?.close();
       this.#ann = undefined;
+      this.#adopted = undefined;
       return Promise.resolve();
     }
+    const share = this.#options.annShare;
+    if (share !== undefined && !share.builder) return Promise.resolve();
     const count = this.size;
+    const snapshotAt = Date.now();
     const vectors = new Float32Array(count * this.dim);
     for (let p = 0; p < count; p++) vectors.set(this.vector(p), p * this.dim);
     const biases = this.#biases.slice(0, count);
-    const dirtyBefore = new Set(this.#annDirty);
-    this.#annBuild = AnnIndex.build(
-      vectors,
-      biases,
-      count,
-      this.dim,
-      this.#options.annParams ?? DEFAULT_ANN_PARAMS,
-    )
+    const ids = this.#ids.slice(0, count);
+    const params = this.#options.annParams ?? DEFAULT_ANN_PARAMS;
+    const folder = share?.newBuildDir();
+    this.#annBuild = AnnIndex.build(vectors, biases, count, this.dim, params, folder?.dir)
       .then((ann) => {
-        this.#ann?.close();
-        this.#ann = ann;
-        // Changes that arrived during the build are not in the snapshot.
-        for (const p of dirtyBefore) this.#annDirty.delete(p);
+        if (share !== undefined && folder !== undefined) {
+          // Items changed while it was building are not in it: adopters search them exactly too.
+          const changed: string[] = [];
+          for (const [p, at] of this.#annDirty) if (at >= snapshotAt && p < count) changed.push(this.idAt(p));
+          share.publish({ id: folder.id, count, dim: this.dim, snapshotAt }, ids, changed);
+          this.#adopted = folder.id;
+        }
+        this.#activate(ann, count, snapshotAt);
+        this.annBuilds++;
       })
       .finally(() => {
         this.#annBuild = undefined;
       });
     return this.#annBuild;
+  }
+
+  /**
+   * Maps the shared build another process (or this one before a restart) published, when it is
+   * newer than the one in use. Its keys are translated by item id; items it does not have, and the
+   * ones changed since its snapshot, are searched exactly. Returns true when it adopted one.
+   */
+  adoptSharedAnn(): boolean {
+    const share = this.#options.annShare;
+    if (share === undefined || this.#annBuild !== undefined || this.size <= this.#options.annThreshold)
+      return false;
+    const info = share.current();
+    if (info === undefined || info.id === this.#adopted || info.dim !== this.dim) return false;
+    const files = share.files(info);
+    const positions = new Int32Array(info.count);
+    const covered = new Uint8Array(this.size);
+    files.ids.forEach((id, key) => {
+      const p = this.indexOf(id);
+      positions[key] = p;
+      if (p >= 0) covered[p] = 1;
+    });
+    const ann = AnnIndex.open(
+      files.index,
+      info.count,
+      this.dim,
+      this.#options.annParams ?? DEFAULT_ANN_PARAMS,
+      positions,
+    );
+    const now = Date.now();
+    const newFrom = this.size;
+    this.#activate(ann, newFrom, info.snapshotAt);
+    for (let p = 0; p < newFrom; p++) if (covered[p] === 0) this.#annDirty.set(p, now);
+    for (const id of files.changed) {
+      const p = this.indexOf(id);
+      if (p >= 0) this.#annDirty.set(p, now);
+    }
+    this.#adopted = info.id;
+    return true;
+  }
+
+  /**
+   * With a shared build: from now on (the first full load is done), changes are remembered, so
+   * that the ones after a build's snapshot are searched exactly once it is adopted.
+   */
+  trackChanges(): void {
+    if (this.#options.annShare !== undefined) this.#trackChanges = true;
+  }
+
+  /** Puts an index in use: positions from `newFrom` are not in it, nor changes from `snapshotAt` on. */
+  #activate(ann: AnnIndex, newFrom: number, snapshotAt: number): void {
+    this.#ann?.close();
+    this.#ann = ann;
+    this.#annNewFrom = newFrom;
+    for (const [p, at] of this.#annDirty) if (at < snapshotAt) this.#annDirty.delete(p);
   }
 
   /** Items changed since the ANN snapshot (large: time to rebuild). */
@@ -360,6 +433,7 @@ export class ItemIndex {
    */
   annStale(dirtyShare: number): boolean {
     if (this.#annBuild !== undefined) return false;
+    if (this.#options.annShare !== undefined && !this.#options.annShare.builder) return false;
     if (this.size <= this.#options.annThreshold) return this.#ann !== undefined;
     return this.#ann === undefined || this.#annDirty.size > Math.max(1_000, dirtyShare * this.size);
   }
@@ -367,6 +441,7 @@ export class ItemIndex {
   close(): void {
     this.#ann?.close();
     this.#ann = undefined;
+    this.#adopted = undefined;
   }
 
   #idRow(position: number): Float32Array {
@@ -405,7 +480,8 @@ export class ItemIndex {
     let norm = 0;
     for (let d = 0; d < dim; d++) norm += (out[d] as number) ** 2;
     this.#norms[position] = Math.sqrt(norm);
-    if (this.#ann !== undefined) this.#annDirty.add(position);
+    if (this.#ann !== undefined || this.#annBuild !== undefined || this.#trackChanges)
+      this.#annDirty.set(position, Date.now());
     this.version++;
   }
 

@@ -97,6 +97,11 @@ export function createServingMetrics(registry: Registry) {
       registers,
       aggregator: 'min',
     }),
+    annBuilds: new Counter({
+      name: 'recsys_serving_ann_builds_total',
+      help: 'HNSW index builds this process completed (with serving.annShareDir only the builder builds).',
+      registers,
+    }),
     towerVersion: new Gauge({
       name: 'recsys_serving_neumf_tower_version',
       help: 'Publication of the NeuMF tower in use (0: re-ranking off).',

@@ -58,6 +58,8 @@ export function defaultConfig(): Config {
       storeTimeoutMs: 100,
       annThreshold: 50_000,
       annThreads: 1,
+      annShareDir: '',
+      annBuilder: true,
       workers: 1,
       candidates: 100,
       blendInteractions: 10,

@@ -116,6 +116,24 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
     description: 'serving processes on the one port (0: one per core; >1 needs Redis and Kafka)',
   },
   {
+    name: 'RECSYS_SERVING_ANN_THRESHOLD',
+    path: ['serving', 'annThreshold'],
+    parse: 'int',
+    description: 'above this many items, MF candidates come from the HNSW index',
+  },
+  {
+    name: 'RECSYS_SERVING_ANN_SHARE_DIR',
+    path: ['serving', 'annShareDir'],
+    parse: 'string',
+    description: 'folder where serving processes share HNSW builds (empty: each builds its own)',
+  },
+  {
+    name: 'RECSYS_SERVING_ANN_BUILDER',
+    path: ['serving', 'annBuilder'],
+    parse: 'bool',
+    description: 'with a share folder: this process builds the HNSW index (one should)',
+  },
+  {
     name: 'RECSYS_WRITE_API_KEYS',
     path: ['serving', 'writeApiKeys'],
     parse: 'list',

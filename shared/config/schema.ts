@@ -98,6 +98,13 @@ export const ConfigSchema = Type.Object(
         annThreshold: Type.Integer({ minimum: 0 }),
         /** Threads an ANN index build may use (in a worker; the rest keep serving). */
         annThreads: Type.Integer({ minimum: 1, maximum: 64 }),
+        /**
+         * A folder where serving processes on one machine share HNSW builds (empty: each builds its
+         * own; with workers > 1 the primary uses a temporary folder when this is empty).
+         */
+        annShareDir: Type.String({ maxLength: 4_096 }),
+        /** With annShareDir: this process builds (exactly one should); the others adopt its builds. */
+        annBuilder: Type.Boolean(),
         /** Serving processes on the one port (node:cluster); 0: one per available core. */
         workers: Type.Integer({ minimum: 0, maximum: 256 }),
         /** Candidates taken from each source before re-ranking. */

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { RedisModelStore, connectRedis } from '../../shared/adapters/redis/index.ts';
@@ -29,6 +32,19 @@ function series(text: string, name: string, labels: string): number | undefined 
   return undefined;
 }
 
+/** Two workers with 8-dimensional MF only, on keys and a topic of their own. */
+function twoWorkers(redisUrl: string, kafkaBrokers: string, prefix: string): Record<string, string> {
+  return {
+    REDIS_URL: redisUrl,
+    KAFKA_BROKERS: kafkaBrokers,
+    RECSYS_REDIS_PREFIX: prefix,
+    RECSYS_KAFKA_TOPIC: `${prefix}-events`,
+    RECSYS_MF_DIM: '8',
+    RECSYS_TRAINER_MODELS: 'mf',
+    RECSYS_SERVING_WORKERS: '2',
+  };
+}
+
 describe('serving with two workers on one port', () => {
   let serving: ServingProcess;
   const prefix = `cluster-${randomUUID().slice(0, 8)}`;
@@ -53,13 +69,7 @@ describe('serving with two workers on one port', () => {
     });
     await store.close();
     serving = await ServingProcess.start({
-      REDIS_URL: redisUrl,
-      KAFKA_BROKERS: kafkaBrokers,
-      RECSYS_REDIS_PREFIX: prefix,
-      RECSYS_KAFKA_TOPIC: `${prefix}-events`,
-      RECSYS_MF_DIM: '8',
-      RECSYS_TRAINER_MODELS: 'mf',
-      RECSYS_SERVING_WORKERS: '2',
+      ...twoWorkers(redisUrl, kafkaBrokers, prefix),
     });
   }, 120_000);
 
@@ -148,4 +158,76 @@ describe('serving workers with a separate metrics port', () => {
       expect(await serving.stop()).toBe(0);
     }
   }, 60_000);
+});
+
+describe('serving workers sharing one HNSW build (serving.annShareDir)', () => {
+  it('builds once for all workers, and a restarted builder adopts the build instead of building again', async () => {
+    const { redisUrl, kafkaBrokers } = inject('services');
+    const prefix = `cluster-ann-${randomUUID().slice(0, 8)}`;
+    const client = await connectRedis({ url: redisUrl, commandTimeoutMs: 5_000, connectTimeoutMs: 5_000 });
+    const store = new RedisModelStore(client, { keyPrefix: prefix });
+    const items = Array.from({ length: 1_500 }, (_, i) => `i${i}`);
+    const vector = (seed: number) => Array.from({ length: 8 }, (_, d) => Math.sin(seed * 1.7 + d * 0.9));
+    await store.commit({
+      puts: [
+        { table: 'mf:item', rows: items.map((id, i) => ({ id, value: row(vector(i), 0, 10) })) },
+        { table: 'mf:user', rows: [{ id: 'u1', value: row(vector(4_242), 0, 20) }] },
+      ],
+      newItems: { registry: 'mf', ids: items },
+    });
+    await store.close();
+    const share = mkdtempSync(join(tmpdir(), 'recsys-cluster-ann-'));
+    const serving = await ServingProcess.start({
+      ...twoWorkers(redisUrl, kafkaBrokers, prefix),
+      RECSYS_SERVING_ANN_THRESHOLD: '1000',
+      RECSYS_SERVING_ANN_SHARE_DIR: share,
+    });
+    const builds = () => readdirSync(share).filter((name) => name.startsWith('build-'));
+    try {
+      const url = serving.url as string;
+      const metric = async (name: string) =>
+        series((await get(`${url}/metrics`)).body, name, 'service="serving"');
+      // The gauge's cluster value is the least of the workers': 1 once both search the index.
+      await waitUntil(
+        async () => (await metric('recsys_serving_ann_active')) === 1,
+        'both workers on the HNSW index',
+        60_000,
+        200,
+      );
+      expect(await metric('recsys_serving_ann_builds_total')).toBe(1);
+      expect(builds()).toHaveLength(1);
+      for (let i = 0; i < 10; i++) {
+        const res = await get(`${url}/v1/users/u1/recommendations?k=5`);
+        expect(res.status).toBe(200);
+        expect((JSON.parse(res.body) as { items: unknown[] }).items).toHaveLength(5);
+      }
+
+      // Kill the builder: its replacement maps the published build; nobody builds again.
+      const listening = serving.lines
+        .filter((line) => line.includes('"serving worker listening"'))
+        .map((line) => JSON.parse(line) as { pid: number; annBuilder: boolean });
+      const builder = listening.find((w) => w.annBuilder) as { pid: number };
+      expect(listening.filter((w) => w.annBuilder)).toHaveLength(1);
+      process.kill(builder.pid, 'SIGKILL');
+      await waitUntil(
+        () => serving.lines.filter((line) => line.includes('"serving worker listening"')).length === 3,
+        'a replacement worker',
+        30_000,
+        100,
+      );
+      await waitUntil(
+        async () => (await metric('recsys_serving_ann_active')) === 1,
+        'the replacement on the shared index',
+        60_000,
+        200,
+      );
+      // Adopted twice: by the other worker at the start, and by the replacement now.
+      expect(serving.lines.filter((line) => line.includes('shared ANN index adopted'))).toHaveLength(2);
+      expect(await metric('recsys_serving_ann_builds_total')).toBe(0);
+      expect(builds()).toHaveLength(1);
+    } finally {
+      expect(await serving.stop()).toBe(0);
+      rmSync(share, { recursive: true, force: true });
+    }
+  }, 120_000);
 });
