@@ -272,9 +272,12 @@ interface BenchServing {
   stop(): Promise<void>;
 }
 
-async function start(world: World): Promise<BenchServing & { readonly running: RunningServing }> {
+async function start(
+  world: World,
+  config: RecsysConfig = world.config,
+): Promise<BenchServing & { readonly running: RunningServing }> {
   const serving = await startServing({
-    config: world.config,
+    config,
     eventLog: world.eventLog,
     store: world.store,
     syncStore: world.syncStore,
@@ -308,13 +311,24 @@ function metricValue(text: string, name: string): number {
   return line === undefined ? Number.NaN : Number(line.split(' ').pop());
 }
 
-/** `recsys serving --workers N` as a child process on the world's Redis and Kafka. */
-async function startWorkers(world: World, workers: number): Promise<BenchServing> {
+/**
+ * `recsys serving --workers N` as a child process on the world's Redis and Kafka, ready once every
+ * worker holds `items` items (and, with `annShareDir`, searches the shared HNSW build).
+ */
+async function startWorkers(
+  world: World,
+  workers: number,
+  { items = ITEMS, annShareDir }: { items?: number; annShareDir?: string } = {},
+): Promise<BenchServing> {
   const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(resolve(tmpdir(), 'recsys-bench-'));
   const file = resolve(dir, 'config.json');
-  writeFileSync(file, JSON.stringify(world.overrides));
+  const overrides =
+    annShareDir === undefined
+      ? world.overrides
+      : { ...world.overrides, serving: { ...world.overrides.serving, annShareDir } };
+  writeFileSync(file, JSON.stringify(overrides));
   const child = spawn(
     process.execPath,
     [resolve(root, 'bin/recsys.mjs'), 'serving', '--workers', String(workers), '--port', '0'],
@@ -354,9 +368,10 @@ async function startWorkers(world: World, workers: number): Promise<BenchServing
     }
     if (url !== undefined) {
       const text = await metricsText().catch(() => '');
-      const loaded = metricValue(text, 'recsys_serving_index_items') >= ITEMS;
+      const loaded = metricValue(text, 'recsys_serving_index_items') >= items;
       const tower = !neumf || metricValue(text, 'recsys_serving_neumf_tower_version') > 0;
-      if (loaded && tower && metricValue(text, 'recsys_serving_workers') === workers) break;
+      const ann = annShareDir === undefined || metricValue(text, 'recsys_serving_ann_active') === 1;
+      if (loaded && tower && ann && metricValue(text, 'recsys_serving_workers') === workers) break;
     }
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -567,15 +582,28 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
     progress(`seeding ${annItems.toLocaleString('en-US')} items for the ANN run (${where})`);
     await seed(world, annItems, 10_000, false, progress);
     const started = Date.now();
-    const serving = await start(world);
+    // With workers, one of them builds the index and the others map it (serving.annShareDir).
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const annShareDir =
+      options.workers === undefined ? undefined : mkdtempSync(resolve(tmpdir(), 'recsys-bench-ann-'));
+    const inProcess = options.workers === undefined ? await start(world) : undefined;
+    const serving =
+      inProcess ?? (await startWorkers(world, options.workers ?? 1, { items: annItems, annShareDir }));
     try {
-      while (!serving.running.engine.index.annActive) await new Promise((r) => setTimeout(r, 500));
-      progress(`index loaded and HNSW built in ${Math.round((Date.now() - started) / 1000)} s`);
-      const recall = measureRecall(serving.running, 200);
+      while (inProcess !== undefined && !inProcess.running.engine.index.annActive)
+        await new Promise((r) => setTimeout(r, 500));
+      progress(
+        `index loaded and HNSW built in ${Math.round((Date.now() - started) / 1000)} s (${serving.how})`,
+      );
+      const recall =
+        inProcess === undefined
+          ? await sharedBuildRecall(world, annShareDir as string)
+          : measureRecall(inProcess.running, 200);
       const base = { url: serving.url, kind: 'recommend' as const, users: 10_000, items: annItems };
       // Warm-up as fast as autocannon goes (the capacity), then the target rate on an even schedule.
       const capacity = await load({ ...base, durationSeconds: seconds, connections: 16 });
-      const profile = await startProfile();
+      const profile = options.workers === undefined ? await startProfile() : undefined;
       const result = await load({
         ...base,
         durationSeconds: seconds,
@@ -598,6 +626,7 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
           value: result.requestsPerSecond,
           unit: '/s',
           target: { op: '>=', value: SERVING_TARGETS.annRequestsPerSecond * 0.98 },
+          note: `${where}, ${options.workers === undefined ? 'one process' : `${options.workers} workers sharing one HNSW build`}`,
         },
         {
           name: `ANN (${annItems.toLocaleString('en-US')} items): p99`,
@@ -609,11 +638,33 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
       );
     } finally {
       await serving.stop();
+      if (annShareDir !== undefined) rmSync(annShareDir, { recursive: true, force: true });
     }
   } finally {
     await world.cleanup();
   }
   return results;
+}
+
+/**
+ * Recall of the workers' shared build: an in-process serving engine that only adopts builds (never
+ * builds) maps the same file and is measured like the in-process case.
+ */
+async function sharedBuildRecall(world: World, annShareDir: string): Promise<number> {
+  const config = loadConfig({
+    env: {},
+    overrides: {
+      ...world.overrides,
+      serving: { ...world.overrides.serving, annShareDir, annBuilder: false },
+    },
+  });
+  const follower = await start(world, config);
+  try {
+    while (!follower.running.engine.index.annActive) await new Promise((r) => setTimeout(r, 500));
+    return measureRecall(follower.running, 200);
+  } finally {
+    await follower.stop();
+  }
 }
 
 /** Recall@10 of the serving index's ANN path against an exact scan of the same vectors. */
