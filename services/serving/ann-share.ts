@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { RecsysError } from '../../shared/errors/index.ts';
 
 /**
  * `serving.annShareDir`: serving processes on one machine (the workers of `serving.workers`, or
@@ -38,7 +39,13 @@ export class AnnShare {
   constructor(dir: string, builder: boolean) {
     this.dir = dir;
     this.builder = builder;
-    mkdirSync(dir, { recursive: true });
+    try {
+      mkdirSync(dir, { recursive: true });
+    } catch (error) {
+      throw new RecsysError('CONFIG_INVALID', {
+        message: `serving.annShareDir ${JSON.stringify(dir)} cannot be created: ${(error as Error).message}`,
+      });
+    }
   }
 
   /** A new, empty folder for a build. */

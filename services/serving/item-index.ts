@@ -73,6 +73,8 @@ export class ItemIndex {
   annBuilds = 0;
   /** The shared build in use (its id), so that one is adopted once. */
   #adopted: string | undefined;
+  /** The last shared build this index tried to adopt. */
+  #triedBuild: string | undefined;
   /** Scratch of #recompute and of the query builders. */
   #scratch = new Float32Array(0);
   readonly #query: Float32Array;
@@ -375,7 +377,12 @@ export class ItemIndex {
     if (share === undefined || this.#annBuild !== undefined || this.size <= this.#options.annThreshold)
       return false;
     const info = share.current();
-    if (info === undefined || info.id === this.#adopted || info.dim !== this.dim) return false;
+    if (info === undefined || info.id === this.#adopted || info.id === this.#triedBuild) return false;
+    // Tried once: a build that cannot be mapped (removed, truncated, another dimension) is not
+    // retried at every refresh; the next published build is.
+    this.#triedBuild = info.id;
+    if (info.dim !== this.dim)
+      throw new Error(`the shared build ${info.id} has dimension ${info.dim}, this process ${this.dim}`);
     const files = share.files(info);
     const positions = new Int32Array(info.count);
     const covered = new Uint8Array(this.size);

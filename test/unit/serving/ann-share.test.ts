@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -59,7 +59,7 @@ function builderAndFollower(reversed: boolean) {
   const ids = [...items.keys()];
   const builder = indexWith(new AnnShare(dir, true), ids, items);
   const follower = indexWith(new AnnShare(dir, false), reversed ? [...ids].reverse() : ids, items);
-  return { items, builder, follower };
+  return { items, builder, follower, dir };
 }
 
 /** Exact top k by u . v + b over the catalog, as ids. */
@@ -155,5 +155,30 @@ describe('shared ANN builds (serving.annShareDir)', () => {
     expect(restarted.adoptSharedAnn()).toBe(true);
     expect(restarted.annStale(0.05)).toBe(false);
     restarted.close();
+  }, 60_000);
+});
+
+describe('AnnShare', () => {
+  it('rejects a share folder it cannot create with CONFIG_INVALID', () => {
+    const dir = shareDir();
+    writeFileSync(join(dir, 'a-file'), 'x');
+    expect(() => new AnnShare(join(dir, 'a-file', 'share'), true)).toThrow(
+      expect.objectContaining({ code: 'CONFIG_INVALID' }),
+    );
+  });
+
+  it('tries a build that cannot be mapped once, and adopts the next one', async () => {
+    const { builder, follower, dir } = builderAndFollower(false);
+    await builder.rebuildAnn();
+    const share = new AnnShare(dir, false);
+    const current = share.current() as { id: string };
+    // The build's ids file is damaged: adopting it fails, and is not tried again.
+    writeFileSync(join(share.dir, current.id, 'ids.txt'), 'i1\ni2');
+    expect(() => follower.adoptSharedAnn()).toThrow(/lists 2 items/);
+    expect(follower.adoptSharedAnn()).toBe(false);
+    await builder.rebuildAnn(true);
+    expect(follower.adoptSharedAnn()).toBe(true);
+    builder.close();
+    follower.close();
   }, 60_000);
 });
