@@ -77,3 +77,56 @@ describe('NeighborCache', () => {
     expect(out.get(108)).toBeCloseTo(0.25, 6);
   });
 });
+
+describe('NeighborCache background share', () => {
+  it("pauses four slices' length after each slice, nineteen while the process is saturated", () => {
+    let time = 0;
+    let busy = false;
+    const pauses: number[] = [];
+    const pending: (() => void)[] = [];
+    const c = new NeighborCache({
+      // Each list costs 1 ms of the fake clock: a 2 ms slice computes two.
+      compute: (p) => {
+        time += 1;
+        return { indices: Int32Array.of(p + 1), scores: Float32Array.of(0.5) };
+      },
+      now: () => time,
+      busy: () => busy,
+      schedule: (run, ms) => {
+        pauses.push(ms);
+        pending.push(run);
+      },
+    });
+    const setImmediateRuns: (() => void)[] = [];
+    const realSetImmediate = globalThis.setImmediate;
+    globalThis.setImmediate = ((run: () => void) => {
+      setImmediateRuns.push(run);
+      return undefined as unknown as NodeJS.Immediate;
+    }) as typeof setImmediate;
+    try {
+      c.nearInto(
+        [1, 2, 3, 4, 5, 6, 7],
+        [1, 1, 1, 1, 1, 1, 1],
+        10,
+        () => false,
+        () => undefined,
+        0,
+      );
+    } finally {
+      globalThis.setImmediate = realSetImmediate;
+    }
+    expect(c.queued).toBe(7);
+    (setImmediateRuns.shift() as () => void)();
+    expect(c.queued).toBe(5);
+    expect(pauses.map(Math.round)).toEqual([8]); // 2 ms of work, then 8 ms of pause: a fifth
+    busy = true;
+    (pending.shift() as () => void)();
+    expect(c.queued).toBe(3);
+    expect(pauses.map(Math.round)).toEqual([8, 38]); // a twentieth while saturated
+    busy = false;
+    (pending.shift() as () => void)();
+    (pending.shift() as () => void)();
+    expect(c.queued).toBe(0);
+    expect(pauses.map(Math.round)).toEqual([8, 38, 8]); // the last slice emptied the queue: no pause after it
+  });
+});
