@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecsysError } from '../../shared/errors/index.ts';
 
@@ -92,15 +93,15 @@ export class AnnShare {
   }
 
   /** A build's index file, the item of each key and the items changed while it was building. */
-  files(info: BuildInfo): { index: string; ids: string[]; changed: string[] } {
+  async files(info: BuildInfo): Promise<{ index: string; ids: string[]; changed: string[] }> {
     const dir = join(this.dir, info.id);
-    const lines = (name: string) => {
-      const text = readFileSync(join(dir, name), 'utf8');
+    const lines = async (name: string) => {
+      const text = await readFile(join(dir, name), 'utf8');
       return text.length === 0 ? [] : text.split('\n');
     };
-    const ids = lines(IDS);
+    const ids = await lines(IDS);
     if (ids.length !== info.count)
       throw new Error(`${join(dir, IDS)} lists ${ids.length} items, the build has ${info.count}`);
-    return { index: join(dir, 'index.usearch'), ids, changed: lines(CHANGED) };
+    return { index: join(dir, 'index.usearch'), ids, changed: await lines(CHANGED) };
   }
 }

@@ -65,7 +65,7 @@ export class ItemIndexSync {
       { items: index.size, catalog: catalog.length, features: features.length, ms: Date.now() - started },
       'item index loaded',
     );
-    this.#rebuildAnnIfStale();
+    await this.#rebuildAnnIfStale();
   }
 
   /** Applies what changed since the last refresh: new items, trained rows, catalog changes. */
@@ -84,7 +84,7 @@ export class ItemIndexSync {
       ids.forEach((id, k) => index.setRow(index.ensure(id), values[k]));
     }
     this.lastRefresh = Date.now();
-    this.#rebuildAnnIfStale();
+    await this.#rebuildAnnIfStale();
     return { changed: added.length + catalog.ids.length + rows.ids.length };
   }
 
@@ -92,9 +92,9 @@ export class ItemIndexSync {
    * Adopts a newer shared build (serving.annShareDir), or starts a build in the background when
    * the index needs one (ItemIndex.annStale).
    */
-  #rebuildAnnIfStale(): void {
+  async #rebuildAnnIfStale(): Promise<void> {
     try {
-      if (this.#index.adoptSharedAnn())
+      if (await this.#index.adoptSharedAnn())
         this.#logger.info({ items: this.#index.size }, 'shared ANN index adopted');
     } catch (error) {
       this.#logger.warn(

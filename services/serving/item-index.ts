@@ -10,6 +10,9 @@ import type { AnnShare } from './ann-share.ts';
 const HIDDEN = 1;
 const DELETED = 2;
 
+/** Ids of a shared build translated between two turns of the event loop. */
+const ADOPT_CHUNK = 50_000;
+
 export interface ItemIndexOptions {
   /** MF dimension, seed and initial spread: a row the trainer never wrote starts as it would. */
   readonly dim: number;
@@ -73,8 +76,9 @@ export class ItemIndex {
   annBuilds = 0;
   /** The shared build in use (its id), so that one is adopted once. */
   #adopted: string | undefined;
-  /** The last shared build this index tried to adopt. */
+  /** The last shared build this index tried to adopt, and whether it is adopting one now. */
   #triedBuild: string | undefined;
+  #adopting = false;
   /** Scratch of #recompute and of the query builders. */
   #scratch = new Float32Array(0);
   readonly #query: Float32Array;
@@ -369,12 +373,18 @@ export class ItemIndex {
 
   /**
    * Maps the shared build another process (or this one before a restart) published, when it is
-   * newer than the one in use. Its keys are translated by item id; items it does not have, and the
-   * ones changed since its snapshot, are searched exactly. Returns true when it adopted one.
+   * newer than the one in use. Its keys are translated by item id, in chunks between which requests
+   * run (a million ids take a few hundred milliseconds); items it does not have, and the ones
+   * changed since its snapshot, are searched exactly. Resolves true when it adopted one.
    */
-  adoptSharedAnn(): boolean {
+  async adoptSharedAnn(): Promise<boolean> {
     const share = this.#options.annShare;
-    if (share === undefined || this.#annBuild !== undefined || this.size <= this.#options.annThreshold)
+    if (
+      share === undefined ||
+      this.#adopting ||
+      this.#annBuild !== undefined ||
+      this.size <= this.#options.annThreshold
+    )
       return false;
     const info = share.current();
     if (info === undefined || info.id === this.#adopted || info.id === this.#triedBuild) return false;
@@ -383,31 +393,38 @@ export class ItemIndex {
     this.#triedBuild = info.id;
     if (info.dim !== this.dim)
       throw new Error(`the shared build ${info.id} has dimension ${info.dim}, this process ${this.dim}`);
-    const files = share.files(info);
-    const positions = new Int32Array(info.count);
-    const covered = new Uint8Array(this.size);
-    files.ids.forEach((id, key) => {
-      const p = this.indexOf(id);
-      positions[key] = p;
-      if (p >= 0) covered[p] = 1;
-    });
-    const ann = AnnIndex.open(
-      files.index,
-      info.count,
-      this.dim,
-      this.#options.annParams ?? DEFAULT_ANN_PARAMS,
-      positions,
-    );
-    const now = Date.now();
-    const newFrom = this.size;
-    this.#activate(ann, newFrom, info.snapshotAt);
-    for (let p = 0; p < newFrom; p++) if (covered[p] === 0) this.#annDirty.set(p, now);
-    for (const id of files.changed) {
-      const p = this.indexOf(id);
-      if (p >= 0) this.#annDirty.set(p, now);
+    this.#adopting = true;
+    try {
+      const files = await share.files(info);
+      const positions = new Int32Array(info.count);
+      for (let from = 0; from < info.count; from += ADOPT_CHUNK) {
+        const to = Math.min(info.count, from + ADOPT_CHUNK);
+        for (let key = from; key < to; key++) positions[key] = this.indexOf(files.ids[key] as string);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      if (this.#annBuild !== undefined) return false; // this process started building meanwhile
+      const ann = AnnIndex.open(
+        files.index,
+        info.count,
+        this.dim,
+        this.#options.annParams ?? DEFAULT_ANN_PARAMS,
+        positions,
+      );
+      const now = Date.now();
+      const newFrom = this.size;
+      const covered = new Uint8Array(newFrom);
+      for (const p of positions) if (p >= 0) covered[p] = 1;
+      this.#activate(ann, newFrom, info.snapshotAt);
+      for (let p = 0; p < newFrom; p++) if (covered[p] === 0) this.#annDirty.set(p, now);
+      for (const id of files.changed) {
+        const p = this.indexOf(id);
+        if (p >= 0) this.#annDirty.set(p, now);
+      }
+      this.#adopted = info.id;
+      return true;
+    } finally {
+      this.#adopting = false;
     }
-    this.#adopted = info.id;
-    return true;
   }
 
   /**

@@ -82,15 +82,15 @@ describe('shared ANN builds (serving.annShareDir)', () => {
 
     await follower.rebuildAnn();
     expect(follower.annActive).toBe(false); // a follower never builds
-    expect(follower.adoptSharedAnn()).toBe(false); // nothing published yet
+    expect(await follower.adoptSharedAnn()).toBe(false); // nothing published yet
 
     await builder.rebuildAnn();
     expect(builder.annActive).toBe(true);
-    expect(builder.adoptSharedAnn()).toBe(false); // its own build is the one in use
-    expect(follower.adoptSharedAnn()).toBe(true);
+    expect(await builder.adoptSharedAnn()).toBe(false); // its own build is the one in use
+    expect(await follower.adoptSharedAnn()).toBe(true);
     expect(follower.annActive).toBe(true);
     expect(follower.annDirty).toBe(0);
-    expect(follower.adoptSharedAnn()).toBe(false); // once
+    expect(await follower.adoptSharedAnn()).toBe(false); // once
 
     const random = new Random(4);
     let agree = 0;
@@ -122,7 +122,7 @@ describe('shared ANN builds (serving.annShareDir)', () => {
     follower.setRow(follower.indexOf('i3'), rowOf(moved));
     await build;
     expect(builder.annDirty).toBe(1);
-    expect(follower.adoptSharedAnn()).toBe(true);
+    expect(await follower.adoptSharedAnn()).toBe(true);
     // Both are scored exactly next to the index: i3 changed while it was building, new-item is not in it.
     expect(follower.annDirty).toBe(2);
     const top = (ix: ItemIndex, q: number[]) =>
@@ -152,7 +152,7 @@ describe('shared ANN builds (serving.annShareDir)', () => {
     builder.close();
     // After a restart the builder maps the current build instead of building again.
     const restarted = indexWith(new AnnShare(dir, true), ids, items);
-    expect(restarted.adoptSharedAnn()).toBe(true);
+    expect(await restarted.adoptSharedAnn()).toBe(true);
     expect(restarted.annStale(0.05)).toBe(false);
     restarted.close();
   }, 60_000);
@@ -174,10 +174,10 @@ describe('AnnShare', () => {
     const current = share.current() as { id: string };
     // The build's ids file is damaged: adopting it fails, and is not tried again.
     writeFileSync(join(share.dir, current.id, 'ids.txt'), 'i1\ni2');
-    expect(() => follower.adoptSharedAnn()).toThrow(/lists 2 items/);
-    expect(follower.adoptSharedAnn()).toBe(false);
+    await expect(follower.adoptSharedAnn()).rejects.toThrow(/lists 2 items/);
+    expect(await follower.adoptSharedAnn()).toBe(false);
     await builder.rebuildAnn(true);
-    expect(follower.adoptSharedAnn()).toBe(true);
+    expect(await follower.adoptSharedAnn()).toBe(true);
     builder.close();
     follower.close();
   }, 60_000);
