@@ -10,11 +10,6 @@ export interface NeighborCacheOptions {
   readonly ttlMs?: number;
   readonly capacity?: number;
   readonly clock?: () => number;
-  /** True while the process is saturated: the background then takes a smaller share of it. */
-  readonly busy?: () => boolean;
-  /** Monotonic milliseconds and the timer of the background's pauses (tests give their own). */
-  readonly now?: () => number;
-  readonly schedule?: (run: () => void, ms: number) => void;
 }
 
 interface Entry {
@@ -24,15 +19,11 @@ interface Entry {
 }
 
 /**
- * Background computing runs in slices of this many milliseconds, each followed by a pause: it takes
- * at most BACKGROUND_SHARE of the process's time, so it never starves the requests (a large
- * catalog's queue may never run dry), and BUSY_BACKGROUND_SHARE while the process is saturated
- * (the lists are optional; at a million items with little reuse, a fifth of every worker went to
- * lists few requests would read).
+ * Background computing runs in slices of this many milliseconds, each followed by a pause four
+ * times as long: at most a fifth of the process's time, so it never starves the requests (a
+ * large catalog's queue may never run dry).
  */
 const BACKGROUND_SLICE_MS = 2;
-const BACKGROUND_SHARE = 0.2;
-const BUSY_BACKGROUND_SHARE = 0.05;
 /** Lists waiting beyond this are not queued (they are asked for again by a later request). */
 const MAX_QUEUED = 10_000;
 
@@ -123,22 +114,19 @@ export class NeighborCache {
 
   /** Computes queued lists for a slice of time, then pauses; again until the queue is empty. */
   #pump(): void {
-    const now = this.#options.now ?? (() => performance.now());
-    const started = now();
+    const started = performance.now();
     for (const position of this.#queue) {
       this.#queue.delete(position);
       const cached = this.#cache.get(position);
       if (cached === undefined || !this.#current(cached)) this.#compute(position);
-      if (now() - started >= BACKGROUND_SLICE_MS) break;
+      if (performance.now() - started >= BACKGROUND_SLICE_MS) break;
     }
     if (this.#queue.size === 0) {
       this.#pumping = false;
       return;
     }
-    const share = this.#options.busy?.() === true ? BUSY_BACKGROUND_SHARE : BACKGROUND_SHARE;
-    const pause = Math.max(1, ((1 - share) / share) * (now() - started));
-    const schedule = this.#options.schedule ?? ((run, ms) => setTimeout(run, ms).unref());
-    schedule(() => this.#pump(), pause);
+    const pause = Math.max(1, 4 * (performance.now() - started));
+    setTimeout(() => this.#pump(), pause).unref();
   }
 
   /**

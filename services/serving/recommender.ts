@@ -116,16 +116,13 @@ export class Recommender {
     this.#clock = options.clock ?? Date.now;
     this.results = new ResultCache(options.resultTtlMs, 10_000, this.#clock);
     const index = options.index;
-    const busy = () => options.busy?.() === true;
     this.#content = new NeighborCache({
       compute: (p) => index.content.similar(p, NEIGHBORS),
       generation: () => index.catalogVersion,
-      busy,
     });
     this.#session = new NeighborCache({
       compute: (p) => index.similar(p, NEIGHBORS, () => false),
       ttlMs: 60_000,
-      busy,
       clock: this.#clock,
     });
   }
