@@ -53,12 +53,13 @@ function indexWith(share: AnnShare, ids: readonly string[], items: ReturnType<ty
 }
 
 /** Two indexes of the same items on one share folder: the builder and a follower. */
-function builderAndFollower(reversed: boolean) {
+function builderAndFollower(reversed: boolean, followerLacks: readonly string[] = []) {
   const dir = shareDir();
   const items = catalog();
   const ids = [...items.keys()];
   const builder = indexWith(new AnnShare(dir, true), ids, items);
-  const follower = indexWith(new AnnShare(dir, false), reversed ? [...ids].reverse() : ids, items);
+  const known = ids.filter((id) => !followerLacks.includes(id));
+  const follower = indexWith(new AnnShare(dir, false), reversed ? known.reverse() : known, items);
   return { items, builder, follower, dir };
 }
 
@@ -111,7 +112,8 @@ describe('shared ANN builds (serving.annShareDir)', () => {
   }, 60_000);
 
   it('searches exactly what the build lacks: items changed while it was building, and items it never had', async () => {
-    const { builder, follower } = builderAndFollower(false);
+    // The follower has not met i9 yet: the build's key for it translates to nothing.
+    const { builder, follower } = builderAndFollower(false, ['i9']);
     // The follower knows an item the builder has not seen yet.
     const far = Array.from({ length: DIM }, () => 40);
     follower.setRow(follower.ensure('new-item'), rowOf(far));
@@ -130,6 +132,12 @@ describe('shared ANN builds (serving.annShareDir)', () => {
     expect(top(follower, far)).toBe('new-item');
     expect(top(follower, moved)).toBe('i3');
     expect(top(builder, moved)).toBe('i3');
+    // Queries near i9: the build returns its key, which the follower skips (no position -1 or stale).
+    const i9 = builder.vector(builder.indexOf('i9'));
+    expect(Array.from(builder.top(i9, 10, () => false).indices, (p) => builder.idAt(p))).toContain('i9');
+    const answer = follower.top(Float32Array.from(i9), 10, () => false).indices;
+    expect(answer).toHaveLength(10);
+    for (const p of answer) expect(p >= 0 && p < follower.size).toBe(true);
     builder.close();
     follower.close();
   }, 60_000);
