@@ -324,10 +324,7 @@ async function startWorkers(
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(resolve(tmpdir(), 'recsys-bench-'));
   const file = resolve(dir, 'config.json');
-  const overrides =
-    annShareDir === undefined
-      ? world.overrides
-      : { ...world.overrides, serving: { ...world.overrides.serving, annShareDir } };
+  const overrides = annShareDir === undefined ? world.overrides : servingOverrides(world, { annShareDir });
   writeFileSync(file, JSON.stringify(overrides));
   const child = spawn(
     process.execPath,
@@ -646,6 +643,11 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
   return results;
 }
 
+/** The world's configuration overrides with some serving settings added. */
+function servingOverrides(world: World, serving: DeepPartial<Config>['serving']): DeepPartial<Config> {
+  return { ...world.overrides, serving: { ...world.overrides.serving, ...serving } };
+}
+
 /**
  * Recall of the workers' shared build: an in-process serving engine that only adopts builds (never
  * builds) maps the same file and is measured like the in-process case.
@@ -653,10 +655,7 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
 async function sharedBuildRecall(world: World, annShareDir: string): Promise<number> {
   const config = loadConfig({
     env: {},
-    overrides: {
-      ...world.overrides,
-      serving: { ...world.overrides.serving, annShareDir, annBuilder: false },
-    },
+    overrides: servingOverrides(world, { annShareDir, annBuilder: false }),
   });
   const follower = await start(world, config);
   try {

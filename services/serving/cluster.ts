@@ -166,7 +166,8 @@ export async function runServingPrimary(config: RecsysConfig, logger: Logger): P
 
   const fork = (slot: number): Worker => {
     // A restarted worker keeps its slot, so the builder stays the builder.
-    const worker = cluster.fork(annEnv(slot));
+    const env = annEnv(slot);
+    const worker = cluster.fork(env);
     const startedAt = Date.now();
     let listened = false;
     worker.on('listening', (address) => {
@@ -177,7 +178,7 @@ export async function runServingPrimary(config: RecsysConfig, logger: Logger): P
         {
           pid: worker.process.pid,
           worker: worker.id,
-          annBuilder: annEnv(slot).RECSYS_SERVING_ANN_BUILDER === 'true',
+          annBuilder: env.RECSYS_SERVING_ANN_BUILDER === 'true',
         },
         'serving worker listening',
       );

@@ -99,7 +99,7 @@ export class ItemIndexSync {
     } catch (error) {
       this.#logger.warn(
         { err: error },
-        'the shared ANN index could not be adopted; trying again at the next refresh',
+        'the shared ANN index could not be adopted; waiting for the next published build',
       );
     }
     if (!this.#index.annStale(ANN_DIRTY_SHARE)) return;

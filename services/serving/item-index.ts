@@ -350,12 +350,12 @@ export class ItemIndex {
     const vectors = new Float32Array(count * this.dim);
     for (let p = 0; p < count; p++) vectors.set(this.vector(p), p * this.dim);
     const biases = this.#biases.slice(0, count);
-    const ids = this.#ids.slice(0, count);
     const params = this.#options.annParams ?? DEFAULT_ANN_PARAMS;
     const folder = share?.newBuildDir();
     this.#annBuild = AnnIndex.build(vectors, biases, count, this.dim, params, folder?.dir)
       .then((ann) => {
         if (share !== undefined && folder !== undefined) {
+          const ids = this.#ids.slice(0, count);
           // Items changed while it was building are not in it: adopters search them exactly too.
           const changed: string[] = [];
           for (const [p, at] of this.#annDirty) if (at >= snapshotAt && p < count) changed.push(this.idAt(p));
