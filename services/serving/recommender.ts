@@ -110,9 +110,15 @@ export class Recommender {
   >();
   readonly #floats: Float64Array[] = [];
   readonly #ints: Int32Array[] = [];
+  /**
+   * Item id by position, one function for every ranking: a closure made in #rank would keep that
+   * call's whole scope alive for as long as the ranking stays in the result cache.
+   */
+  readonly #idAt: (position: number) => string;
 
   constructor(options: RecommenderOptions) {
     this.#o = options;
+    this.#idAt = (p) => options.index.idAt(p);
     this.#clock = options.clock ?? Date.now;
     this.results = new ResultCache(options.resultTtlMs, 10_000, this.#clock);
     const index = options.index;
@@ -394,10 +400,13 @@ export class Recommender {
         user.ncf.mlp,
         ncf.contextVector(request.context, now),
         at,
-        (p) => index.idAt(p),
+        this.#idAt,
         new Float32Array(at.length),
       );
-      const probabilities = Float64Array.from(logits, sigmoid);
+      // A loop, not Float64Array.from(logits, sigmoid): that goes through the iterator protocol
+      // and boxes every element (a tenth of all the bytes a request allocated, measured).
+      const probabilities = new Float64Array(logits.length);
+      for (let r = 0; r < logits.length; r++) probabilities[r] = sigmoid(logits[r] as number);
       const norm = new Float64Array(chosen.length);
       rankNormalizeInto(probabilities, chosen.length, norm);
       chosen.forEach((c, r) => (neumf[c] = norm[r] as number));
@@ -406,7 +415,7 @@ export class Recommender {
     // Kept in candidate order: the ranking sorts what a page reads (best first, ties by item id).
     const kept = new Float32Array(n);
     for (let c = 0; c < n; c++) kept[c] = scores[c] as number;
-    return new Ranking(positions.slice(0, n), kept, sources, (p) => index.idAt(p));
+    return new Ranking(positions.slice(0, n), kept, sources, this.#idAt);
   }
 
   /** Reused scratch array number `slot`, at least `n` long (contents: whatever was left). */

@@ -61,6 +61,8 @@ export function defaultConfig(): Config {
       annShareDir: '',
       annBuilder: true,
       workers: 1,
+      workerSemiSpaceMb: 16,
+      workerOldSpaceMb: 512,
       candidates: 100,
       blendInteractions: 10,
       refreshMs: 250,

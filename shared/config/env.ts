@@ -116,6 +116,18 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
     description: 'serving processes on the one port (0: one per core; >1 needs Redis and Kafka)',
   },
   {
+    name: 'RECSYS_SERVING_WORKER_SEMI_SPACE_MB',
+    path: ['serving', 'workerSemiSpaceMb'],
+    parse: 'int',
+    description: "workers' V8 young generation semi-space in MiB (0: V8's choice)",
+  },
+  {
+    name: 'RECSYS_SERVING_WORKER_OLD_SPACE_MB',
+    path: ['serving', 'workerOldSpaceMb'],
+    parse: 'int',
+    description: "old generation a worker may grow to before a full GC, MiB (0: V8's choice)",
+  },
+  {
     name: 'RECSYS_SERVING_ANN_THRESHOLD',
     path: ['serving', 'annThreshold'],
     parse: 'int',

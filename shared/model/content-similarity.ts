@@ -163,7 +163,10 @@ export class ContentIndex {
       ids.length,
       (j) => (scores[j] as number) <= 0 || (skip?.(ids[j] as number) ?? false),
     );
-    return { indices: Int32Array.from(best.indices, (j) => ids[j] as number), scores: best.scores };
+    // A loop: TypedArray.from with a map function walks an iterator (an object per element).
+    const indices = new Int32Array(best.indices.length);
+    for (let j = 0; j < indices.length; j++) indices[j] = ids[best.indices[j] as number] as number;
+    return { indices, scores: best.scores };
   }
 
   #featureId(key: string): number {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
@@ -70,6 +70,8 @@ describe('serving with two workers on one port', () => {
     await store.close();
     serving = await ServingProcess.start({
       ...twoWorkers(redisUrl, kafkaBrokers, prefix),
+      RECSYS_SERVING_WORKER_SEMI_SPACE_MB: '8',
+      RECSYS_SERVING_WORKER_OLD_SPACE_MB: '64',
     });
   }, 120_000);
 
@@ -84,6 +86,13 @@ describe('serving with two workers on one port', () => {
   it('answers from both workers, sums their metrics, and replaces a crashed worker', async () => {
     const url = serving.url as string;
     expect(workerPids()).toHaveLength(2);
+    // Each worker runs with the configured V8 heap flags (docs/serving.md, "Garbage collection").
+    const heapFlagsOf = (pid: number) =>
+      readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+        .split('\0')
+        .filter((arg) => /^--(max-semi-space-size|initial-old-space-size)=/.test(arg));
+    for (const pid of workerPids())
+      expect(heapFlagsOf(pid)).toEqual(['--max-semi-space-size=8', '--initial-old-space-size=64']);
     await waitUntil(
       async () => (await get(`${url}/readyz`)).status === 200,
       'both workers ready',
@@ -116,6 +125,11 @@ describe('serving with two workers on one port', () => {
     expect(series(after, 'recsys_serving_worker_restarts_total', 'service="serving"')).toBe(1);
     expect(series(after, 'recsys_serving_workers', 'service="serving"')).toBe(2);
     expect(isAlive(survivor)).toBe(true);
+    // The replacement is forked with the same flags.
+    expect(heapFlagsOf(workerPids()[2] as number)).toEqual([
+      '--max-semi-space-size=8',
+      '--initial-old-space-size=64',
+    ]);
     expect(serving.lines.some((line) => line.includes('a serving worker exited; restarting it'))).toBe(true);
 
     for (let i = 0; i < 10; i++)
