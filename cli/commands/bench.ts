@@ -7,6 +7,7 @@ import { RecsysError } from '../../shared/errors/index.ts';
 import type { BackendName } from '../../shared/model/tf-backend.ts';
 import { EXIT } from '../exit-codes.ts';
 import { parseWorkers } from '../flags.ts';
+import { restartWithServingHeapFlags } from '../heap-restart.ts';
 import type { CommandIo } from '../run-command.ts';
 
 /**
@@ -93,7 +94,7 @@ Each suite exits 1 when a target is missed; results and targets: docs/benchmarks
     .option('--json', 'print the results as one JSON object as the last line')
     .addHelpText(
       'after',
-      '\nUses Redis and Kafka when REDIS_URL and KAFKA_BROKERS are set (the targets are about them), else the\nembedded adapters. The recommendation scenarios warm up with autocannon as fast as it goes (printed as\nthe capacity), then offer the target rate on an even schedule (open loop) and measure rate and latency\nthere; event ingest runs autocannon as fast as it goes.\nRECSYS_BENCH_PROFILE=<folder> writes a CPU profile of the serving process during each measured run.\nWithout --workers, serving runs inside the benchmark process; with it, the neumf and mf scenarios start\nthe serving command with that many workers (the ANN scenario stays in-process: its recall check reads\nthe index).\n\nExamples:\n  recsys bench serving\n  recsys bench serving --scale 0.25 --only mf\n  recsys bench serving --only neumf,mf --workers 2\n  RECSYS_BENCH_PROFILE=profiles recsys bench serving --only neumf',
+      '\nUses Redis and Kafka when REDIS_URL and KAFKA_BROKERS are set (the targets are about them), else the\nembedded adapters. The recommendation scenarios warm up with autocannon as fast as it goes (printed as\nthe capacity), then offer the target rate on an even schedule (open loop) and measure rate and latency\nthere; event ingest runs autocannon as fast as it goes.\nRECSYS_BENCH_PROFILE=<folder> writes a CPU profile of the serving process during each measured run.\nWithout --workers, serving runs inside the benchmark process (restarted in place with the V8 heap\nflags serving runs with, docs/serving.md "Garbage collection"); with it, the scenarios start the serving command with that\nmany workers (for ANN they share one HNSW build, whose recall this process checks by mapping it).\n\nExamples:\n  recsys bench serving\n  recsys bench serving --scale 0.25 --only mf\n  recsys bench serving --only neumf,mf --workers 2\n  RECSYS_BENCH_PROFILE=profiles recsys bench serving --only neumf',
     )
     .action(async (flags: { scale: number; json?: boolean; only?: string[]; workers?: number }) => {
       const config = loadConfig();
@@ -103,6 +104,8 @@ Each suite exits 1 when a target is missed; results and targets: docs/benchmarks
             'bench serving --workers starts serving processes that share Redis and Kafka: set REDIS_URL and KAFKA_BROKERS (npm run services:up prints both).',
         });
       }
+      // Serving inside this process runs with the heap flags it has in production.
+      restartWithServingHeapFlags(config);
       const { runServingBench } = await import('../../bench/serving.ts');
       const results = await runServingBench({
         ...(flags.only === undefined ? {} : { only: flags.only as ('neumf' | 'mf' | 'ingest' | 'ann')[] }),

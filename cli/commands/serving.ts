@@ -1,7 +1,10 @@
+import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { parsePort, parseWorkers } from '../flags.ts';
 import type { Config, DeepPartial, RecsysConfig } from '../../shared/config/index.ts';
+import { servingWorkerCount } from '../../services/serving/cluster.ts';
 import { runServingProcess } from '../../services/serving/main.ts';
+import { launchEnvironment, restartWithServingHeapFlags } from '../heap-restart.ts';
 
 export function serveCommand(
   loadConfig: (overrides: DeepPartial<Config>) => RecsysConfig,
@@ -46,6 +49,8 @@ Stop it with SIGTERM or Ctrl-C: it drains in-flight requests and exits 0.`,
           ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
         },
       });
-      setCode(await runServingProcess(config));
+      // One process takes serving's heap flags by restarting in place; workers get them when forked.
+      if (cluster.isPrimary && servingWorkerCount(config) === 1) restartWithServingHeapFlags(config);
+      setCode(await runServingProcess(config, { nodeOptions: launchEnvironment().NODE_OPTIONS }));
     });
 }

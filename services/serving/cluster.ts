@@ -1,7 +1,7 @@
 import cluster, { type Worker } from 'node:cluster';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import { availableParallelism, tmpdir, totalmem } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
 import { openEventLog } from '../../shared/adapters/open.ts';
@@ -9,6 +9,7 @@ import { describeDeployment, type RecsysConfig } from '../../shared/config/index
 import { RecsysError } from '../../shared/errors/index.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import { ProcessLifetime } from '../../shared/process/lifetime.ts';
+import { operatorNodeFlags, servingHeapFlags, servingMemoryBytes } from './heap.ts';
 import { listenMetricsPort, type MetricsSource } from './metrics.ts';
 
 /**
@@ -24,35 +25,6 @@ import { listenMetricsPort, type MetricsSource } from './metrics.ts';
 /** The worker count `serving.workers` asks for (0: one per available core). */
 export function servingWorkerCount(config: RecsysConfig): number {
   return config.serving.workers === 0 ? availableParallelism() : config.serving.workers;
-}
-
-/**
- * The V8 heap flags each worker is forked with (docs/serving.md, "Garbage collection"): a young
- * generation of serving.workerSemiSpaceMb, and an old generation that may grow by
- * serving.workerOldSpaceMb before its first full collection, at most an eighth of `memoryBytes`
- * per worker (what the machine or the container's limit leaves them). A flag the primary was
- * itself started with (`node --max-semi-space-size=... recsys serving`) is inherited and wins.
- */
-export function workerHeapFlags(
-  config: RecsysConfig,
-  workers: number,
-  memoryBytes: number,
-  execArgv: readonly string[],
-): string[] {
-  const given = (flag: string) => execArgv.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
-  const flags: string[] = [];
-  const semi = config.serving.workerSemiSpaceMb;
-  if (semi > 0 && !given('--max-semi-space-size')) flags.push(`--max-semi-space-size=${semi}`);
-  const cap = Math.floor(memoryBytes / 1_048_576 / Math.max(1, workers) / 8);
-  const old = Math.min(config.serving.workerOldSpaceMb, cap);
-  if (old > 0 && !given('--initial-old-space-size')) flags.push(`--initial-old-space-size=${old}`);
-  return flags;
-}
-
-/** Memory the workers may use: the container's limit when there is one, else the machine's. */
-function memoryForWorkers(): number {
-  const constrained = process.constrainedMemory();
-  return constrained > 0 && constrained < totalmem() ? constrained : totalmem();
 }
 
 /** Workers share nothing but Redis and Kafka: the embedded store and log live in one process. */
@@ -139,7 +111,12 @@ const STABLE_MS = 60_000;
  * SIGTERM when every worker drained and exited 0; a worker's own exit code when it failed before it
  * ever listened (a start-up error: its log says which, and restarting would only repeat it).
  */
-export async function runServingPrimary(config: RecsysConfig, logger: Logger): Promise<number> {
+export async function runServingPrimary(
+  config: RecsysConfig,
+  logger: Logger,
+  /** The NODE_OPTIONS the primary was launched with (the workers inherit it; its flags win). */
+  nodeOptions?: string,
+): Promise<number> {
   assertClusterable(config);
   const count = servingWorkerCount(config);
   // Topics once, here: workers creating them at the same moment would race (and log the loser's error).
@@ -193,7 +170,13 @@ export async function runServingPrimary(config: RecsysConfig, logger: Logger): P
     RECSYS_SERVING_ANN_BUILDER: slot === 0 && config.serving.annBuilder ? 'true' : 'false',
   });
 
-  const heapFlags = workerHeapFlags(config, count, memoryForWorkers(), process.execArgv);
+  // The workers' heap flags (heap.ts); the primary itself serves nothing and keeps V8's defaults.
+  const heapFlags = servingHeapFlags(
+    config,
+    count,
+    servingMemoryBytes(),
+    operatorNodeFlags(process.execArgv, nodeOptions),
+  );
   cluster.setupPrimary({ execArgv: [...process.execArgv, ...heapFlags] });
   logger.info({ workers: count, heapFlags }, 'starting serving workers');
 
@@ -212,6 +195,7 @@ export async function runServingPrimary(config: RecsysConfig, logger: Logger): P
           pid: worker.process.pid,
           worker: worker.id,
           annBuilder: env.RECSYS_SERVING_ANN_BUILDER === 'true',
+          heapFlags,
         },
         'serving worker listening',
       );

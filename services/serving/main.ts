@@ -12,6 +12,7 @@ import { buildServingApp } from './app.ts';
 import { runServingPrimary, servingWorkerCount, workerMetrics } from './cluster.ts';
 import type { MetricsSource } from './metrics.ts';
 import { ServingEngine } from './engine.ts';
+import { currentHeapFlags } from './heap.ts';
 import { createServingMetrics, initServingSeries, listenMetricsPort } from './metrics.ts';
 
 export interface ServingDeps {
@@ -71,7 +72,8 @@ export async function startServing(deps: ServingDeps): Promise<RunningServing> {
     metricsUrl = listening.url;
   }
   // In a cluster the primary announces the URL once every worker listens.
-  if (deps.clusterMetrics === undefined) logger.info({ url: address, metricsUrl }, 'serving listening');
+  if (deps.clusterMetrics === undefined)
+    logger.info({ url: address, metricsUrl, heapFlags: currentHeapFlags() }, 'serving listening');
   return {
     app,
     engine,
@@ -94,9 +96,13 @@ export async function startServing(deps: ServingDeps): Promise<RunningServing> {
  * serving.workers > 1 this process becomes the cluster's primary (cluster.ts) and each worker it
  * forks runs this function again as one serving process.
  */
-export async function runServingProcess(config: RecsysConfig): Promise<number> {
+export async function runServingProcess(
+  config: RecsysConfig,
+  launch: { readonly nodeOptions?: string | undefined } = {},
+): Promise<number> {
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty, name: 'recsys-serving' });
-  if (cluster.isPrimary && servingWorkerCount(config) > 1) return runServingPrimary(config, logger);
+  if (cluster.isPrimary && servingWorkerCount(config) > 1)
+    return runServingPrimary(config, logger, launch.nodeOptions);
   if (cluster.isWorker) {
     try {
       return await runOneServingProcess(config, logger);

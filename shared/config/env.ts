@@ -116,16 +116,16 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
     description: 'serving processes on the one port (0: one per core; >1 needs Redis and Kafka)',
   },
   {
-    name: 'RECSYS_SERVING_WORKER_SEMI_SPACE_MB',
-    path: ['serving', 'workerSemiSpaceMb'],
+    name: 'RECSYS_SERVING_HEAP_SEMI_SPACE_MB',
+    path: ['serving', 'heapSemiSpaceMb'],
     parse: 'int',
-    description: "workers' V8 young generation semi-space in MiB (0: V8's choice)",
+    description: "serving's V8 young generation semi-space in MiB (0: V8's choice)",
   },
   {
-    name: 'RECSYS_SERVING_WORKER_OLD_SPACE_MB',
-    path: ['serving', 'workerOldSpaceMb'],
+    name: 'RECSYS_SERVING_HEAP_OLD_SPACE_MB',
+    path: ['serving', 'heapOldSpaceMb'],
     parse: 'int',
-    description: "old generation a worker may grow to before a full GC, MiB (0: V8's choice)",
+    description: "old generation serving may grow to before a full GC, MiB (0: V8's choice)",
   },
   {
     name: 'RECSYS_SERVING_ANN_THRESHOLD',

@@ -108,15 +108,17 @@ export const ConfigSchema = Type.Object(
         /** Serving processes on the one port (node:cluster); 0: one per available core. */
         workers: Type.Integer({ minimum: 0, maximum: 256 }),
         /**
-         * Workers' young generation: V8's --max-semi-space-size in MiB (0: V8's own choice). Smaller
-         * semi-spaces mean shorter, more frequent minor collections (docs/serving.md, "Garbage collection").
+         * Serving's young generation: V8's --max-semi-space-size in MiB (0: V8's own choice).
+         * Smaller semi-spaces mean shorter, more frequent minor collections (docs/serving.md,
+         * "Garbage collection"). Workers are forked with it; one process restarts itself with it.
          */
-        workerSemiSpaceMb: Type.Integer({ minimum: 0, maximum: 1_024 }),
+        heapSemiSpaceMb: Type.Integer({ minimum: 0, maximum: 1_024 }),
         /**
-         * Workers' old generation may grow this far (MiB) before a full collection: V8's
-         * --initial-old-space-size, capped at an eighth of the memory per worker (0: V8's own choice).
+         * Serving's old generation may grow this far (MiB) before a full collection: V8's
+         * --initial-old-space-size, capped at an eighth of the memory per serving process (0: V8's
+         * own choice).
          */
-        workerOldSpaceMb: Type.Integer({ minimum: 0, maximum: 1_048_576 }),
+        heapOldSpaceMb: Type.Integer({ minimum: 0, maximum: 1_048_576 }),
         /** Candidates taken from each source before re-ranking. */
         candidates: Type.Integer({ minimum: 10, maximum: 5_000 }),
         /** Interactions at which a user's (or item's) model score weighs half in the blend. */

@@ -45,6 +45,13 @@ function twoWorkers(redisUrl: string, kafkaBrokers: string, prefix: string): Rec
   };
 }
 
+/** The V8 heap flags on a process's command line (Linux: /proc). */
+function heapFlagsOf(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+    .split('\0')
+    .filter((arg) => /^--(max-semi-space-size|initial-old-space-size)=/.test(arg));
+}
+
 describe('serving with two workers on one port', () => {
   let serving: ServingProcess;
   const prefix = `cluster-${randomUUID().slice(0, 8)}`;
@@ -70,8 +77,8 @@ describe('serving with two workers on one port', () => {
     await store.close();
     serving = await ServingProcess.start({
       ...twoWorkers(redisUrl, kafkaBrokers, prefix),
-      RECSYS_SERVING_WORKER_SEMI_SPACE_MB: '8',
-      RECSYS_SERVING_WORKER_OLD_SPACE_MB: '64',
+      RECSYS_SERVING_HEAP_SEMI_SPACE_MB: '8',
+      RECSYS_SERVING_HEAP_OLD_SPACE_MB: '64',
     });
   }, 120_000);
 
@@ -87,10 +94,6 @@ describe('serving with two workers on one port', () => {
     const url = serving.url as string;
     expect(workerPids()).toHaveLength(2);
     // Each worker runs with the configured V8 heap flags (docs/serving.md, "Garbage collection").
-    const heapFlagsOf = (pid: number) =>
-      readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-        .split('\0')
-        .filter((arg) => /^--(max-semi-space-size|initial-old-space-size)=/.test(arg));
     for (const pid of workerPids())
       expect(heapFlagsOf(pid)).toEqual(['--max-semi-space-size=8', '--initial-old-space-size=64']);
     await waitUntil(
@@ -135,6 +138,44 @@ describe('serving with two workers on one port', () => {
     for (let i = 0; i < 10; i++)
       expect((await get(`${url}/v1/users/u1/recommendations?k=5`)).status).toBe(200);
   }, 90_000);
+});
+
+describe('one serving process', () => {
+  it('replaces itself in place with its heap flags (same pid), or runs as started when they are off', async () => {
+    const { redisUrl, kafkaBrokers } = inject('services');
+    const env = {
+      REDIS_URL: redisUrl,
+      KAFKA_BROKERS: kafkaBrokers,
+      RECSYS_REDIS_PREFIX: `single-${randomUUID().slice(0, 8)}`,
+      RECSYS_SERVING_HEAP_OLD_SPACE_MB: '96',
+    };
+    const serving = await ServingProcess.start(env);
+    try {
+      const pid = serving.child.pid as number;
+      // The process the test spawned (no flags) is the one listening, now with the flags.
+      expect(heapFlagsOf(pid)).toEqual(['--max-semi-space-size=16', '--initial-old-space-size=96']);
+      const listening = serving.lines.find((line) => line.includes('"serving listening"')) as string;
+      expect((JSON.parse(listening) as { heapFlags: string[] }).heapFlags).toEqual([
+        '--max-semi-space-size=16',
+        '--initial-old-space-size=96',
+      ]);
+      expect((await get(`${serving.url as string}/healthz`)).status).toBe(200);
+    } finally {
+      expect(await serving.stop()).toBe(0);
+    }
+
+    const off = await ServingProcess.start({
+      ...env,
+      RECSYS_SERVING_HEAP_SEMI_SPACE_MB: '0',
+      RECSYS_SERVING_HEAP_OLD_SPACE_MB: '0',
+    });
+    try {
+      expect(heapFlagsOf(off.child.pid as number)).toEqual([]);
+      expect((await get(`${off.url as string}/healthz`)).status).toBe(200);
+    } finally {
+      expect(await off.stop()).toBe(0);
+    }
+  }, 60_000);
 });
 
 describe('serving workers that cannot start', () => {
