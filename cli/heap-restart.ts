@@ -45,6 +45,13 @@ export function restartWithServingHeapFlags(config: RecsysConfig): void {
     servingMemoryBytes(),
     typeof process.execve === 'function' && process.platform !== 'win32',
   );
-  if ('restart' in plan)
+  if (!('restart' in plan)) return;
+  try {
     restartWithHeapFlags(plan.restart, process.argv[1] as string, process.argv.slice(2), env);
+  } catch (error) {
+    // Still this process, as started: it serves, with V8's own heap sizing.
+    process.stderr.write(
+      `recsys: could not restart with the heap flags ${plan.restart.join(' ')} (${(error as Error).message}); continuing without them\n`,
+    );
+  }
 }
