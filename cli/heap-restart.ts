@@ -2,6 +2,7 @@ import { realpathSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { RecsysConfig } from '../shared/config/index.ts';
 import {
+  HEAP_RESTART_MARK,
   heapRestartPlan,
   operatorNodeFlags,
   restartWithHeapFlags,
@@ -45,6 +46,8 @@ export function restartWithServingHeapFlags(config: RecsysConfig): void {
     servingMemoryBytes(),
     typeof process.execve === 'function' && process.platform !== 'win32',
   );
+  // The mark has done its job once read: processes this one starts must decide for themselves.
+  if ('skip' in plan && plan.skip === 'already-restarted') delete env[HEAP_RESTART_MARK];
   if (!('restart' in plan)) return;
   try {
     restartWithHeapFlags(plan.restart, process.argv[1] as string, process.argv.slice(2), env);
