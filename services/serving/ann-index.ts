@@ -191,12 +191,12 @@ export class AnnIndex {
     const wanted = Math.min(k, this.count);
     if (wanted <= 0) return new Int32Array(0);
     const matches = this.#index.search(mipsQuery(query, withBias), wanted, 1);
+    // Keys are positions, or (a shared build) translated to this process's, -1 for unknown items.
     const positions = this.#positions;
-    if (positions === undefined) return Int32Array.from(matches.keys, (key) => Number(key));
     const out = new Int32Array(matches.keys.length);
     let n = 0;
     for (const key of matches.keys) {
-      const p = positions[Number(key)] as number;
+      const p = positions === undefined ? Number(key) : (positions[Number(key)] as number);
       if (p >= 0) out[n++] = p;
     }
     return out.subarray(0, n);

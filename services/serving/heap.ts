@@ -1,6 +1,14 @@
 import { totalmem } from 'node:os';
 import type { RecsysConfig } from '../../shared/config/index.ts';
 
+const SEMI_SPACE = '--max-semi-space-size';
+const OLD_SPACE = '--initial-old-space-size';
+
+/** Whether `arg` is `flag` (`--flag value`) or `--flag=value`. */
+function isFlag(arg: string, flag: string): boolean {
+  return arg === flag || arg.startsWith(`${flag}=`);
+}
+
 /**
  * The V8 heap flags a serving process runs with (docs/serving.md, "Garbage collection"): a young
  * generation of serving.heapSemiSpaceMb, and an old generation that may grow to
@@ -14,13 +22,13 @@ export function servingHeapFlags(
   memoryBytes: number,
   execArgv: readonly string[],
 ): string[] {
-  const given = (flag: string) => execArgv.some((arg) => arg === flag || arg.startsWith(`${flag}=`));
+  const given = (flag: string) => execArgv.some((arg) => isFlag(arg, flag));
   const flags: string[] = [];
   const semi = config.serving.heapSemiSpaceMb;
-  if (semi > 0 && !given('--max-semi-space-size')) flags.push(`--max-semi-space-size=${semi}`);
+  if (semi > 0 && !given(SEMI_SPACE)) flags.push(`${SEMI_SPACE}=${semi}`);
   const cap = Math.floor(memoryBytes / 1_048_576 / Math.max(1, processes) / 8);
   const old = Math.min(config.serving.heapOldSpaceMb, cap);
-  if (old > 0 && !given('--initial-old-space-size')) flags.push(`--initial-old-space-size=${old}`);
+  if (old > 0 && !given(OLD_SPACE)) flags.push(`${OLD_SPACE}=${old}`);
   return flags;
 }
 
@@ -40,7 +48,7 @@ export function operatorNodeFlags(execArgv: readonly string[], nodeOptions: stri
 
 /** The heap flags this process runs with (for the start-up log). */
 export function currentHeapFlags(): string[] {
-  return process.execArgv.filter((arg) => /^--(max-semi-space-size|initial-old-space-size)(=|$)/.test(arg));
+  return process.execArgv.filter((arg) => isFlag(arg, SEMI_SPACE) || isFlag(arg, OLD_SPACE));
 }
 
 /** Set in the environment of a process restarted with its heap flags: never restarted twice. */
