@@ -1,5 +1,6 @@
 import { grown } from '../../shared/model/stamps.ts';
 import { selectTopK, type TopKResult } from '../../shared/model/topk.ts';
+import { BackgroundPacer } from './background.ts';
 
 export interface NeighborCacheOptions {
   /** Computes an item's neighbours (positions and similarities, best first). */
@@ -10,6 +11,8 @@ export interface NeighborCacheOptions {
   readonly ttlMs?: number;
   readonly capacity?: number;
   readonly clock?: () => number;
+  /** Where missing lists are computed in the background: share one per process (background.ts). */
+  readonly background?: BackgroundPacer;
 }
 
 interface Entry {
@@ -18,12 +21,6 @@ interface Entry {
   readonly generation: number;
 }
 
-/**
- * Background computing runs in slices of this many milliseconds, each followed by a pause four
- * times as long: at most a fifth of the process's time, so it never starves the requests (a
- * large catalog's queue may never run dry).
- */
-const BACKGROUND_SLICE_MS = 2;
 /** Lists waiting beyond this are not queued (they are asked for again by a later request). */
 const MAX_QUEUED = 10_000;
 
@@ -36,7 +33,9 @@ const MAX_QUEUED = 10_000;
  * A request computes at most a few missing or outdated lists itself (`budget`); the others are
  * computed in the background, in short slices between requests, and meanwhile the request uses
  * the outdated list or none. A large catalog's lists are mostly cold, and a miss costs a search
- * of the catalog: this keeps that cost off the request path.
+ * of the catalog: this keeps that cost off the request path. The background is a BackgroundPacer
+ * shared with the process's other caches, so together they take at most a fifth of its time
+ * (a large catalog's queue may never run dry).
  */
 export class NeighborCache {
   readonly #options: NeighborCacheOptions;
@@ -44,7 +43,17 @@ export class NeighborCache {
   readonly #cache = new Map<number, Entry>();
   /** Lists to compute in the background. */
   readonly #queue = new Set<number>();
-  #pumping = false;
+  readonly #background: BackgroundPacer;
+  /** Computes one queued list; true while more are queued (the background's job). */
+  readonly #step = (): boolean => {
+    for (const position of this.#queue) {
+      this.#queue.delete(position);
+      const cached = this.#cache.get(position);
+      if (cached === undefined || !this.#current(cached)) this.#compute(position);
+      break;
+    }
+    return this.#queue.size > 0;
+  };
   // Scratch of nearInto, reused by every call: best score per position, valid where its stamp is
   // the call's generation; the positions met, in order; their scores for the top-k.
   #best = new Float64Array(1024);
@@ -56,6 +65,7 @@ export class NeighborCache {
   constructor(options: NeighborCacheOptions) {
     this.#options = options;
     this.#clock = options.clock ?? Date.now;
+    this.#background = options.background ?? new BackgroundPacer();
   }
 
   /** An item's list, computed now when missing or out of date. */
@@ -105,28 +115,8 @@ export class NeighborCache {
       return this.#compute(position);
     }
     if (this.#queue.size < MAX_QUEUED) this.#queue.add(position);
-    if (!this.#pumping) {
-      this.#pumping = true;
-      setImmediate(() => this.#pump());
-    }
+    this.#background.add(this.#step);
     return cached?.result;
-  }
-
-  /** Computes queued lists for a slice of time, then pauses; again until the queue is empty. */
-  #pump(): void {
-    const started = performance.now();
-    for (const position of this.#queue) {
-      this.#queue.delete(position);
-      const cached = this.#cache.get(position);
-      if (cached === undefined || !this.#current(cached)) this.#compute(position);
-      if (performance.now() - started >= BACKGROUND_SLICE_MS) break;
-    }
-    if (this.#queue.size === 0) {
-      this.#pumping = false;
-      return;
-    }
-    const pause = Math.max(1, 4 * (performance.now() - started));
-    setTimeout(() => this.#pump(), pause).unref();
   }
 
   /**

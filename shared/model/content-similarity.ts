@@ -9,6 +9,12 @@ import { selectTopK, type TopKResult } from './topk.ts';
  */
 /** How often all norms are recomputed after changes (IDF moves slowly). */
 const NORMS_REFRESH_MS = 5_000;
+/**
+ * Norms recomputed per query at most while a refresh is under way: at 500,000 items the whole
+ * pass took ~350 ms in one go, a stall of every request queued behind it; in steps of this many
+ * it costs a query ~1 ms and a million items take ~250 queries.
+ */
+const NORMS_STEP = 4_096;
 /** Items scored per query, at most (see #rank). */
 const MAX_CANDIDATES = 500;
 
@@ -19,9 +25,12 @@ export class ContentIndex {
   readonly #postings: number[][] = [];
   readonly #featureIds = new Map<string, number>();
   #norms = new Float64Array(0);
+  /** When the last refresh pass started. */
   #normsAt = 0;
+  /** The next item of the refresh pass under way (-1: none). */
+  #normsNext = -1;
   #sums = new Float64Array(0);
-  /** True when items changed since the last full norm computation (IDF drifted for the others). */
+  /** True when items changed since the last refresh pass started (IDF drifted for the others). */
   #stale = false;
 
   get size(): number {
@@ -195,23 +204,33 @@ export class ContentIndex {
     return this.#norms[item] ?? 0;
   }
 
+  /**
+   * Moves the refresh of every norm along: a pass starts at most every NORMS_REFRESH_MS after
+   * changes and recomputes NORMS_STEP items per call, so no query pays for the whole catalog
+   * (until a pass ends, some norms carry the IDF of its start: it drifts slowly).
+   */
   #refreshNorms(): void {
-    if (!this.#stale) return;
-    const now = Date.now();
-    if (now - this.#normsAt < NORMS_REFRESH_MS) return;
-    for (let i = 0; i < this.#items.length; i++) this.#norms[i] = this.#computeNorm(i);
-    this.#normsAt = now;
-    this.#stale = false;
+    if (this.#normsNext < 0) {
+      if (!this.#stale) return;
+      const now = Date.now();
+      if (now - this.#normsAt < NORMS_REFRESH_MS) return;
+      this.#normsAt = now;
+      this.#normsNext = 0;
+      this.#stale = false;
+    }
+    const end = Math.min(this.#items.length, this.#normsNext + NORMS_STEP);
+    for (let i = this.#normsNext; i < end; i++) this.#norms[i] = this.#computeNorm(i);
+    this.#normsNext = end >= this.#items.length ? -1 : end;
   }
 
   #computeNorm(item: number): number {
     const x = this.#items[item];
     if (x === undefined) return 0;
     let sum = 0;
-    x.features.forEach((f, k) => {
-      const v = (x.weights[k] as number) * this.#idf(f);
+    for (let k = 0; k < x.features.length; k++) {
+      const v = (x.weights[k] as number) * this.#idf(x.features[k] as number);
       sum += v * v;
-    });
+    }
     return Math.sqrt(sum);
   }
 }

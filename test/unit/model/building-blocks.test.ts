@@ -122,6 +122,22 @@ describe('ContentIndex', () => {
     index.setItem(2, featuresOf({ tags: ['b'] })); // features replaced
     expect(index.similarity(0, 2)).toBe(0);
   });
+
+  it('refreshes the norms after changes a bounded step per query, reaching the exact cosine', () => {
+    const index = new ContentIndex();
+    const n = 10_000;
+    // Each item's norm is computed when it is set, with the IDF of that moment; items 9000 and
+    // 9010 have the same features, so with norms of the final IDF their cosine is exactly 1.
+    for (let i = 0; i < n; i++) index.setItem(i, featuresOf({ tags: ['common', `t${i % 10}`] }));
+    const same = () => index.similarity(9000, 9010);
+    const drift = Math.abs(same() - 1);
+    // That query started a refresh pass but recomputed only the first 4,096 norms, the second
+    // query the next 4,096: 9000 and 9010 still carry the IDF of when they were set.
+    expect(drift).toBeGreaterThan(1e-6);
+    expect(Math.abs(same() - 1)).toBe(drift);
+    // The third step reaches them.
+    expect(same()).toBeCloseTo(1, 12);
+  });
 });
 
 describe('ContextEncoder', () => {

@@ -33,15 +33,19 @@ async function recommend(h: Harness, body: Record<string, unknown>) {
 }
 
 describe('neighbour lists under load', () => {
-  it('computes a missing list on the request path when the process is idle, and leaves it to the background when it is saturated', async () => {
+  it('computes a missing list on the request path when the process is idle, and leaves it to the background when it is saturated or the catalog is on the ANN index', async () => {
     const catalog = [
       { id: 's1', tags: ['space'] },
       { id: 's2', tags: ['space', 'robots'] },
       { id: 's3', tags: ['space', 'robots'] },
       { id: 'r1', tags: ['romance'] },
     ];
-    const results: { busy: boolean; content: string[] }[] = [];
-    for (const busy of [false, true]) {
+    const results: { busy: boolean; ann: boolean; content: string[] }[] = [];
+    for (const [busy, ann] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ] as const) {
       const store = new MemoryModelStore();
       // A gauge whose every interval is all work (busy) or all waiting (idle).
       const load = new LoadGauge({
@@ -50,7 +54,7 @@ describe('neighbour lists under load', () => {
       });
       load.tick();
       expect(load.busy).toBe(busy);
-      const h = await harness({ store, load });
+      const h = await harness({ store, load, ...(ann ? { config: { serving: { annThreshold: 2 } } } : {}) });
       await store.putItems(catalog.map((c) => ({ id: c.id, record: { itemId: c.id, tags: c.tags } })));
       await seedModel(store, {
         items: Object.fromEntries(catalog.map((c) => [c.id, row([0, 1, 0, 0], 0, 10)])),
@@ -59,13 +63,18 @@ describe('neighbour lists under load', () => {
         popularity: { '*': { r1: 9 } },
       });
       await h.engine.refreshOnce();
+      if (ann) await h.engine.index.rebuildAnn();
+      expect(h.engine.index.annActive).toBe(ann);
       const { items } = await recommend(h, { userId: 'fan', k: 3 });
-      results.push({ busy, content: items.filter((i) => i.source === 'content').map((i) => i.itemId) });
+      results.push({ busy, ann, content: items.filter((i) => i.source === 'content').map((i) => i.itemId) });
     }
     // Idle: s2's content list is computed for this request, and its nearest item leads.
     expect(results[0]?.content).toContain('s3');
     // Saturated: no list is computed on the request path (the background will).
     expect(results[1]?.content).toEqual([]);
+    // Idle, but the catalog is searched through the ANN index (a list costs a search there):
+    // the background computes it.
+    expect(results[2]?.content).toEqual([]);
   });
 });
 
