@@ -3,6 +3,7 @@ import { DotScan } from '../../shared/model/dot-scan.ts';
 import { featuresOf, type Feature, type FeatureSource } from '../../shared/model/features.ts';
 import { initialVector } from '../../shared/model/random.ts';
 import { selectTopK, selectTopKOf, type TopKResult } from '../../shared/model/topk.ts';
+import { PackedLists } from '../../shared/model/packed-lists.ts';
 import type { CatalogRecord, Row } from '../../shared/ports/index.ts';
 import { AnnIndex, DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
 import type { AnnShare } from './ann-share.ts';
@@ -56,7 +57,10 @@ export class ItemIndex {
   #norms = new Float32Array(0);
   #flags = new Uint8Array(0);
   readonly #categories: (readonly string[] | undefined)[] = [];
-  readonly #itemFeatures: ({ features: Int32Array; weights: Float32Array } | undefined)[] = [];
+  /** Each distinct category list once: items share them (an array per item was heap to mark). */
+  readonly #categoryLists = new Map<string, readonly string[]>();
+  /** Per item: its features' positions and weights (packed: no heap objects per item). */
+  readonly #itemFeatures = new PackedLists();
   readonly #featurePositions = new Map<string, number>();
   readonly #featureKeys: string[] = [];
   #featureRows = new Float32Array(0);
@@ -118,7 +122,6 @@ export class ItemIndex {
     this.#ids.push(id);
     this.#positions.set(id, position);
     this.#categories.push(undefined);
-    this.#itemFeatures.push(undefined);
     const { seed, initStd } = this.#options;
     if (initStd > 0) initialVector(this.#idRow(position), seed, 'mf:item', id, initStd);
     this.#recompute(position);
@@ -143,7 +146,7 @@ export class ItemIndex {
     if (record === undefined) {
       this.#flags[position] = DELETED;
       this.#categories[position] = undefined;
-      this.#itemFeatures[position] = undefined;
+      this.#itemFeatures.set(position, [], []);
       this.#setContent(position, []);
       this.#recompute(position);
       return [];
@@ -151,7 +154,7 @@ export class ItemIndex {
     const source = record as FeatureSource & { hidden?: boolean };
     this.#flags[position] = source.hidden === true ? HIDDEN : 0;
     const categories = (source.categories ?? []).map((c) => c.toLowerCase());
-    this.#categories[position] = categories.length > 0 ? categories : undefined;
+    this.#categories[position] = categories.length > 0 ? this.#sharedCategories(categories) : undefined;
     for (const category of categories) {
       let set = this.#byCategory.get(category);
       if (set === undefined) this.#byCategory.set(category, (set = new Set()));
@@ -160,18 +163,16 @@ export class ItemIndex {
     const features = featuresOf(source);
     this.#setContent(position, features);
     const missing: string[] = [];
-    this.#itemFeatures[position] =
-      features.length === 0
-        ? undefined
-        : {
-            features: Int32Array.from(features, (f) => {
-              const known = this.#featurePositions.get(f.key);
-              if (known !== undefined) return known;
-              missing.push(f.key);
-              return this.#addFeature(f.key);
-            }),
-            weights: Float32Array.from(features, (f) => f.weight),
-          };
+    this.#itemFeatures.set(
+      position,
+      features.map((f) => {
+        const known = this.#featurePositions.get(f.key);
+        if (known !== undefined) return known;
+        missing.push(f.key);
+        return this.#addFeature(f.key);
+      }),
+      features.map((f) => f.weight),
+    );
     this.#recompute(position);
     return missing;
   }
@@ -204,7 +205,7 @@ export class ItemIndex {
   /** Recomputes composite vectors of positions [from, to) (after feature rows changed). */
   recomputeRange(from: number, to: number): void {
     for (let i = from; i < Math.min(to, this.size); i++)
-      if (this.#itemFeatures[i] !== undefined) this.#recompute(i);
+      if (this.#itemFeatures.length(i) > 0) this.#recompute(i);
   }
 
   /** True when an item may be recommended: known to the catalog or trained, not hidden or deleted. */
@@ -482,12 +483,14 @@ export class ItemIndex {
     const dim = this.dim;
     const next = this.#scratch.length === dim ? this.#scratch : (this.#scratch = new Float32Array(dim));
     next.set(this.#idRow(position));
-    const feats = this.#itemFeatures[position];
-    if (feats !== undefined) {
-      const scale = 1 / feats.features.length;
-      for (let k = 0; k < feats.features.length; k++) {
-        const w = scale * (feats.weights[k] as number);
-        const base = (feats.features[k] as number) * dim;
+    const feats = this.#itemFeatures;
+    const count = feats.length(position);
+    if (count > 0) {
+      const scale = 1 / count;
+      const start = feats.start(position);
+      for (let k = 0; k < count; k++) {
+        const w = scale * (feats.weights[start + k] as number);
+        const base = (feats.ids[start + k] as number) * dim;
         for (let d = 0; d < dim; d++)
           next[d] = (next[d] as number) + w * (this.#featureRows[base + d] as number);
       }
@@ -507,6 +510,14 @@ export class ItemIndex {
     if (this.#ann !== undefined || this.#annBuild !== undefined || this.#trackChanges)
       this.#annDirty.set(position, Date.now());
     this.version++;
+  }
+
+  #sharedCategories(categories: string[]): readonly string[] {
+    const key = categories.join('\u0000');
+    const known = this.#categoryLists.get(key);
+    if (known !== undefined) return known;
+    this.#categoryLists.set(key, categories);
+    return categories;
   }
 
   #addFeature(key: string): number {

@@ -1,4 +1,5 @@
 import type { Feature } from './features.ts';
+import { PackedLists } from './packed-lists.ts';
 import { selectTopK, type TopKResult } from './topk.ts';
 
 /**
@@ -19,8 +20,8 @@ const NORMS_STEP = 4_096;
 const MAX_CANDIDATES = 500;
 
 export class ContentIndex {
-  /** Per item: feature ids and raw weights. */
-  readonly #items: ({ features: Int32Array; weights: Float32Array } | undefined)[] = [];
+  /** Per item: feature ids and raw weights (packed: no heap objects per item). */
+  readonly #items = new PackedLists();
   /** Per feature: items having it. */
   readonly #postings: number[][] = [];
   readonly #featureIds = new Map<string, number>();
@@ -34,22 +35,23 @@ export class ContentIndex {
   #stale = false;
 
   get size(): number {
-    return this.#items.length;
+    return this.#items.slots;
   }
 
   /** Sets (replaces) an item's features. */
   setItem(item: number, features: readonly Feature[]): void {
-    const previous = this.#items[item];
-    if (previous !== undefined) {
-      for (const f of previous.features) {
-        const list = this.#postings[f] as number[];
-        const at = list.indexOf(item);
-        if (at >= 0) list.splice(at, 1);
-      }
+    const items = this.#items;
+    for (let k = 0, start = items.start(item); k < items.length(item); k++) {
+      const list = this.#postings[items.ids[start + k] as number] as number[];
+      const at = list.indexOf(item);
+      if (at >= 0) list.splice(at, 1);
     }
-    const ids = Int32Array.from(features, (f) => this.#featureId(f.key));
-    const weights = Float32Array.from(features, (f) => f.weight);
-    this.#items[item] = ids.length === 0 ? undefined : { features: ids, weights };
+    const ids = features.map((f) => this.#featureId(f.key));
+    items.set(
+      item,
+      ids,
+      features.map((f) => f.weight),
+    );
     for (const f of ids) (this.#postings[f] as number[]).push(item);
     if (item >= this.#norms.length) {
       const grown = new Float64Array(Math.max(64, 2 * (item + 1)));
@@ -62,12 +64,15 @@ export class ContentIndex {
 
   /** True when `item` has exactly these features and weights (in this order) already. */
   hasFeatures(item: number, features: readonly Feature[]): boolean {
-    const x = this.#items[item];
-    if (x === undefined) return features.length === 0;
-    if (x.features.length !== features.length) return false;
+    const items = this.#items;
+    if (items.length(item) !== features.length) return false;
+    const start = items.start(item);
     for (let i = 0; i < features.length; i++) {
       const f = features[i] as Feature;
-      if (this.#featureIds.get(f.key) !== x.features[i] || Math.fround(f.weight) !== x.weights[i])
+      if (
+        this.#featureIds.get(f.key) !== items.ids[start + i] ||
+        Math.fround(f.weight) !== items.weights[start + i]
+      )
         return false;
     }
     return true;
@@ -75,15 +80,17 @@ export class ContentIndex {
 
   /** Cosine similarity of two items (0 when either has no features). */
   similarity(a: number, b: number): number {
-    const x = this.#items[a];
-    const y = this.#items[b];
-    if (x === undefined || y === undefined) return 0;
+    const items = this.#items;
+    if (items.length(a) === 0 || items.length(b) === 0) return 0;
     this.#refreshNorms();
     let dot = 0;
-    for (let i = 0; i < x.features.length; i++) {
-      const f = x.features[i] as number;
-      const j = y.features.indexOf(f);
-      if (j >= 0) dot += (x.weights[i] as number) * (y.weights[j] as number) * this.#idf(f) ** 2;
+    const x = items.start(a);
+    const y = items.start(b);
+    for (let i = 0; i < items.length(a); i++) {
+      const f = items.ids[x + i] as number;
+      const j = items.indexOf(b, f);
+      if (j >= 0)
+        dot += (items.weights[x + i] as number) * (items.weights[y + j] as number) * this.#idf(f) ** 2;
     }
     const n = this.#norm(a) * this.#norm(b);
     return n === 0 ? 0 : dot / n;
@@ -92,10 +99,13 @@ export class ContentIndex {
   /** The k items most similar to `item` (never itself). */
   similar(item: number, k: number, skip?: (item: number) => boolean): TopKResult {
     const profile = new Map<number, number>();
-    const x = this.#items[item];
-    if (x === undefined) return { indices: new Int32Array(0), scores: new Float32Array(0) };
+    const items = this.#items;
+    if (items.length(item) === 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
     this.#refreshNorms();
-    x.features.forEach((f, i) => profile.set(f, (x.weights[i] as number) * this.#idf(f)));
+    for (let i = 0, x = items.start(item); i < items.length(item); i++) {
+      const f = items.ids[x + i] as number;
+      profile.set(f, (items.weights[x + i] as number) * this.#idf(f));
+    }
     return this.#rank(profile, k, (i) => i === item || (skip?.(i) ?? false));
   }
 
@@ -110,14 +120,18 @@ export class ContentIndex {
   ): TopKResult {
     this.#refreshNorms();
     const profile = new Map<number, number>();
+    const lists = this.#items;
     for (const { item, weight } of items) {
-      const x = this.#items[item];
-      if (x === undefined) continue;
+      if (lists.length(item) === 0) continue;
       const norm = this.#norm(item);
       if (norm === 0) continue;
-      x.features.forEach((f, i) =>
-        profile.set(f, (profile.get(f) ?? 0) + (weight * (x.weights[i] as number) * this.#idf(f)) / norm),
-      );
+      for (let i = 0, x = lists.start(item); i < lists.length(item); i++) {
+        const f = lists.ids[x + i] as number;
+        profile.set(
+          f,
+          (profile.get(f) ?? 0) + (weight * (lists.weights[x + i] as number) * this.#idf(f)) / norm,
+        );
+      }
     }
     return this.#rank(profile, k, skip);
   }
@@ -129,7 +143,8 @@ export class ContentIndex {
     profileNorm = Math.sqrt(profileNorm);
     if (profileNorm === 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
     // Scratch accumulators over all items, reset after use: no per-query allocation of size n.
-    if (this.#sums.length < this.#items.length) this.#sums = new Float64Array(this.#items.length * 2);
+    const items = this.#items;
+    if (this.#sums.length < items.slots) this.#sums = new Float64Array(items.slots * 2);
     const sums = this.#sums;
     const touched: number[] = [];
     // Rare features first: once MAX_CANDIDATES items are touched, common features (a broad
@@ -144,19 +159,19 @@ export class ContentIndex {
       if (touched.length >= cap && postings.length > touched.length) {
         // Full: only the touched items can still gain; look the feature up in each of them.
         for (const i of touched) {
-          const x = this.#items[i] as { features: Int32Array; weights: Float32Array };
-          const at = x.features.indexOf(f);
-          if (at >= 0) sums[i] = (sums[i] as number) + pw * (x.weights[at] as number) * idf;
+          const at = items.indexOf(i, f);
+          if (at >= 0)
+            sums[i] = (sums[i] as number) + pw * (items.weights[items.start(i) + at] as number) * idf;
         }
         continue;
       }
       for (const i of postings) {
         const fresh = sums[i] === 0;
         if (fresh && touched.length >= cap) continue;
-        const x = this.#items[i] as { features: Int32Array; weights: Float32Array };
-        const at = x.features.indexOf(f);
+        const at = items.indexOf(i, f);
         if (fresh) touched.push(i);
-        sums[i] = (sums[i] as number) + pw * (x.weights[at] as number) * idf + Number.MIN_VALUE;
+        sums[i] =
+          (sums[i] as number) + pw * (items.weights[items.start(i) + at] as number) * idf + Number.MIN_VALUE;
       }
     }
     const ids = Int32Array.from(touched);
@@ -190,7 +205,7 @@ export class ContentIndex {
 
   /** Smoothed inverse document frequency: log((1 + n) / (1 + df)) + 1. */
   #idf(feature: number): number {
-    const n = this.#items.length;
+    const n = this.#items.slots;
     const df = (this.#postings[feature] as number[]).length;
     return Math.log((1 + n) / (1 + df)) + 1;
   }
@@ -218,17 +233,17 @@ export class ContentIndex {
       this.#normsNext = 0;
       this.#stale = false;
     }
-    const end = Math.min(this.#items.length, this.#normsNext + NORMS_STEP);
+    const end = Math.min(this.#items.slots, this.#normsNext + NORMS_STEP);
     for (let i = this.#normsNext; i < end; i++) this.#norms[i] = this.#computeNorm(i);
-    this.#normsNext = end >= this.#items.length ? -1 : end;
+    this.#normsNext = end >= this.#items.slots ? -1 : end;
   }
 
   #computeNorm(item: number): number {
-    const x = this.#items[item];
-    if (x === undefined) return 0;
+    const items = this.#items;
+    const x = items.start(item);
     let sum = 0;
-    for (let k = 0; k < x.features.length; k++) {
-      const v = (x.weights[k] as number) * this.#idf(x.features[k] as number);
+    for (let k = 0; k < items.length(item); k++) {
+      const v = (items.weights[x + k] as number) * this.#idf(items.ids[x + k] as number);
       sum += v * v;
     }
     return Math.sqrt(sum);
