@@ -39,8 +39,9 @@ export class ItemIndex {
   readonly content = new ContentIndex();
   /** Bumped on every applied change: part of modelVersion. */
   version = 0;
-  /** Bumped on every catalog change (content neighbours depend on it). */
+  /** Bumped on every change of an item's content features. */
   catalogVersion = 0;
+  readonly #contentListeners: ((position: number) => void)[] = [];
   readonly #options: ItemIndexOptions;
   readonly #positions = new Map<string, number>();
   readonly #ids: string[] = [];
@@ -178,14 +179,19 @@ export class ItemIndex {
   }
 
   /**
-   * An item's content features; `catalogVersion` moves only when they change, since it outdates
-   * every cached content-neighbour list: a full reload re-applies every record, and recomputing
-   * all lists after each one would keep every serving process busy for seconds.
+   * An item's content features; only a real change counts (`catalogVersion`, the listeners): a
+   * full reload re-applies every record, and the content-neighbour lists depend on them.
    */
   #setContent(position: number, features: readonly Feature[]): void {
     if (this.content.hasFeatures(position, features)) return;
     this.catalogVersion++;
     this.content.setItem(position, features);
+    for (const listener of this.#contentListeners) listener(position);
+  }
+
+  /** Calls `listener` with the position of every item whose content features change from now on. */
+  onContentChange(listener: (position: number) => void): void {
+    this.#contentListeners.push(listener);
   }
 
   /** Sets feature rows (undefined: not trained yet, the initial row stays). Recompute items after. */

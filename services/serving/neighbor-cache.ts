@@ -9,6 +9,8 @@ export interface NeighborCacheOptions {
   readonly generation?: () => number;
   /** Lists older than this are recomputed (the vectors they come from keep learning). */
   readonly ttlMs?: number;
+  /** Entries a list keeps when an item is offered to it (default: the length it was computed with). */
+  readonly size?: number;
   readonly capacity?: number;
   readonly clock?: () => number;
   /** Where missing lists are computed in the background: share one per process (background.ts). */
@@ -19,6 +21,7 @@ interface Entry {
   readonly result: TopKResult;
   readonly at: number;
   readonly generation: number;
+  readonly epoch: number;
 }
 
 /** Lists waiting beyond this are not queued (they are asked for again by a later request). */
@@ -27,8 +30,9 @@ const MAX_QUEUED = 10_000;
 /**
  * Each item's nearest items, computed once and cached, so a request's "near what you touched"
  * candidates are a merge of a few short lists instead of scans of the whole catalog. A list is
- * out of date when the generation changes (content: any catalog change, so a new item shows up in
- * its neighbours' lists - that is cold start) or, for MF lists, after `ttlMs`.
+ * out of date after `ttlMs`, when the generation changes or after invalidateAll; a changed item
+ * is placed in the lists it belongs in with `changed` (content: a new item shows up in its
+ * neighbours' lists at once - that is cold start - without outdating every other list).
  *
  * A request computes at most a few missing or outdated lists itself (`budget`); the others are
  * computed in the background, in short slices between requests, and meanwhile the request uses
@@ -43,6 +47,8 @@ export class NeighborCache {
   readonly #cache = new Map<number, Entry>();
   /** Lists to compute in the background. */
   readonly #queue = new Set<number>();
+  /** Bumped by invalidateAll: every list computed before is outdated. */
+  #epoch = 0;
   readonly #background: BackgroundPacer;
   /** Computes one queued list; true while more are queued (the background's job). */
   readonly #step = (): boolean => {
@@ -79,8 +85,78 @@ export class NeighborCache {
     return this.#queue.size;
   }
 
+  /** Lists cached (current or not). */
+  get size(): number {
+    return this.#cache.size;
+  }
+
+  /** Every list is outdated (recomputed when next used; meanwhile it still answers). */
+  invalidateAll(): void {
+    this.#epoch++;
+  }
+
+  /**
+   * An item changed (e.g. its content features): its own list is dropped, the lists of its
+   * previous neighbours lose it, and the lists of its neighbours now (`near`, with their
+   * similarities) gain it where it ranks among their best. No other list is recomputed: a new
+   * item enters the lists of the items it resembles at once (cold start), for the cost of one
+   * search, instead of every cached list going out of date.
+   */
+  changed(position: number, near: TopKResult): void {
+    const previous = this.#cache.get(position);
+    this.#cache.delete(position);
+    if (previous !== undefined)
+      for (let j = 0; j < previous.result.indices.length; j++)
+        this.#place(previous.result.indices[j] as number, position, undefined);
+    for (let j = 0; j < near.indices.length; j++)
+      this.#place(near.indices[j] as number, position, near.scores[j] as number);
+  }
+
+  /**
+   * Puts `position` into `into`'s cached list with `score` (undefined: takes it out), keeping
+   * the list sorted (best first; among equal scores the earlier entry first) and at most its size.
+   */
+  #place(into: number, position: number, score: number | undefined): void {
+    const entry = this.#cache.get(into);
+    if (entry === undefined || into === position) return;
+    const { indices, scores } = entry.result;
+    const size = this.#options.size ?? indices.length;
+    const was = indices.indexOf(position);
+    if (was < 0 && score === undefined) return;
+    // Not in the list and not better than its last entry: nothing to do.
+    if (was < 0 && indices.length >= size && !((score as number) > (scores[indices.length - 1] as number)))
+      return;
+    const keptIds: number[] = [];
+    const keptScores: number[] = [];
+    let placed = score === undefined;
+    for (let j = 0; j < indices.length; j++) {
+      if (j === was) continue;
+      const s = scores[j] as number;
+      if (!placed && (score as number) > s) {
+        keptIds.push(position);
+        keptScores.push(score as number);
+        placed = true;
+      }
+      keptIds.push(indices[j] as number);
+      keptScores.push(s);
+    }
+    if (!placed) {
+      keptIds.push(position);
+      keptScores.push(score as number);
+    }
+    const length = Math.min(size, keptIds.length);
+    this.#cache.set(into, {
+      ...entry,
+      result: {
+        indices: Int32Array.from(keptIds.slice(0, length)),
+        scores: Float32Array.from(keptScores.slice(0, length)),
+      },
+    });
+  }
+
   #current(entry: Entry): boolean {
     return (
+      entry.epoch === this.#epoch &&
       entry.generation === (this.#options.generation?.() ?? 0) &&
       this.#clock() - entry.at < (this.#options.ttlMs ?? Number.POSITIVE_INFINITY)
     );
@@ -102,6 +178,7 @@ export class NeighborCache {
       result,
       at: this.#clock(),
       generation: this.#options.generation?.() ?? 0,
+      epoch: this.#epoch,
     });
     return result;
   }

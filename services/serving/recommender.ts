@@ -75,6 +75,18 @@ const SESSION_HISTORY = 5;
 /** Neighbours kept per item (content and MF). */
 const NEIGHBORS = 50;
 /**
+ * A changed item is offered to the content lists of this many of its nearest items (its
+ * neighbours are, by symmetry, mostly the items whose lists it belongs in).
+ */
+const CHANGE_DEPTH = 200;
+/** Content changes waiting beyond this: every content list is outdated instead (a bulk import). */
+const MAX_PENDING_CONTENT_CHANGES = 1_000;
+/**
+ * Content lists are recomputed after this: a change moves the lists of the changed item's
+ * neighbours only, and the IDF weights drift as the catalog grows.
+ */
+const CONTENT_LIST_TTL_MS = 10 * 60_000;
+/**
  * Missing or outdated neighbour lists a request computes itself, per source (the latest items
  * first); the others are computed in the background (neighbor-cache.ts). Enough for what a
  * user just did to count at once; bounded for a large catalog whose lists are mostly cold.
@@ -98,6 +110,18 @@ export class Recommender {
   readonly #clock: () => number;
   readonly results: ResultCache<Ranking>;
   readonly #content: NeighborCache;
+  /** Items whose content changed, waiting to be placed in their neighbours' lists. */
+  readonly #contentChanges = new Set<number>();
+  /** Places one changed item in the content lists (a background job: true while more wait). */
+  readonly #applyContentChange = (): boolean => {
+    const index = this.#o.index;
+    for (const p of this.#contentChanges) {
+      this.#contentChanges.delete(p);
+      this.#content.changed(p, index.content.similar(p, CHANGE_DEPTH));
+      break;
+    }
+    return this.#contentChanges.size > 0;
+  };
   readonly #session: NeighborCache;
   // Per-request scratch, reused by every request (#rank never awaits, so one request at a time).
   readonly #found = new CandidateSet();
@@ -129,8 +153,22 @@ export class Recommender {
     const background = new BackgroundPacer();
     this.#content = new NeighborCache({
       compute: (p) => index.content.similar(p, NEIGHBORS),
-      generation: () => index.catalogVersion,
+      size: NEIGHBORS,
+      ttlMs: CONTENT_LIST_TTL_MS,
+      clock: this.#clock,
       background,
+    });
+    // A catalog change updates the lists it touches, in the background (#applyContentChange).
+    index.onContentChange((p) => {
+      if (this.#content.size === 0) return; // nothing cached to update (e.g. the first load)
+      if (this.#contentChanges.size >= MAX_PENDING_CONTENT_CHANGES) {
+        // A bulk change (a catalog import): recomputing lists as they are used is cheaper.
+        this.#contentChanges.clear();
+        this.#content.invalidateAll();
+        return;
+      }
+      this.#contentChanges.add(p);
+      background.add(this.#applyContentChange);
     });
     this.#session = new NeighborCache({
       compute: (p) => index.similar(p, NEIGHBORS, () => false),

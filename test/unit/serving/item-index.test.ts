@@ -165,8 +165,10 @@ describe('ItemIndex.annStale', () => {
 });
 
 describe('ItemIndex.catalogVersion', () => {
-  it("moves only when an item's content features change, so re-applied records keep the neighbour lists", () => {
+  it("moves (and tells its listeners) only when an item's content features change, so re-applied records keep the neighbour lists", () => {
     const ix = index();
+    const changed: number[] = [];
+    ix.onContentChange((p) => changed.push(p));
     const a = ix.ensure('a');
     const b = ix.ensure('b');
     ix.setCatalog(a, { itemId: 'a', tags: ['x', 'y'], categories: ['books'] });
@@ -191,5 +193,7 @@ describe('ItemIndex.catalogVersion', () => {
     // Deleting it again changes nothing more.
     ix.setCatalog(a, undefined);
     expect(ix.catalogVersion).toBe(loaded + 4);
+    // The listener heard of exactly the changes that moved the version.
+    expect(changed).toEqual([a, b, b, b, b, a]);
   });
 });

@@ -76,4 +76,91 @@ describe('NeighborCache', () => {
     expect(out.get(107)).toBeCloseTo(0.5, 6);
     expect(out.get(108)).toBeCloseTo(0.25, 6);
   });
+
+  it('places a changed item in the lists of its neighbours without recomputing any, and takes it out of its old ones', () => {
+    // Lists by hand: item -> [neighbour, similarity][] (best first), two entries each.
+    const table = new Map<number, [number, number][]>([
+      [
+        1,
+        [
+          [2, 0.6],
+          [3, 0.5],
+        ],
+      ],
+      [
+        2,
+        [
+          [1, 0.6],
+          [3, 0.4],
+        ],
+      ],
+      [
+        3,
+        [
+          [1, 0.5],
+          [2, 0.4],
+        ],
+      ],
+      [
+        4,
+        [
+          [1, 0.7],
+          [3, 0.45],
+        ],
+      ],
+    ]);
+    let computed = 0;
+    const c = new NeighborCache({
+      compute: (p) => {
+        computed++;
+        const list = table.get(p) ?? [];
+        return { indices: Int32Array.from(list, (e) => e[0]), scores: Float32Array.from(list, (e) => e[1]) };
+      },
+      size: 2,
+    });
+    const list = (p: number) => {
+      const { indices, scores } = c.of(p);
+      return Array.from(indices, (q, j) => [q, Math.round((scores[j] as number) * 100) / 100]);
+    };
+    for (const p of [1, 2, 3]) c.of(p);
+    expect(computed).toBe(3);
+    // Item 4 is new: it enters 1's list at the top (2 stays, 3 drops off: two entries) and 3's
+    // list second; 2's list is full of better neighbours.
+    c.changed(4, { indices: Int32Array.of(1, 3), scores: Float32Array.of(0.7, 0.45) });
+    expect(list(1)).toEqual([
+      [4, 0.7],
+      [2, 0.6],
+    ]);
+    expect(list(3)).toEqual([
+      [1, 0.5],
+      [4, 0.45],
+    ]);
+    expect(list(2)).toEqual([
+      [1, 0.6],
+      [3, 0.4],
+    ]);
+    expect(computed).toBe(3);
+    // 4's own list is computed when used; then 4 changes to resemble only 2: it leaves the lists
+    // of its old neighbours (1, 3), enters 2's, and its own list is dropped.
+    list(4);
+    expect(computed).toBe(4);
+    c.changed(4, { indices: Int32Array.of(2), scores: Float32Array.of(0.9) });
+    expect(list(1)).toEqual([[2, 0.6]]);
+    expect(list(3)).toEqual([[1, 0.5]]);
+    expect(list(2)).toEqual([
+      [4, 0.9],
+      [1, 0.6],
+    ]);
+    expect(computed).toBe(4);
+    list(4);
+    expect(computed).toBe(5);
+    // invalidateAll: every list is recomputed when next used.
+    c.invalidateAll();
+    list(1);
+    expect(computed).toBe(6);
+    expect(list(1)).toEqual([
+      [2, 0.6],
+      [3, 0.5],
+    ]);
+  });
 });

@@ -23,6 +23,11 @@ async function harness(...args: Parameters<typeof servingHarness>): Promise<Harn
   return h;
 }
 
+/** Lets the background (neighbour lists, catalog changes) run a few slices. */
+async function turns(n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await new Promise((r) => setTimeout(r, 10));
+}
+
 async function recommend(h: Harness, body: Record<string, unknown>) {
   const res = await h.app.inject({ method: 'POST', url: '/v1/recommendations', payload: body });
   expect(res.statusCode, res.body).toBe(200);
@@ -102,6 +107,9 @@ describe('cold start', () => {
     await h.engine.refreshOnce();
     // A second serving instance on the same store learns of the new item from the catalog stream.
     const other = await harness({ store });
+    // Both have answered the fan before: their content lists of s1 and s2 are cached.
+    for (const instance of [h, other]) await recommend(instance, { userId: 'fan', k: 3 });
+    await turns(5);
     const put = await h.app.inject({
       method: 'PUT',
       url: '/v1/items/new-space',
@@ -109,6 +117,8 @@ describe('cold start', () => {
     });
     expect(put.statusCode).toBe(200);
     await other.engine.refreshOnce();
+    // The new item is placed in its neighbours' cached lists in the background.
+    await turns(5);
     for (const instance of [h, other]) {
       const { items } = await recommend(instance, { userId: 'fan', k: 3 });
       const found = items.find((i) => i.itemId === 'new-space');
