@@ -143,6 +143,7 @@ export class ItemIndex {
    * not loaded yet (the caller reads them and calls setFeatureRows).
    */
   setCatalog(position: number, record: CatalogRecord | undefined): string[] {
+    if (record !== undefined && this.#sameCatalog(position, record)) return [];
     for (const category of this.#categories[position] ?? []) this.#byCategory.get(category)?.delete(position);
     if (record === undefined) {
       this.#flags[position] = DELETED;
@@ -516,6 +517,21 @@ export class ItemIndex {
     if (this.#ann !== undefined || this.#annBuild !== undefined || this.#trackChanges)
       this.#annDirty.set(position, Date.now());
     this.version++;
+  }
+
+  /**
+   * True when applying the record would change nothing (flags, categories, features): a full
+   * reload re-applies every record, and skipping the unchanged ones saves most of its work.
+   */
+  #sameCatalog(position: number, record: CatalogRecord): boolean {
+    const source = record as FeatureSource & { hidden?: boolean };
+    if (this.#flags[position] !== (source.hidden === true ? HIDDEN : 0)) return false;
+    const categories = source.categories ?? [];
+    const known = this.#categories[position] ?? [];
+    if (categories.length !== known.length) return false;
+    for (let i = 0; i < categories.length; i++)
+      if ((categories[i] as string).toLowerCase() !== known[i]) return false;
+    return this.content.hasFeatures(position, featuresOf(source));
   }
 
   #sharedCategories(categories: string[]): readonly string[] {

@@ -81,6 +81,14 @@ export class PackedLists {
     const size = Math.max(256, 2 * (this.#used - this.#garbage + n));
     const ids = new Int32Array(size);
     const weights = new Float32Array(size);
+    if (this.#garbage === 0) {
+      // Nothing to reclaim (e.g. items added one after another): one copy, the starts stay.
+      ids.set(this.#ids.subarray(0, this.#used));
+      weights.set(this.#weights.subarray(0, this.#used));
+      this.#ids = ids;
+      this.#weights = weights;
+      return;
+    }
     let used = 0;
     for (let s = 0; s < this.#slots; s++) {
       const length = this.#length[s] as number;

@@ -175,8 +175,12 @@ describe('ItemIndex.catalogVersion', () => {
     ix.setCatalog(b, { itemId: 'b', tags: ['x'] });
     const loaded = ix.catalogVersion;
     expect(loaded).toBe(2);
-    // A full reload applies the same records again; hiding an item changes no features either.
-    ix.setCatalog(a, { itemId: 'a', tags: ['X', 'y'], categories: ['Books'] });
+    // A full reload applies the same records again: nothing moves, not even the model version.
+    const version = ix.version;
+    expect(ix.setCatalog(a, { itemId: 'a', tags: ['X', 'y'], categories: ['Books'] })).toEqual([]);
+    expect(ix.version).toBe(version);
+    expect([...(ix.inCategory('books') ?? [])]).toEqual([a]);
+    // Hiding an item changes no features either.
     ix.setCatalog(b, { itemId: 'b', tags: ['x'], hidden: true });
     expect(ix.catalogVersion).toBe(loaded);
     expect(ix.hidden(b)).toBe(true);

@@ -1,0 +1,70 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { MemoryModelStore } from '../../../shared/adapters/memory/index.ts';
+import { createLogger } from '../../../shared/observability/index.ts';
+import { ItemIndex } from '../../../services/serving/item-index.ts';
+import { ItemIndexSync } from '../../../services/serving/item-index-sync.ts';
+import { row, seedModel } from '../../support/serving.ts';
+
+const ITEMS = 2_000;
+
+async function world() {
+  const store = new MemoryModelStore();
+  const ids = Array.from({ length: ITEMS }, (_, i) => `i${i}`);
+  await seedModel(store, { items: Object.fromEntries(ids.map((id, i) => [id, row([i % 7, 1, 0, 0])])) });
+  await store.putItems(ids.map((id, i) => ({ id, record: { itemId: id, tags: [`t${i % 10}`] } })));
+  const index = new ItemIndex({ dim: 4, seed: 1, initStd: 0, annThreshold: 1_000_000 });
+  const sync = new ItemIndexSync(index, store, createLogger({ level: 'silent' }));
+  return { store, index, sync };
+}
+
+/** Lets promise callbacks and setImmediate callbacks run, but no timer. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+}
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+describe('ItemIndexSync', () => {
+  it('loads at once the first time, and paces a reload with pauses between its batches', async () => {
+    const { index, sync } = await world();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    // The first load never waits on a timer (nothing is served yet).
+    await sync.load();
+    expect(index.size).toBe(ITEMS);
+    const version = index.version;
+    const catalogVersion = index.catalogVersion;
+    // A reload stops at its first pause until time passes.
+    let done = false;
+    const reload = sync.load().then(() => (done = true));
+    await settle();
+    expect(done).toBe(false);
+    expect(vi.getTimerCount()).toBe(1);
+    let pauses = 0;
+    while (!done && pauses < 1_000) {
+      await vi.advanceTimersToNextTimerAsync();
+      await settle();
+      pauses++;
+    }
+    await reload;
+    // 2,000 items in batches of 250: catalog and rows, 8 batches each, a pause after every batch
+    // (advancing to the next timer may run more than one when they fall due together).
+    expect(pauses).toBeGreaterThan(4);
+    expect(pauses).toBeLessThanOrEqual(16);
+    // Nothing changed in the store: re-applying it changed nothing.
+    expect(index.version).toBe(version);
+    expect(index.catalogVersion).toBe(catalogVersion);
+  });
+
+  it('applies what changed in the store on a reload', async () => {
+    const { store, index, sync } = await world();
+    await sync.load();
+    await seedModel(store, { items: { i5: row([9, 9, 9, 9]) } });
+    await store.putItems([{ id: 'i6', record: { itemId: 'i6', tags: ['new'], hidden: true } }]);
+    await sync.load();
+    expect(Array.from(index.vector(index.indexOf('i5')))).toEqual([9, 9, 9, 9]);
+    expect(index.hidden(index.indexOf('i6'))).toBe(true);
+    expect(index.content.similarity(index.indexOf('i6'), index.indexOf('i16'))).toBe(0);
+  });
+});
