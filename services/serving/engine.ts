@@ -62,6 +62,9 @@ export class ServingEngine {
   #lastQuality = 0;
   #annBuildsCounted = 0;
   #refreshing: Promise<void> | undefined;
+  /** The periodic full reload under way (it runs beside the incremental refreshes). */
+  #reload: Promise<void> | undefined;
+  #ncfReloading = false;
 
   constructor(deps: ServingEngineDeps) {
     const { config, store, logger, metrics } = deps;
@@ -153,19 +156,27 @@ export class ServingEngine {
     void tick();
   }
 
-  /** One step of the loop: a full load when due (or never done), else an incremental refresh. */
+  /**
+   * One step of the loop: the first load, else an incremental refresh; a periodic full reload,
+   * when due, starts beside it and goes on in the background (paced, it takes minutes at a
+   * million items: the incremental refreshes keep the index fresh meanwhile).
+   */
   async refreshOnce(): Promise<void> {
     const { metrics } = this.#deps;
     const started = performance.now();
     try {
       const now = Date.now();
-      if (!this.#sync.loaded || now - this.#lastFull >= this.config.serving.fullReloadMs) {
+      if (!this.#sync.loaded) {
         await this.#sync.load();
         await this.ncf?.load();
         this.#lastFull = now;
       } else {
+        if (now - this.#lastFull >= this.config.serving.fullReloadMs && this.#reload === undefined) {
+          this.#lastFull = now;
+          this.#reload = this.#fullReload().finally(() => (this.#reload = undefined));
+        }
         await this.#sync.refresh();
-        await this.ncf?.refresh();
+        if (!this.#ncfReloading) await this.ncf?.refresh();
       }
       if (now - this.#lastQuality >= QUALITY_POLL_MS) {
         await this.quality.poll(this.#syncStore, now);
@@ -183,6 +194,22 @@ export class ServingEngine {
     this.#annBuildsCounted = this.index.annBuilds;
     metrics.towerVersion.set(this.ncf?.ready === true ? this.ncf.denseVersion : 0);
     metrics.neumfShare.set(this.ncf?.ready === true ? this.quality.neumfShare() : 0);
+  }
+
+  /** The periodic full reload: every row and record again, paced (ItemIndexSync.load). */
+  async #fullReload(): Promise<void> {
+    try {
+      await this.#sync.load();
+      if (this.#stopped) return;
+      this.#ncfReloading = true;
+      await this.ncf?.load();
+    } catch (error) {
+      if (error instanceof TypeError || error instanceof RangeError) throw error;
+      this.#deps.metrics.refreshErrors.inc();
+      this.#logger.warn({ err: error }, 'full reload failed; the next one is due in fullReloadMs');
+    } finally {
+      this.#ncfReloading = false;
+    }
   }
 
   /**
@@ -204,6 +231,8 @@ export class ServingEngine {
     this.#stopped = true;
     clearTimeout(this.#timer);
     await this.#refreshing;
+    this.#sync.stop();
+    await this.#reload;
     this.#load.close();
     this.index.close();
   }

@@ -31,6 +31,13 @@ export class ItemIndexSync {
   /** Milliseconds since the epoch of the last successful refresh (0: never). */
   lastRefresh = 0;
   loaded = false;
+  /**
+   * While a reload runs beside the incremental refreshes: the items those applied. The reload may
+   * have read an item before a refresh applied a newer row, and then written its older copy: it
+   * reads these again at its end.
+   */
+  #touched: Set<string> | undefined;
+  #stopping = false;
 
   constructor(index: ItemIndex, store: ModelStore, logger: Logger) {
     this.#index = index;
@@ -44,7 +51,50 @@ export class ItemIndexSync {
    */
   async load(): Promise<void> {
     const started = Date.now();
-    const pace = new Pace(this.loaded);
+    const pace = new Pace(this.loaded, () => this.#stopping);
+    const reload = this.loaded;
+    if (reload) this.#touched = new Set();
+    try {
+      await this.#loadAll(pace);
+      if (this.#stopping) return;
+      // What the refreshes applied meanwhile, read again: the latest copy wins.
+      const touched = [...(this.#touched ?? [])];
+      this.#touched = undefined;
+      if (touched.length > 0) await this.#reapply(touched);
+    } finally {
+      this.#touched = undefined;
+    }
+    this.loaded = true;
+    this.#index.trackChanges();
+    this.lastRefresh = Date.now();
+    this.#logger.info(
+      {
+        items: this.#index.size,
+        features: this.#index.featureKeys().length,
+        ms: Date.now() - started,
+        reload,
+      },
+      reload ? 'item index reloaded' : 'item index loaded',
+    );
+    await this.#rebuildAnnIfStale();
+  }
+
+  /** Stops a load under way at its next batch (the process is stopping). */
+  stop(): void {
+    this.#stopping = true;
+  }
+
+  async #reapply(ids: readonly string[]): Promise<void> {
+    const index = this.#index;
+    await this.#loadCatalog(ids, new Pace(false, () => this.#stopping));
+    for (let start = 0; start < ids.length; start += CHUNK) {
+      const chunk = ids.slice(start, start + CHUNK);
+      const values = await this.#store.getRows('mf:item', chunk);
+      chunk.forEach((id, k) => index.setRow(index.ensure(id), values[k]));
+    }
+  }
+
+  async #loadAll(pace: Pace): Promise<void> {
     if (!this.loaded) {
       await this.#rows.skipToEnd(this.#store);
       await this.#catalog.skipToEnd(this.#store);
@@ -61,7 +111,7 @@ export class ItemIndexSync {
       const keys = features.slice(start, start + CHUNK);
       index.setFeatureRows(keys, await this.#store.getRows('mf:item-feature', keys));
     }
-    for (let start = 0; start < index.size; start += pace.chunk) {
+    for (let start = 0; start < index.size && !this.#stopping; start += pace.chunk) {
       const ids = Array.from({ length: Math.min(pace.chunk, index.size - start) }, (_, k) =>
         index.idAt(start + k),
       );
@@ -71,14 +121,6 @@ export class ItemIndexSync {
       index.recomputeRange(start, start + pace.chunk);
       await pace.end();
     }
-    this.loaded = true;
-    index.trackChanges();
-    this.lastRefresh = Date.now();
-    this.#logger.info(
-      { items: index.size, catalog: catalog.length, features: features.length, ms: Date.now() - started },
-      'item index loaded',
-    );
-    await this.#rebuildAnnIfStale();
   }
 
   /** Applies what changed since the last refresh: new items, trained rows, catalog changes. */
@@ -89,8 +131,9 @@ export class ItemIndexSync {
     for (const id of added) index.ensure(id);
     const catalog = await this.#catalog.poll(this.#store);
     for (const id of catalog.ids) index.ensure(id);
-    await this.#loadCatalog(catalog.ids, new Pace(false));
+    await this.#loadCatalog(catalog.ids, new Pace(false, () => this.#stopping));
     const rows = await this.#rows.poll(this.#store);
+    for (const id of [...added, ...catalog.ids, ...rows.ids]) this.#touched?.add(id);
     for (let start = 0; start < rows.ids.length; start += CHUNK) {
       const ids = rows.ids.slice(start, start + CHUNK);
       const values = await this.#store.getRows('mf:item', ids);
@@ -123,7 +166,7 @@ export class ItemIndexSync {
 
   async #loadCatalog(ids: readonly string[], pace: Pace): Promise<void> {
     const index = this.#index;
-    for (let start = 0; start < ids.length; start += pace.chunk) {
+    for (let start = 0; start < ids.length && !pace.stopped(); start += pace.chunk) {
       const chunk = ids.slice(start, start + pace.chunk);
       const records = await this.#store.getItems(chunk);
       const missing = new Set<string>();
@@ -145,11 +188,13 @@ export class ItemIndexSync {
 /** Batches and pauses of a load: paced (a reload) or as fast as it goes, yielding between batches. */
 class Pace {
   readonly chunk: number;
+  readonly stopped: () => boolean;
   readonly #paced: boolean;
   #began = 0;
 
-  constructor(paced: boolean) {
+  constructor(paced: boolean, stopped: () => boolean) {
     this.#paced = paced;
+    this.stopped = stopped;
     this.chunk = paced ? PACED_CHUNK : CHUNK;
   }
 
@@ -162,7 +207,7 @@ class Pace {
   end(): Promise<void> {
     const took = performance.now() - this.#began;
     return new Promise((resolve) => {
-      if (this.#paced) setTimeout(resolve, Math.min(1_000, PAUSE_FACTOR * took));
+      if (this.#paced && !this.stopped()) setTimeout(resolve, Math.min(1_000, PAUSE_FACTOR * took));
       else setImmediate(resolve);
     });
   }

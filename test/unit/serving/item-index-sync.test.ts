@@ -1,14 +1,28 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryModelStore } from '../../../shared/adapters/memory/index.ts';
 import { createLogger } from '../../../shared/observability/index.ts';
+import type { Row, RowTable } from '../../../shared/ports/index.ts';
 import { ItemIndex } from '../../../services/serving/item-index.ts';
 import { ItemIndexSync } from '../../../services/serving/item-index-sync.ts';
 import { row, seedModel } from '../../support/serving.ts';
 
 const ITEMS = 2_000;
 
+/**
+ * A store whose batch reads of item rows return a stale copy of some items: what a reload reads
+ * when the trainer writes an item between the reload's read and its write of that batch.
+ */
+class StaleBatches extends MemoryModelStore {
+  readonly stale = new Map<string, Row>();
+  override async getRows(table: RowTable, ids: readonly string[]): Promise<(Row | undefined)[]> {
+    const rows = await super.getRows(table, ids);
+    if (table !== 'mf:item' || ids.length < 2) return rows;
+    return rows.map((r, k) => this.stale.get(ids[k] as string) ?? r);
+  }
+}
+
 async function world() {
-  const store = new MemoryModelStore();
+  const store = new StaleBatches();
   const ids = Array.from({ length: ITEMS }, (_, i) => `i${i}`);
   await seedModel(store, { items: Object.fromEntries(ids.map((id, i) => [id, row([i % 7, 1, 0, 0])])) });
   await store.putItems(ids.map((id, i) => ({ id, record: { itemId: id, tags: [`t${i % 10}`] } })));
@@ -66,5 +80,35 @@ describe('ItemIndexSync', () => {
     expect(Array.from(index.vector(index.indexOf('i5')))).toEqual([9, 9, 9, 9]);
     expect(index.hidden(index.indexOf('i6'))).toBe(true);
     expect(index.content.similarity(index.indexOf('i6'), index.indexOf('i16'))).toBe(0);
+  });
+
+  it('reads again at its end what the incremental refreshes applied while it ran, so the latest copy wins', async () => {
+    const { store, index, sync } = await world();
+    await sync.load();
+    const before = await store.getRows('mf:item', ['i0']);
+    // The trainer writes i0; the reload's batch read of i0 will come back with the older copy.
+    store.stale.set('i0', before[0] as Row);
+    await seedModel(store, { items: { i0: row([7, 7, 7, 7]) } });
+    const reload = sync.load();
+    // A refresh beside it applies the new row first; then the reload writes its stale copy.
+    await sync.refresh();
+    expect(Array.from(index.vector(index.indexOf('i0')))).toEqual([7, 7, 7, 7]);
+    await reload;
+    expect(Array.from(index.vector(index.indexOf('i0')))).toEqual([7, 7, 7, 7]);
+  });
+
+  it('stops a reload under way when stopped', async () => {
+    const { sync } = await world();
+    await sync.load();
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    let done = false;
+    const reload = sync.load().then(() => (done = true));
+    await settle();
+    expect(done).toBe(false);
+    sync.stop();
+    await vi.advanceTimersToNextTimerAsync();
+    await settle();
+    expect(done).toBe(true);
+    await reload;
   });
 });
