@@ -429,6 +429,19 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
       expect(await store.getItemRegistry('none', 0)).toEqual([]);
     });
 
+    it('reads a registry and the catalog ids larger than one read page whole (Redis pages by 10,000)', async () => {
+      const ids = Array.from({ length: 25_003 }, (_, i) => `n${i}`);
+      for (let start = 0; start < ids.length; start += 5_000)
+        await store.commit({ newItems: { registry: 'big', ids: ids.slice(start, start + 5_000) } });
+      expect(await store.getItemRegistry('big', 0)).toEqual(ids);
+      expect(await store.getItemRegistry('big', 12_345)).toEqual(ids.slice(12_345));
+      expect(await store.getItemRegistry('big', 25_003)).toEqual([]);
+      await store.putItems(ids.map((id) => ({ id, record: { itemId: id } })));
+      const listed = await store.listItemIds();
+      expect(listed).toHaveLength(ids.length);
+      expect(new Set(listed)).toEqual(new Set(ids));
+    });
+
     it('streams changed item ids in order and resumes after a position', async () => {
       await store.commit({ changedItems: { stream: 'mf', ids: ['a', 'b'] } });
       await store.commit({ changedItems: { stream: 'mf', ids: ['c'] } });

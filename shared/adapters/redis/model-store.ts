@@ -26,6 +26,12 @@ import { decodeRow, encodeRow } from './row-codec.ts';
 
 const COMMIT_SCRIPT = readFileSync(new URL('./commit.lua', import.meta.url), 'utf8');
 const READ_CHUNK = 1_000;
+/**
+ * Elements per command when reading a whole registry or the catalog's id set: one command for a
+ * million elements held Redis (single-threaded) for a noticeable time, delaying every other
+ * client's command, and under load it ran past the command timeout.
+ */
+const LIST_PAGE = 10_000;
 /** Deletes an item record and, when it existed, appends its id to the catalog change stream. */
 const DELETE_ITEM_SCRIPT = `
 local deleted = redis.call('DEL', KEYS[1])
@@ -155,9 +161,15 @@ export class RedisModelStore implements ModelStore {
   }
 
   async getItemRegistry(registry: string, from: number): Promise<string[]> {
-    return this.#call('read of the item registry', () =>
-      this.#redis.lrange(this.#key('registry', registry), from, -1),
-    );
+    const key = this.#key('registry', registry);
+    const out: string[] = [];
+    for (let start = from; ; start += LIST_PAGE) {
+      const page = await this.#call('read of the item registry', () =>
+        this.#redis.lrange(key, start, start + LIST_PAGE - 1),
+      );
+      for (const id of page) out.push(id);
+      if (page.length < LIST_PAGE) return out;
+    }
   }
 
   async getPopular(segment: string, k: number): Promise<{ itemId: string; score: number }[]> {
@@ -243,7 +255,18 @@ export class RedisModelStore implements ModelStore {
   }
 
   async listItemIds(): Promise<string[]> {
-    return this.#call('catalog read', () => this.#redis.smembers(this.#key('items')));
+    // SSCAN in pages (it may return an element twice: a Set keeps each once).
+    const key = this.#key('items');
+    const ids = new Set<string>();
+    let cursor = '0';
+    do {
+      const [next, page] = await this.#call('catalog read', () =>
+        this.#redis.sscan(key, cursor, 'COUNT', LIST_PAGE),
+      );
+      for (const id of page) ids.add(id);
+      cursor = next;
+    } while (cursor !== '0');
+    return [...ids];
   }
 
   async putUsers(records: readonly { id: string; record: CatalogRecord }[]): Promise<void> {
