@@ -61,8 +61,10 @@ export class ItemIndexSync {
       if (this.#stopping) return;
       // What the refreshes applied meanwhile, read again: the latest copy wins.
       const touched = [...(this.#touched ?? [])];
-      this.#touched = undefined;
-      if (touched.length > 0) await this.#reapply(touched);
+      if (touched.length > 0) {
+        await this.#loadCatalog(touched, new Pace(false, () => this.#stopping));
+        await this.#applyRows(touched);
+      }
     } finally {
       this.#touched = undefined;
     }
@@ -86,9 +88,9 @@ export class ItemIndexSync {
     this.#stopping = true;
   }
 
-  async #reapply(ids: readonly string[]): Promise<void> {
+  /** Reads and applies the MF rows of these items. */
+  async #applyRows(ids: readonly string[]): Promise<void> {
     const index = this.#index;
-    await this.#loadCatalog(ids, new Pace(false, () => this.#stopping));
     for (let start = 0; start < ids.length; start += CHUNK) {
       const chunk = ids.slice(start, start + CHUNK);
       const values = await this.#store.getRows('mf:item', chunk);
@@ -136,11 +138,7 @@ export class ItemIndexSync {
     await this.#loadCatalog(catalog.ids, new Pace(false, () => this.#stopping));
     const rows = await this.#rows.poll(this.#store);
     for (const id of [...added, ...catalog.ids, ...rows.ids]) this.#touched?.add(id);
-    for (let start = 0; start < rows.ids.length; start += CHUNK) {
-      const ids = rows.ids.slice(start, start + CHUNK);
-      const values = await this.#store.getRows('mf:item', ids);
-      ids.forEach((id, k) => index.setRow(index.ensure(id), values[k]));
-    }
+    await this.#applyRows(rows.ids);
     this.lastRefresh = Date.now();
     await this.#rebuildAnnIfStale();
     return { changed: added.length + catalog.ids.length + rows.ids.length };

@@ -1,3 +1,5 @@
+import { grown } from './stamps.ts';
+
 /**
  * Short weighted lists, one per slot (an item's feature ids and weights), packed into a few
  * growing typed arrays instead of an object and two typed arrays per slot: that was ~550 bytes
@@ -5,9 +7,9 @@
  * full garbage collection of a serving process marked them all (~1 s of marking every ~12 s).
  *
  * A list that grows moves to the end of the arrays; the space it leaves is reclaimed when they
- * are full (the live lists are copied into new arrays twice their size). Read a list as `ids[start(slot) + k]` and
- * `weights[start(slot) + k]` for k < length(slot), and read `ids`/`weights` again after a `set`
- * (they may have been replaced).
+ * are full (the live lists are copied into new arrays twice their size). Read a list as
+ * `ids[start(slot) + k]` and `weights[start(slot) + k]` for k < length(slot), and read
+ * `ids`/`weights` again after a `set` (they may have been replaced).
  */
 export class PackedLists {
   #start: Int32Array = new Int32Array(64);
@@ -53,8 +55,8 @@ export class PackedLists {
     if (ids.length !== weights.length) throw new RangeError('ids and weights differ in length');
     if (slot >= this.#start.length) {
       const size = Math.max(2 * this.#start.length, slot + 1);
-      this.#start = grownInt(this.#start, size);
-      this.#length = grownInt(this.#length, size);
+      this.#start = grown(this.#start, size);
+      this.#length = grown(this.#length, size);
     }
     if (slot >= this.#slots) this.#slots = slot + 1;
     const old = this.#length[slot] as number;
@@ -76,7 +78,7 @@ export class PackedLists {
     this.#length[slot] = n;
   }
 
-  /** Room for n more entries at the end: the live lists are copied, in slot order, into arrays twice their size. */
+  /** Room for n more entries at the end: the live lists, in slot order, into arrays twice their size. */
   #makeRoom(n: number): void {
     const size = Math.max(256, 2 * (this.#used - this.#garbage + n));
     const ids = new Int32Array(size);
@@ -104,10 +106,4 @@ export class PackedLists {
     this.#used = used;
     this.#garbage = 0;
   }
-}
-
-function grownInt(array: Int32Array, size: number): Int32Array {
-  const out = new Int32Array(size);
-  out.set(array);
-  return out;
 }
