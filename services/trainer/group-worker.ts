@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { QUALITY_COUNTER, QUALITY_HIT_RANK, qualityFields } from '../../shared/model/quality.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
 import { isRecsysError, isRetriable } from '../../shared/errors/index.ts';
@@ -294,6 +295,7 @@ export class GroupWorker {
     const started = performance.now();
     let result;
     try {
+      await this.#holdWrites();
       result = await store.commit(write);
     } catch (error) {
       // Handled in turn, after what is running now (which may be waiting for this very write:
@@ -335,6 +337,14 @@ export class GroupWorker {
         .catch((error: unknown) => this.#log.warn({ err: error }, 'periodic publish failed; will retry'));
     }
     return true;
+  }
+
+  /** Waits while the fault-injection file `trainer.holdWritesFile` exists (see its docs). */
+  async #holdWrites(): Promise<void> {
+    const file = this.#deps.config.trainer.holdWritesFile;
+    if (file === '' || !existsSync(file)) return;
+    this.#log.warn({ file }, 'writes held: trainer.holdWritesFile exists');
+    while (existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 20));
   }
 
   /**

@@ -117,6 +117,7 @@ export function defaultConfig(): Config {
       prefetchBatches: 4,
       retryDelayMs: 500,
       auditEventIds: false,
+      holdWritesFile: '',
     },
   };
 }

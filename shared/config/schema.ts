@@ -226,6 +226,11 @@ export const ConfigSchema = Type.Object(
         retryDelayMs: Type.Integer({ minimum: 10 }),
         /** Count every applied event id in `applied:<model>` (for audits and tests; costs memory). */
         auditEventIds: Type.Boolean(),
+        /**
+         * Fault injection for tests and drills: while this file exists, trained batches are not
+         * written (each write waits), which makes a paused zombie on demand. Empty: off.
+         */
+        holdWritesFile: Type.String(),
       },
       { additionalProperties: false },
     ),
