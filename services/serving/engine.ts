@@ -2,6 +2,7 @@ import { mfConfigFrom, neumfConfigFrom, type RecsysConfig } from '../../shared/c
 import { ContextEncoder } from '../../shared/model/context.ts';
 import { DEFAULT_MF_CONFIG } from '../../shared/model/hybrid-mf.ts';
 import { DEFAULT_NEUMF_CONFIG } from '../../shared/model/neumf/neumf.ts';
+import { RecsysError } from '../../shared/errors/index.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import type { ModelStore } from '../../shared/ports/index.ts';
 import { DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
@@ -65,6 +66,10 @@ export class ServingEngine {
   /** The periodic full reload under way (it runs beside the incremental refreshes). */
   #reload: Promise<void> | undefined;
   #ncfReloading = false;
+  /** True once the first refresh loaded the index, the NeuMF side and the models' quality. */
+  #ready = false;
+  #learnt = 0;
+  readonly #readyWaiters = new Set<() => void>();
 
   constructor(deps: ServingEngineDeps) {
     const { config, store, logger, metrics } = deps;
@@ -127,6 +132,7 @@ export class ServingEngine {
       blendInteractions: config.serving.blendInteractions,
       resultTtlMs: config.serving.resultTtlMs,
       neumfShare: () => this.quality.neumfShare(),
+      learnt: () => this.#learnt,
       busy: () => this.#load.busy,
       ...(deps.clock === undefined ? {} : { clock: deps.clock }),
     });
@@ -137,10 +143,44 @@ export class ServingEngine {
     return this.#sync.loaded;
   }
 
+  /**
+   * True once everything a ranking reads was loaded once: the item index, the NeuMF side (rows and
+   * tower, when NeuMF is configured) and the models' live quality (NeuMF's share). Answers before
+   * that would differ from the ones a moment later for the same stored state.
+   */
+  get ready(): boolean {
+    return this.#ready;
+  }
+
+  /**
+   * Resolves once ready; a request that arrives during the first load waits for it (at most
+   * serving.readyWaitMs) rather than being answered from a half-loaded state. Throws NOT_READY
+   * (503, retriable) when the wait runs out, e.g. while the store is unreachable at start.
+   */
+  async whenReady(): Promise<void> {
+    if (this.#ready) return;
+    let wake: (() => void) | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      wake = resolve;
+      this.#readyWaiters.add(resolve);
+      timer = setTimeout(resolve, this.config.serving.readyWaitMs);
+    }).finally(() => {
+      clearTimeout(timer);
+      if (wake !== undefined) this.#readyWaiters.delete(wake);
+    });
+    if (!this.#ready) {
+      throw new RecsysError('NOT_READY', {
+        message: `Not ready: ${this.notReadyReasons().join('; ')}; retry shortly.`,
+      });
+    }
+  }
+
   /** Why the service is not ready (empty: ready). */
   notReadyReasons(): string[] {
     const reasons: string[] = [];
     if (!this.#sync.loaded) reasons.push('the item index is not loaded yet');
+    else if (!this.#ready) reasons.push('the NeuMF side and the models quality are not loaded yet');
     if (this.guard.state === 'open') reasons.push('the model store is unavailable (circuit open)');
     return reasons;
   }
@@ -180,8 +220,10 @@ export class ServingEngine {
       }
       if (now - this.#lastQuality >= QUALITY_POLL_MS) {
         await this.quality.poll(this.#syncStore, now);
+        await this.#pollLearnt();
         this.#lastQuality = now;
       }
+      if (!this.#ready) this.#becomeReady();
       metrics.refreshSeconds.observe((performance.now() - started) / 1000);
     } catch (error) {
       if (error instanceof TypeError || error instanceof RangeError) throw error;
@@ -194,6 +236,23 @@ export class ServingEngine {
     this.#annBuildsCounted = this.index.annBuilds;
     metrics.towerVersion.set(this.ncf?.ready === true ? this.ncf.denseVersion : 0);
     metrics.neumfShare.set(this.ncf?.ready === true ? this.quality.neumfShare() : 0);
+  }
+
+  /**
+   * Events MF has learnt, from its stored offsets: the model version serving reports. It survives
+   * restarts (an in-memory change count started again from 0) and never goes back.
+   */
+  async #pollLearnt(): Promise<void> {
+    const offsets = await this.#syncStore.getOffsets(`${this.config.trainer.groupPrefix}-mf`);
+    let sum = 0;
+    for (const offset of offsets.values()) sum += offset;
+    this.#learnt = Math.max(this.#learnt, sum);
+  }
+
+  #becomeReady(): void {
+    this.#ready = true;
+    for (const wake of this.#readyWaiters) wake();
+    this.#readyWaiters.clear();
   }
 
   /** The periodic full reload: every row and record again, paced (ItemIndexSync.load). */

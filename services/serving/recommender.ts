@@ -64,6 +64,8 @@ export interface RecommenderOptions {
   readonly resultTtlMs: number;
   /** NeuMF's weight against MF's right now (default NEUMF_SHARE; 0 turns re-ranking off). */
   readonly neumfShare?: () => number;
+  /** Events MF has learnt (the version in modelVersion; default: the index's change count). */
+  readonly learnt?: () => number;
   /** True while the process is saturated (load-gauge.ts): requests compute no neighbour lists. */
   readonly busy?: () => boolean;
   readonly clock?: () => number;
@@ -97,6 +99,12 @@ const CONTENT_LIST_TTL_MS = 10 * 60_000;
  * popular item's list nearly always is).
  */
 const LISTS_PER_REQUEST = 1;
+/**
+ * Up to this many items a request computes every list it needs, busy or not (a list is a scan of
+ * the catalog: a few microseconds here), so its answer depends on the stored state only, never on what the
+ * background happened to have cached: the same list right after a start as a minute later.
+ */
+export const ALL_LISTS_UP_TO = 5_000;
 
 /**
  * The recommendation path: candidates from MF (exact or ANN), popularity for the request's
@@ -180,7 +188,10 @@ export class Recommender {
 
   modelVersion(): string {
     const ncf = this.#o.ncf;
-    return `mf.${this.#o.index.version}` + (ncf?.ready === true ? `-neumf.${ncf.denseVersion}` : '');
+    return (
+      `mf.${this.#o.learnt?.() ?? this.#o.index.version}` +
+      (ncf?.ready === true ? `-neumf.${ncf.denseVersion}` : '')
+    );
   }
 
   async recommend(request: RecommendRequest): Promise<Recommendation> {
@@ -348,7 +359,12 @@ export class Recommender {
       if (p >= 0 && !skip(p)) found.popular[found.at(p)] = (popular[j] as { score: number }).score;
     }
     if (history.length > 0) {
-      const lists = this.#o.busy?.() === true || index.annActive ? 0 : LISTS_PER_REQUEST;
+      const lists =
+        index.size <= ALL_LISTS_UP_TO && !index.annActive
+          ? Number.POSITIVE_INFINITY
+          : this.#o.busy?.() === true || index.annActive
+            ? 0
+            : LISTS_PER_REQUEST;
       // Content: items whose features are like those of the recent history (recent weigh more).
       const recent = history.slice(-CONTENT_HISTORY);
       const weights = recent.map((_, j) => 0.75 + (0.25 * (j + 1)) / recent.length);

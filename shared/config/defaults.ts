@@ -67,6 +67,7 @@ export function defaultConfig(): Config {
       blendInteractions: 10,
       refreshMs: 250,
       fullReloadMs: 300_000,
+      readyWaitMs: 10_000,
       resultTtlMs: 600_000,
       requestTimeoutMs: 10_000,
     },

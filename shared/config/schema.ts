@@ -127,6 +127,8 @@ export const ConfigSchema = Type.Object(
         refreshMs: Type.Integer({ minimum: 10 }),
         /** How often the whole index is reloaded (and the ANN index rebuilt). */
         fullReloadMs: Type.Integer({ minimum: 1_000 }),
+        /** A ranking request during the first load waits this long for it, then gets 503 NOT_READY. */
+        readyWaitMs: Type.Integer({ minimum: 0, maximum: 120_000 }),
         /** How long a ranking is kept for paging through it with resultId. */
         resultTtlMs: Type.Integer({ minimum: 1_000 }),
         /** Slow clients are cut off after this (headers and whole request). */

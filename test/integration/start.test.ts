@@ -89,12 +89,22 @@ describe('recsys start (all-in-one, embedded)', () => {
     expect(inspect.status).toBe(0);
     expect(JSON.parse(inspect.stdout)).toMatchObject({ known: true, record: { categories: ['comedy'] } });
 
+    const versionOf = async (base: string) => {
+      const res = await fetch(`${base}/v1/users/newcomer/recommendations?k=5&device=mobile`);
+      const { modelVersion } = (await res.json()) as { modelVersion: string };
+      return Number(/^mf\.(\d+)/.exec(modelVersion)?.[1]);
+    };
+    const versionBefore = await versionOf(url);
+    expect(versionBefore).toBeGreaterThan(0);
     expect(await first.stop()).toBe(0);
 
     // Restart on the same data folder: no second seeding, the newcomer's history is still there.
     const second = new StartProcess(dataDir);
     running.push(second);
     await waitUntil(() => second.url !== undefined, 'the restarted API', 60_000);
+    // The first answer after the restart comes from the whole stored state: the same model
+    // version or a later one (never back to a count started again from 0), the same tastes.
+    expect(await versionOf(second.url as string)).toBeGreaterThanOrEqual(versionBefore);
     const again = await recommend(second.url as string, 'newcomer', 'mobile', 5);
     expect(again.filter((id) => genreOf(id) === 'comedy').length).toBeGreaterThanOrEqual(4);
     expect(again.some((id) => clicked.includes(id))).toBe(false);

@@ -42,6 +42,8 @@ export async function servingHarness(
     eventLog?: EventLog;
     clock?: () => number;
     load?: LoadGauge;
+    /** Run the first refresh before returning (default true). */
+    loaded?: boolean;
   } = {},
 ) {
   const config = servingConfig(options.config);
@@ -58,7 +60,7 @@ export async function servingHarness(
     ...(options.clock ? { clock: options.clock } : {}),
     ...(options.load ? { load: options.load } : {}),
   });
-  await engine.refreshOnce();
+  if (options.loaded !== false) await engine.refreshOnce();
   const app = await buildServingApp({
     config,
     engine,

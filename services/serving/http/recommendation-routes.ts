@@ -50,6 +50,8 @@ function contextFromQuery(query: Record<string, unknown>): Context | undefined {
 /** Recommendations, popular items and similar items. */
 export function registerRecommendationRoutes(app: FastifyInstance, deps: RecommendationRoutesDeps): void {
   const { engine, metrics } = deps;
+  // Nothing is ranked from a half-loaded state: during the first load requests wait for it.
+  const waitReady = async () => engine.whenReady();
 
   const answer = (reply: FastifyReply, userId: string, result: Recommendation, requestId: string) => {
     for (const item of result.items) metrics.itemsServed.inc({ source: item.source });
@@ -68,6 +70,7 @@ export function registerRecommendationRoutes(app: FastifyInstance, deps: Recomme
     '/v1/recommendations',
     {
       config: { access: 'read' },
+      preHandler: waitReady,
       schema: {
         summary: 'Top-k recommendations for a user, with request context',
         tags: ['recommendations'],
@@ -86,6 +89,7 @@ export function registerRecommendationRoutes(app: FastifyInstance, deps: Recomme
     '/v1/users/:userId/recommendations',
     {
       config: { access: 'read' },
+      preHandler: waitReady,
       schema: {
         summary: 'Top-k recommendations for a user (context as extra query parameters: device, hour, ...)',
         tags: ['recommendations'],
@@ -132,6 +136,7 @@ export function registerRecommendationRoutes(app: FastifyInstance, deps: Recomme
     '/v1/popular',
     {
       config: { access: 'read' },
+      preHandler: waitReady,
       schema: {
         summary: 'Popular items for a context (device, hour, ... as query parameters)',
         tags: ['recommendations'],
@@ -151,6 +156,7 @@ export function registerRecommendationRoutes(app: FastifyInstance, deps: Recomme
     '/v1/items/:itemId/similar',
     {
       config: { access: 'read' },
+      preHandler: waitReady,
       schema: {
         summary: 'Items similar to an item (MF embeddings blended with content similarity)',
         tags: ['recommendations'],

@@ -9,6 +9,7 @@ import {
 import { NeuMF } from '../../../shared/model/neumf/neumf.ts';
 import { useBackend } from '../../../shared/model/tf-backend.ts';
 import { LoadGauge } from '../../../services/serving/load-gauge.ts';
+import { ALL_LISTS_UP_TO } from '../../../services/serving/recommender.ts';
 import { row, seedModel, servingHarness } from '../../support/serving.ts';
 
 type Harness = Awaited<ReturnType<typeof servingHarness>>;
@@ -38,18 +39,21 @@ async function recommend(h: Harness, body: Record<string, unknown>) {
 }
 
 describe('neighbour lists under load', () => {
-  it('computes a missing list on the request path when the process is idle, and leaves it to the background when it is saturated or the catalog is on the ANN index', async () => {
+  it('computes a missing list on the request path when the process is idle or the catalog small, and leaves it to the background when a large one is saturated or on the ANN index', async () => {
     const catalog = [
       { id: 's1', tags: ['space'] },
       { id: 's2', tags: ['space', 'robots'] },
       { id: 's3', tags: ['space', 'robots'] },
       { id: 'r1', tags: ['romance'] },
     ];
+    // Untagged filler past ALL_LISTS_UP_TO: a catalog large enough for the request-path budget.
+    const filler = Array.from({ length: ALL_LISTS_UP_TO }, (_, i) => ({ id: `f${i}`, tags: [] }));
     const results: { busy: boolean; ann: boolean; content: string[] }[] = [];
-    for (const [busy, ann] of [
-      [false, false],
-      [true, false],
-      [false, true],
+    for (const [busy, ann, large] of [
+      [false, false, true],
+      [true, false, true],
+      [false, true, false],
+      [true, false, false],
     ] as const) {
       const store = new MemoryModelStore();
       // A gauge whose every interval is all work (busy) or all waiting (idle).
@@ -60,9 +64,10 @@ describe('neighbour lists under load', () => {
       load.tick();
       expect(load.busy).toBe(busy);
       const h = await harness({ store, load, ...(ann ? { config: { serving: { annThreshold: 2 } } } : {}) });
-      await store.putItems(catalog.map((c) => ({ id: c.id, record: { itemId: c.id, tags: c.tags } })));
+      const all = large ? [...catalog, ...filler] : catalog;
+      await store.putItems(all.map((c) => ({ id: c.id, record: { itemId: c.id, tags: c.tags } })));
       await seedModel(store, {
-        items: Object.fromEntries(catalog.map((c) => [c.id, row([0, 1, 0, 0], 0, 10)])),
+        items: Object.fromEntries(all.map((c) => [c.id, row([0, 1, 0, 0], 0, 10)])),
         users: { fan: row([0, 1, 0, 0], 0, 3) },
         histories: { fan: ['s2'] },
         popularity: { '*': { r1: 9 } },
@@ -80,6 +85,9 @@ describe('neighbour lists under load', () => {
     // Idle, but the catalog is searched through the ANN index (a list costs a search there):
     // the background computes it.
     expect(results[2]?.content).toEqual([]);
+    // Saturated, but a small catalog: every list is computed (the answer depends on the stored
+    // state only, not on what the background has cached yet).
+    expect(results[3]?.content).toContain('s3');
   });
 });
 
