@@ -11,6 +11,9 @@
 # Environment:
 #   RECSYS_NODE_VERSION  version to install (default: the pinned one below)
 #   RECSYS_CACHE_DIR     cache folder (default: ${XDG_CACHE_HOME:-$HOME/.cache}/recsys)
+#
+# The command is stopped with SIGTERM when this script's parent dies (setpriv --pdeathsig, from
+# util-linux, where it exists), so a killed launcher or npm shell never leaves it running.
 set -euo pipefail
 
 NODE_VERSION="${RECSYS_NODE_VERSION:-24.21.0}"
@@ -48,6 +51,10 @@ fi
 
 if [ "$#" -eq 0 ]; then
   node -v
+elif command -v setpriv >/dev/null 2>&1 && setpriv --help 2>&1 | grep -q -- --pdeathsig; then
+  # The command gets SIGTERM when its parent dies (a killed launcher or npm shell would otherwise
+  # leave it running, e.g. a server still on its port).
+  exec setpriv --pdeathsig TERM -- "$@"
 else
   exec "$@"
 fi
