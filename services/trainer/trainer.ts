@@ -1,6 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { RecsysConfig } from '../../shared/config/index.ts';
-import type { Logger } from '../../shared/observability/index.ts';
+import { probe, type Logger } from '../../shared/observability/index.ts';
 import type { EventLog, ModelStore } from '../../shared/ports/index.ts';
 import { createEventCodec } from '../../shared/schemas/index.ts';
 import { GroupWorker } from './group-worker.ts';
@@ -99,10 +99,16 @@ export async function startTrainer(deps: TrainerDeps): Promise<Trainer> {
             ),
           }),
           ready: async () => {
-            const [log, model] = await Promise.all([eventLog.ping(), store.ping()]);
+            // Bounded: with Kafka down a ping retries for seconds, longer than a prober waits.
+            const [log, model] = await Promise.all([probe(() => eventLog.ping()), probe(() => store.ping())]);
+            const failing = [
+              ...(log ? [] : ['the event log does not answer']),
+              ...(model ? [] : ['the model store does not answer']),
+              ...workers.filter((w) => !w.healthy).map((w) => `consumer ${w.groupId} stopped`),
+            ];
             return {
-              ok: log && model && workers.every((w) => w.healthy),
-              details: { eventLog: log, modelStore: model },
+              ok: failing.length === 0,
+              details: { eventLog: log, modelStore: model, ...(failing.length > 0 ? { failing } : {}) },
             };
           },
         });

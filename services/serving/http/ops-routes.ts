@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { RecsysError } from '../../../shared/errors/index.ts';
+import { probe } from '../../../shared/observability/index.ts';
 import type { EventLog } from '../../../shared/ports/index.ts';
 import type { MetricsSource } from '../metrics.ts';
 import type { ServingEngine } from '../engine.ts';
@@ -24,10 +25,7 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
 
   const cached = async (state: { at: number; ok: boolean }, ping: () => Promise<boolean>) => {
     if (Date.now() - state.at < PING_CACHE_MS) return state;
-    const ok = await Promise.race([
-      ping().catch(() => false),
-      new Promise<boolean>((resolve) => setTimeout(() => resolve(false), 500).unref()),
-    ]);
+    const ok = await probe(ping);
     return { at: Date.now(), ok };
   };
 
