@@ -20,7 +20,7 @@ import { registerEventRoutes } from './http/event-routes.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerRecommendationRoutes } from './http/recommendation-routes.ts';
 import type { ServingMetrics } from './metrics.ts';
-import { UserEventCap } from './user-event-cap.ts';
+import { WindowedCap } from '../../shared/model/windowed-cap.ts';
 
 export interface ServingAppDeps {
   readonly config: RecsysConfig;
@@ -145,7 +145,7 @@ export async function buildServingApp(deps: ServingAppDeps): Promise<FastifyInst
   registerEventRoutes(app, {
     eventLog: deps.eventLog,
     codec: createEventCodec({ types: config.events.types, maxBytes: config.events.maxBytes }),
-    cap: new UserEventCap(serving.userEventsPerMinute, deps.clock),
+    cap: new WindowedCap(serving.userEventsPerMinute),
     metrics,
     ...(deps.clock === undefined ? {} : { clock: deps.clock }),
   });

@@ -5,13 +5,14 @@ import type { EventLog, LogRecord } from '../../../shared/ports/index.ts';
 import { API_LIMITS, ErrorResponse, EventsResponse } from '../../../shared/schemas/api.ts';
 import { InteractionEventSchema, type EventCodec } from '../../../shared/schemas/index.ts';
 import type { ServingMetrics } from '../metrics.ts';
-import type { UserEventCap } from '../user-event-cap.ts';
+import type { WindowedCap } from '../../../shared/model/windowed-cap.ts';
 import { routeSchema } from './schema-doc.ts';
 
 export interface EventRoutesDeps {
   readonly eventLog: EventLog;
   readonly codec: EventCodec;
-  readonly cap: UserEventCap;
+  /** Events per user per minute, counted at arrival (wall clock). */
+  readonly cap: WindowedCap;
   readonly metrics: ServingMetrics;
   readonly clock?: () => number;
 }
@@ -76,7 +77,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps)
           return;
         }
         const event = result.value;
-        if (!cap.take(event.userId)) {
+        if (!cap.take(event.userId, now)) {
           errors.push({
             index,
             code: 'RATE_LIMITED',
@@ -90,10 +91,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps)
       if (single && errors.length > 0) {
         const only = errors[0] as (typeof errors)[number];
         if (only.code === 'RATE_LIMITED') {
-          void reply.header(
-            'retry-after',
-            String(cap.retryAfterSeconds((body as { userId: string }).userId)),
-          );
+          void reply.header('retry-after', String(cap.retryAfterSeconds(now)));
           throw new RecsysError('RATE_LIMITED', { message: only.message });
         }
         throw new RecsysError(only.code as 'EVENT_INVALID', {
