@@ -18,6 +18,7 @@ import type {
   Subscription,
 } from '../../shared/ports/index.ts';
 import type { EventCodec } from '../../shared/schemas/index.ts';
+import { WindowedCap } from '../../shared/model/windowed-cap.ts';
 import { decodeBatch, type BatchEvent } from './decode.ts';
 import { PrequentialWindow, type TrainerMetrics } from './metrics.ts';
 import type { ModelTrainer, Prefetched, TrainStats } from './model-trainer.ts';
@@ -85,6 +86,8 @@ export class GroupWorker {
   #writes = 0;
   /** Consecutive infrastructure failures: the pause before the next try doubles with each. */
   #failures = 0;
+  /** Per-partition cap on events per user per minute of event time (trainer.userEventsPerMinute). */
+  readonly #caps = new Map<number, WindowedCap>();
 
   constructor(deps: GroupWorkerDeps) {
     this.#deps = deps;
@@ -116,6 +119,7 @@ export class GroupWorker {
           await this.#flush();
           await this.#settle();
           await trainer.onAssign();
+          this.#caps.clear(); // the partitions continue from the stored offsets: count afresh
           const stored = await store.getOffsets(this.groupId);
           this.#log.info(
             { partitions, stored: Object.fromEntries(stored) },
@@ -198,12 +202,14 @@ export class GroupWorker {
   async #train(
     batch: RecordBatch,
     context: BatchContext,
-    { events, dead }: ReturnType<typeof decodeBatch>,
+    decoded: ReturnType<typeof decodeBatch>,
     prefetched: Prefetched | undefined,
   ): Promise<void> {
     if (context.isStale()) return;
     const { config, eventLog, metrics, trainer } = this.#deps;
     const model = trainer.name;
+    const { dead } = decoded;
+    const events = this.#capped(batch.partition, decoded.events);
     metrics.batchSize.observe({ model }, batch.records.length);
     metrics.lag.set(
       { model, partition: String(batch.partition) },
@@ -312,6 +318,7 @@ export class GroupWorker {
       );
       void this.#serialize(async () => {
         this.#deps.trainer.discard(true);
+        this.#caps.clear(); // what they counted is read again
         const all = [...pending, ...this.#pending];
         this.#pending = [];
         this.#pendingRecords = 0;
@@ -339,6 +346,23 @@ export class GroupWorker {
     return true;
   }
 
+  /**
+   * The events under the per-user cap, in log order; the others are counted and not learnt. The
+   * cap reads event time, so the same records from the same starting point get the same verdicts.
+   */
+  #capped(partition: number, events: readonly BatchEvent[]): readonly BatchEvent[] {
+    const limit = this.#deps.config.trainer.userEventsPerMinute;
+    if (limit === 0) return events;
+    let cap = this.#caps.get(partition);
+    if (cap === undefined) this.#caps.set(partition, (cap = new WindowedCap(limit)));
+    const model = this.#deps.trainer.name;
+    return events.filter((e) => {
+      if (cap.take(e.event.userId, e.time)) return true;
+      this.#deps.metrics.events.inc({ model, type: e.event.type, outcome: 'capped' });
+      return false;
+    });
+  }
+
   /** Waits while the fault-injection file `trainer.holdWritesFile` exists (see its docs). */
   async #holdWrites(): Promise<void> {
     const file = this.#deps.config.trainer.holdWritesFile;
@@ -361,6 +385,7 @@ export class GroupWorker {
     this.#pending = [];
     this.#pendingRecords = 0;
     this.#deps.trainer.discard(true);
+    this.#caps.clear(); // what they counted is read again
     this.#seekBack(pending, new Map(), alsoFrom);
     if (!isRetriable(error)) return;
     const code = isRecsysError(error) ? error.code : 'UNKNOWN';

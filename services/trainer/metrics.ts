@@ -9,7 +9,7 @@ export function createTrainerMetrics(registry: Registry) {
   return {
     events: new Counter({
       name: 'recsys_trainer_events_total',
-      help: 'Events consumed, by model, event type and outcome (applied, dead_lettered, rejected).',
+      help: 'Events consumed, by model, event type and outcome (applied, dead_lettered, capped, rejected).',
       labelNames: ['model', 'type', 'outcome'],
       registers,
     }),

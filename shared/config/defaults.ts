@@ -119,6 +119,7 @@ export function defaultConfig(): Config {
       retryDelayMs: 500,
       auditEventIds: false,
       holdWritesFile: '',
+      userEventsPerMinute: 600,
     },
   };
 }

@@ -229,6 +229,11 @@ export const ConfigSchema = Type.Object(
         /** Count every applied event id in `applied:<model>` (for audits and tests; costs memory). */
         auditEventIds: Type.Boolean(),
         /**
+         * Events per user per minute of event time the trainer learns (per partition; 0: no cap).
+         * The same cap as serving's, for events produced straight to Kafka.
+         */
+        userEventsPerMinute: Type.Integer({ minimum: 0 }),
+        /**
          * Fault injection for tests and drills: while this file exists, trained batches are not
          * written (each write waits), which makes a paused zombie on demand. Empty: off.
          */
