@@ -9,7 +9,7 @@ import type { RecsysConfig } from '../../shared/config/index.ts';
 import { RecsysError } from '../../shared/errors/index.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import type { EventLog } from '../../shared/ports/index.ts';
-import { createEventCodec, createValidator, parseJson } from '../../shared/schemas/index.ts';
+import { createEventCodec, createValidator, decodeUtf8, parseJson } from '../../shared/schemas/index.ts';
 import type { MetricsSource } from './metrics.ts';
 import type { ServingEngine } from './engine.ts';
 import { ApiKeys, type Access } from './http/auth.ts';
@@ -62,10 +62,17 @@ export async function buildServingApp(deps: ServingAppDeps): Promise<FastifyInst
     frameworkErrors: (error, request, reply) => sendError(request, reply, toRecsysError(error)),
   });
 
-  // JSON only, parsed without letting __proto__ or constructor.prototype through.
+  // JSON only: strict UTF-8 (bad bytes are refused, not replaced), parsed without letting
+  // __proto__ or constructor.prototype through. An empty body is no body where a method takes
+  // none (many clients send the JSON content type on every request, a DELETE included); on POST
+  // and PUT it is malformed JSON.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    const result = parseJson(body as string);
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    if (bytes.length === 0 && request.method !== 'POST' && request.method !== 'PUT')
+      return done(null, undefined);
+    const text = decodeUtf8(bytes);
+    const result = text.ok ? parseJson(text.value) : text;
     if (result.ok) done(null, result.value);
     else done(result.error, undefined);
   });

@@ -1,7 +1,7 @@
 import { RecsysError } from '../errors/index.ts';
 import type { InteractionEvent } from './event.ts';
 import { InteractionEventSchema } from './event.ts';
-import { createValidator, describeIssues, parseJson, type Result } from './parse.ts';
+import { createValidator, decodeUtf8, describeIssues, parseJson, type Result } from './parse.ts';
 
 export interface EventCodecOptions {
   /** Accepted event types (the keys of config.events.types) and whether each is a rating. */
@@ -18,8 +18,6 @@ export interface EventCodec {
   /** The bytes written to the event log. decode(encode(e)) deep-equals e for every valid e. */
   encode(event: InteractionEvent): Buffer;
 }
-
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Builds the codec for interaction events under the configured event types. */
 export function createEventCodec(options: EventCodecOptions): EventCodec {
@@ -53,13 +51,9 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
           }),
         };
       }
-      let text: string;
-      try {
-        text = typeof bytes === 'string' ? bytes : decoder.decode(bytes);
-      } catch {
-        return invalidJson('is not valid UTF-8');
-      }
-      const parsed = parseJson(text);
+      const text = typeof bytes === 'string' ? { ok: true as const, value: bytes } : decodeUtf8(bytes);
+      if (!text.ok) return text;
+      const parsed = parseJson(text.value);
       return parsed.ok ? validate(parsed.value) : parsed;
     },
     encode(event) {
@@ -73,15 +67,5 @@ function invalid(path: string, reason: string): Result<never> {
   return {
     ok: false,
     error: new RecsysError('EVENT_INVALID', { message: describeIssues('event', issues), issues }),
-  };
-}
-
-function invalidJson(reason: string): Result<never> {
-  return {
-    ok: false,
-    error: new RecsysError('MALFORMED_JSON', {
-      message: `The event ${reason}.`,
-      issues: [{ path: '/', reason }],
-    }),
   };
 }

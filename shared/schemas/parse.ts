@@ -7,6 +7,26 @@ import { findInputDefect } from './forbidden-keys.ts';
 export type Result<T> =
   { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: RecsysError };
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Bytes as UTF-8 text, or MALFORMED_JSON: a lenient decoder would replace bad bytes with U+FFFD,
+ * and distinct bad ids would collapse into one.
+ */
+export function decodeUtf8(bytes: Uint8Array): Result<string> {
+  try {
+    return { ok: true, value: utf8.decode(bytes) };
+  } catch {
+    return {
+      ok: false,
+      error: new RecsysError('MALFORMED_JSON', {
+        message: 'The input is not valid JSON: it is not valid UTF-8.',
+        issues: [{ path: '/', reason: 'is not valid UTF-8' }],
+      }),
+    };
+  }
+}
+
 /**
  * Parses JSON text without letting `__proto__` or `constructor.prototype` through (secure-json-parse
  * throws on both, which we turn into FORBIDDEN_KEY).
@@ -60,9 +80,15 @@ export function createValidator<T>(
         }),
       };
     }
-    if (defect?.kind === 'non-finite') {
+    if (defect !== undefined) {
       const issues = [
-        { path: defect.path, reason: 'must be a finite number (NaN and Infinity are not allowed)' },
+        {
+          path: defect.path,
+          reason:
+            defect.kind === 'non-finite'
+              ? 'must be a finite number (NaN and Infinity are not allowed)'
+              : 'must be Unicode text (it has a lone surrogate, e.g. "\\ud800")',
+        },
       ];
       return { ok: false, error: new RecsysError(code, { message: describeIssues(what, issues), issues }) };
     }
