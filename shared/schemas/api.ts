@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Id, Label, ScalarMap } from './common.ts';
+import { CONTEXT_PROPERTIES, ContextMap, Id, Label, ScalarMap } from './common.ts';
 import { InteractionEventSchema } from './event.ts';
 import { LIMITS } from './limits.ts';
 
@@ -14,7 +14,7 @@ export const API_LIMITS = {
   maxBatchEvents: 500,
 } as const;
 
-export const Context = ScalarMap('Request context: device, hour (0-23), dow (0-6), locale, page, ...');
+export const Context = ContextMap('Request context: device, hour (0-23), dow (0-6), locale, page, ...');
 
 export const Source = Type.Union(
   ['mf', 'neumf', 'content', 'popular', 'session'].map((s) => Type.Literal(s)),
@@ -78,11 +78,20 @@ export const RecommendationsQuery = Type.Object(
   {
     k: Type.Optional(Type.Integer({ minimum: 1, maximum: API_LIMITS.maxK })),
     offset: Type.Optional(Type.Integer({ minimum: 0, maximum: API_LIMITS.maxOffset })),
-    exclude: Type.Optional(Type.String({ maxLength: 20_000, description: 'Comma-separated item ids.' })),
+    exclude: Type.Optional(
+      Type.Union(
+        [
+          Type.String({ maxLength: 20_000 }),
+          Type.Array(Type.String({ maxLength: 20_000 }), { maxItems: 500 }),
+        ],
+        { description: 'Item ids, comma-separated, or the key repeated (?exclude=a&exclude=b).' },
+      ),
+    ),
     category: Type.Optional(Label),
     filterSeen: Type.Optional(Type.Boolean()),
     maxPerCategory: Type.Optional(Type.Integer({ minimum: 1, maximum: API_LIMITS.maxK })),
     resultId: Type.Optional(Type.String({ maxLength: 64, pattern: '^[A-Za-z0-9-]+$' })),
+    ...CONTEXT_PROPERTIES,
   },
   {
     additionalProperties: Type.Union([Type.String({ maxLength: LIMITS.valueMaxLength }), Type.Number()]),
@@ -96,7 +105,7 @@ export const SimilarQuery = Type.Object(
 );
 
 export const PopularQuery = Type.Object(
-  { k: Type.Optional(Type.Integer({ minimum: 1, maximum: API_LIMITS.maxK })) },
+  { k: Type.Optional(Type.Integer({ minimum: 1, maximum: API_LIMITS.maxK })), ...CONTEXT_PROPERTIES },
   {
     additionalProperties: Type.Union([Type.String({ maxLength: LIMITS.valueMaxLength }), Type.Number()]),
     maxProperties: 1 + LIMITS.mapMaxEntries,

@@ -11,6 +11,8 @@ export interface EventCodecOptions {
 }
 
 export interface EventCodec {
+  /** The accepted event types, sorted. */
+  readonly types: readonly string[];
   /** Validates a value that is already an object (from an HTTP body or a JS caller). */
   validate(value: unknown): Result<InteractionEvent>;
   /** Parses and validates the bytes of one event, as they arrive from the event log. */
@@ -39,6 +41,7 @@ export function createEventCodec(options: EventCodecOptions): EventCodec {
   };
 
   return {
+    types: typeList,
     validate,
     decode(bytes) {
       const size = typeof bytes === 'string' ? Buffer.byteLength(bytes) : bytes.byteLength;

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { Id, ScalarMap } from './common.ts';
+import { ContextMap, Id } from './common.ts';
 
 /**
  * An interaction event, as applications publish it (DESIGN.md "Contracts users see").
@@ -37,7 +37,9 @@ export const InteractionEventSchema = Type.Object(
         { description: 'When it happened; defaults to the time the event is received.' },
       ),
     ),
-    context: Type.Optional(ScalarMap('Request context: device, hour, locale, page, ...')),
+    context: Type.Optional(
+      ContextMap('Request context: device, hour, dow, and configured fields (locale, page, ...)'),
+    ),
   },
   { additionalProperties: false, $id: 'InteractionEvent' },
 );

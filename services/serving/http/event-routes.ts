@@ -17,12 +17,21 @@ export interface EventRoutesDeps {
   readonly clock?: () => number;
 }
 
-const eventSchema = routeSchema(InteractionEventSchema);
-/** Documented body (validated per event in the handler, so one bad event does not fail a batch). */
-const EventsBodyDoc = Type.Union([
-  eventSchema,
-  Type.Array(eventSchema, { minItems: 1, maxItems: API_LIMITS.maxBatchEvents }),
-]);
+/**
+ * Documented body (validated per event in the handler, so one bad event does not fail a batch),
+ * with the configured event types as the enum of `type`.
+ */
+function eventsBodyDoc(types: readonly string[]) {
+  const event = routeSchema(InteractionEventSchema);
+  const eventSchema = {
+    ...event,
+    properties: { ...event.properties, type: { ...event.properties.type, enum: [...types] } },
+  };
+  return Type.Union([
+    eventSchema,
+    Type.Array(eventSchema, { minItems: 1, maxItems: API_LIMITS.maxBatchEvents }),
+  ]);
+}
 
 /**
  * Event ingest: one event or a batch, validated one by one; the valid ones are appended to the
@@ -42,7 +51,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps)
       schema: {
         summary: `Publish interaction events: one, or a batch of up to ${API_LIMITS.maxBatchEvents}`,
         tags: ['events'],
-        body: EventsBodyDoc,
+        body: eventsBodyDoc(codec.types),
         response: {
           202: routeSchema(EventsResponse),
           400: routeSchema(ErrorResponse),

@@ -101,8 +101,10 @@ export function registerRecommendationRoutes(app: FastifyInstance, deps: Recomme
     async (request, reply) => {
       const { userId } = request.params as { userId: string };
       const query = request.query as Record<string, unknown>;
-      const exclude =
-        typeof query['exclude'] === 'string' ? query['exclude'].split(',').filter((s) => s.length > 0) : [];
+      const given = query['exclude'];
+      const exclude = (typeof given === 'string' ? [given] : Array.isArray(given) ? (given as string[]) : [])
+        .flatMap((list) => list.split(','))
+        .filter((s) => s.length > 0);
       if (exclude.length > 500) {
         throw new RecsysError('VALIDATION_FAILED', {
           message: 'exclude lists at most 500 item ids.',

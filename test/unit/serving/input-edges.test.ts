@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryEventLog } from '../../../shared/adapters/memory/index.ts';
 import { createEventCodec } from '../../../shared/schemas/index.ts';
 import { defaultConfig } from '../../../shared/config/index.ts';
-import { servingHarness } from '../../support/serving.ts';
+import { row, seedModel, servingHarness } from '../../support/serving.ts';
 
 let close: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -83,5 +83,68 @@ describe('HTTP input at the edges of text', () => {
       headers: { 'content-type': 'application/json' },
     });
     expect(res.statusCode, res.body).toBeLessThan(300);
+  });
+});
+
+describe('context and query keys', () => {
+  it('refuses documented context fields out of range, in events and in queries; other fields pass as they are', async () => {
+    const { h } = await harness();
+    const event = (context: object) =>
+      h.app.inject({
+        method: 'POST',
+        url: '/v1/events',
+        payload: { userId: 'u', itemId: 'i', type: 'click', context },
+      });
+    const bad = await event({ hour: 99 });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ code: 'EVENT_INVALID', issues: [{ path: '/context/hour' }] });
+    expect((await event({ dow: 7 })).statusCode).toBe(400);
+    expect(
+      (await event({ hour: 21, dow: 6, device: 'mobile', page: 'home', premium: true })).statusCode,
+    ).toBe(202);
+    for (const url of [
+      '/v1/users/u/recommendations?hour=25',
+      '/v1/users/u/recommendations?hour=evening',
+      '/v1/popular?hour=-1',
+    ]) {
+      const res = await h.app.inject({ method: 'GET', url });
+      expect(res.statusCode, url).toBe(400);
+      expect(res.json()).toMatchObject({ code: 'VALIDATION_FAILED' });
+    }
+    expect(
+      (await h.app.inject({ method: 'GET', url: '/v1/users/u/recommendations?hour=23&locale=fr' }))
+        .statusCode,
+    ).toBe(200);
+  });
+
+  it('takes a repeated exclude key as a list', async () => {
+    const { h } = await harness();
+    await seedModel(h.store, {
+      items: { a: row([1, 0, 0, 0], 0, 50), b: row([0.9, 0, 0, 0], 0, 50), c: row([0.8, 0, 0, 0], 0, 50) },
+      users: { u: row([1, 0, 0, 0], 0, 100) },
+    });
+    await h.engine.refreshOnce();
+    const ids = async (query: string) => {
+      const res = await h.app.inject({ method: 'GET', url: `/v1/users/u/recommendations?k=3&${query}` });
+      expect(res.statusCode, res.body).toBe(200);
+      return (res.json() as { items: { itemId: string }[] }).items.map((i) => i.itemId);
+    };
+    expect(await ids('exclude=a&exclude=b')).toEqual(['c']);
+    expect(await ids('exclude=a,b')).toEqual(['c']);
+    expect(await ids('exclude=a&exclude=b,c')).toEqual([]);
+  });
+
+  it('documents the context query parameters and the configured event types in OpenAPI', async () => {
+    const { h } = await harness();
+    const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json() as {
+      paths: Record<string, Record<string, { parameters?: { name: string }[]; requestBody?: unknown }>>;
+    };
+    const params = doc.paths['/v1/users/{userId}/recommendations']?.['get']?.parameters?.map((p) => p.name);
+    expect(params).toEqual(expect.arrayContaining(['hour', 'dow', 'device', 'exclude']));
+    expect(doc.paths['/v1/popular']?.['get']?.parameters?.map((p) => p.name)).toEqual(
+      expect.arrayContaining(['hour', 'device']),
+    );
+    const body = JSON.stringify(doc.paths['/v1/events']?.['post']?.requestBody);
+    expect(body).toContain('"enum":["click","dislike","impression","like","purchase","rating","view"]');
   });
 });
