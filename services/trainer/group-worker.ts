@@ -219,7 +219,14 @@ export class GroupWorker {
     const started = performance.now();
     let stats: TrainStats;
     try {
-      if (dead.length > 0) await eventLog.deadLetter(dead); // at least once: a retried batch sends them again
+      // Every model's group reads the same records: only the primary one dead-letters them, so a
+      // bad record is written once, not once per model (at least once: a retried batch sends
+      // them again). The others count them all the same.
+      if (dead.length > 0 && this.#deps.primary) await eventLog.deadLetter(dead);
+      // Batches chain through promises, which never let the event loop read a socket: a write's
+      // reply that arrived during training would wait, and its command timeout fire first (a
+      // timed-out write that had landed). One turn of the loop per batch while a write is out.
+      if (this.#writing) await new Promise((resolve) => setImmediate(resolve));
       stats = await trainer.train(events, this.#now(), prefetched);
     } catch (error) {
       // Nothing of this batch is marked processed: it comes back. Batches trained before it are
@@ -304,10 +311,15 @@ export class GroupWorker {
       await this.#holdWrites();
       result = await store.commit(write);
     } catch (error) {
-      // Handled in turn, after what is running now (which may be waiting for this very write:
-      // never wait for the handler here).
-      void this.#serialize(() => this.#abandon(error, pending));
-      return false;
+      if (!(await this.#landed(write))) {
+        // Handled in turn, after what is running now (which may be waiting for this very write:
+        // never wait for the handler here).
+        void this.#serialize(() => this.#abandon(error, pending));
+        return false;
+      }
+      // It went through and only its answer was late: a success like any other.
+      this.#log.warn({ err: (error as Error).message }, 'a write failed to answer but had landed');
+      result = { status: 'committed' as const };
     }
     metrics.storeWriteSeconds.observe({ model }, (performance.now() - started) / 1000);
     if (result.status === 'fenced') {
@@ -361,6 +373,24 @@ export class GroupWorker {
       this.#deps.metrics.events.inc({ model, type: e.event.type, outcome: 'capped' });
       return false;
     });
+  }
+
+  /**
+   * Whether a write whose answer failed (e.g. a command timeout) was applied all the same: the
+   * commit is atomic, so it landed exactly when every partition's stored offset is the write's
+   * last next offset. The read goes behind the write on the same connection, so it sees it. A
+   * timed-out write that landed was retried, fenced as already written, and its events were
+   * never counted as applied.
+   */
+  async #landed(write: CommitBatch): Promise<boolean> {
+    try {
+      const stored = await this.#deps.store.getOffsets(this.groupId);
+      const last = new Map<number, number>();
+      for (const advance of write.offsets ?? []) last.set(advance.partition, advance.nextOffset);
+      return last.size > 0 && [...last].every(([partition, next]) => stored.get(partition) === next);
+    } catch {
+      return false;
+    }
   }
 
   /** Waits while the fault-injection file `trainer.holdWritesFile` exists (see its docs). */
