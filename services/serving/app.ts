@@ -86,7 +86,14 @@ export async function buildServingApp(deps: ServingAppDeps): Promise<FastifyInst
   });
   installErrorHandling(app, routes);
 
-  const keys = new ApiKeys(serving.writeApiKeys, serving.readApiKeys);
+  const keys = new ApiKeys(serving.writeApiKeys, serving.readApiKeys, serving.openWrites);
+  deps.logger.info(
+    {
+      ...keys.describe(),
+      metrics: serving.metricsPort > 0 ? 'open, on serving.metricsPort only' : keys.describe().reads,
+    },
+    'API access',
+  );
   if (serving.corsOrigins.length > 0) {
     await app.register(cors, {
       origin: [...serving.corsOrigins],

@@ -51,6 +51,7 @@ export function defaultConfig(): Config {
       metricsPort: 0,
       writeApiKeys: [],
       readApiKeys: [],
+      openWrites: false,
       corsOrigins: [],
       bodyLimitBytes: 1_048_576,
       rateLimitPerMinute: 0,

@@ -158,6 +158,12 @@ export const ENV_BINDINGS: readonly EnvBinding[] = [
     description: 'comma-separated keys for read routes',
   },
   {
+    name: 'RECSYS_OPEN_WRITES',
+    path: ['serving', 'openWrites'],
+    parse: 'bool',
+    description: 'with keys configured, let write routes go without a write key',
+  },
+  {
     name: 'RECSYS_CORS_ORIGINS',
     path: ['serving', 'corsOrigins'],
     parse: 'list',

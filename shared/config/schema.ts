@@ -84,6 +84,11 @@ export const ConfigSchema = Type.Object(
         writeApiKeys: Type.Array(Type.String({ minLength: 16, maxLength: 256 }), { maxItems: 64 }),
         /** Keys accepted on read routes; empty: reads are open. */
         readApiKeys: Type.Array(Type.String({ minLength: 16, maxLength: 256 }), { maxItems: 64 }),
+        /**
+         * With keys configured, write routes need a write key (none configured: writes are closed);
+         * true opens them to anyone. Ignored without keys (then everything is open).
+         */
+        openWrites: Type.Boolean(),
         /** Origins allowed by CORS; empty: CORS off. */
         corsOrigins: Type.Array(Type.String({ minLength: 1 }), { maxItems: 64 }),
         /** Largest request body in bytes (413 beyond). */

@@ -23,23 +23,43 @@ function digest(key: string): Buffer {
 export class ApiKeys {
   readonly #write: Buffer[];
   readonly #read: Buffer[];
+  readonly #openWrites: boolean;
 
-  constructor(writeKeys: readonly string[], readKeys: readonly string[]) {
+  /**
+   * Closed by default: once any key is configured, writes need a write key (with read keys only,
+   * no request may write) unless `openWrites` says otherwise; reads need a key when read keys
+   * are configured (a write key reads too).
+   */
+  constructor(writeKeys: readonly string[], readKeys: readonly string[], openWrites = false) {
     this.#write = writeKeys.map(digest);
     this.#read = readKeys.map(digest);
+    this.#openWrites = openWrites;
   }
 
   /** True when the route's access needs no key. */
   isOpen(access: Access): boolean {
     if (access === 'open') return true;
     if (access === 'read') return this.#read.length === 0;
-    return this.#write.length === 0;
+    return this.#openWrites || (this.#write.length === 0 && this.#read.length === 0);
+  }
+
+  /** What each kind of route needs, for the start-up log. */
+  describe(): { reads: string; writes: string } {
+    return {
+      reads: this.isOpen('read') ? 'open' : 'read or write key',
+      writes: this.isOpen('write')
+        ? 'open'
+        : this.#write.length === 0
+          ? 'closed (no write keys configured; set RECSYS_WRITE_API_KEYS, or RECSYS_OPEN_WRITES=true)'
+          : 'write key',
+    };
   }
 
   /** The principal of the request's key, or undefined without a (valid) key. */
   identify(request: FastifyRequest): Principal | undefined {
     const presented = presentedKey(request);
     if (presented === undefined) return undefined;
+    if (this.#write.length === 0 && this.#read.length === 0) return undefined;
     const d = digest(presented);
     let write = false;
     let read = false;
@@ -61,8 +81,13 @@ export class ApiKeys {
             : 'The API key is not valid.',
       });
     }
-    if (access === 'write' && !principal.canWrite && this.#write.length > 0) {
-      throw new RecsysError('FORBIDDEN', { message: 'This key may read but not write; use a write key.' });
+    if (access === 'write' && !principal.canWrite) {
+      throw new RecsysError('FORBIDDEN', {
+        message:
+          this.#write.length > 0
+            ? 'This key may read but not write; use a write key.'
+            : 'Writes are closed: no write keys are configured (RECSYS_WRITE_API_KEYS), and RECSYS_OPEN_WRITES is not set.',
+      });
     }
   }
 }

@@ -64,7 +64,9 @@ export function registerOpsRoutes(app: FastifyInstance, deps: OpsRoutesDeps): vo
   );
 
   if (deps.metricsOnThisPort) {
-    app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
+    // Behind the read keys like every read route (figures reveal traffic and catalog size); a
+    // Prometheus without keys scrapes serving.metricsPort instead, an internal port.
+    app.get('/metrics', { config: { access: 'read' }, schema: { hide: true } }, async (request, reply) => {
       let body: string;
       try {
         body = await deps.registry.metrics();

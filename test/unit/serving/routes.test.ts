@@ -459,6 +459,38 @@ describe('security and limits', () => {
       (await h.app.inject({ method: 'GET', url: '/v1/popular', headers: { 'x-api-key': write } })).statusCode,
     ).toBe(200);
     expect((await h.app.inject({ method: 'GET', url: '/healthz' })).statusCode).toBe(200);
+    // /metrics is a read route: figures reveal traffic and catalog size.
+    expectError(await h.app.inject({ method: 'GET', url: '/metrics' }), 'UNAUTHORIZED');
+    expect(
+      (await h.app.inject({ method: 'GET', url: '/metrics', headers: { 'x-api-key': read } })).statusCode,
+    ).toBe(200);
+  });
+
+  it('keeps writes closed when only read keys are configured, unless serving.openWrites opens them', async () => {
+    const event = { userId: 'u1', itemId: 'a', type: 'click' };
+    const closed = await world({ serving: { readApiKeys: [read] } });
+    expectError(
+      await closed.app.inject({ method: 'POST', url: '/v1/events', payload: event }),
+      'UNAUTHORIZED',
+    );
+    const forbidden = await closed.app.inject({
+      method: 'POST',
+      url: '/v1/events',
+      payload: event,
+      headers: { 'x-api-key': read },
+    });
+    expectError(forbidden, 'FORBIDDEN');
+    expect(json(forbidden)['message']).toMatch(/RECSYS_WRITE_API_KEYS/);
+    expectError(
+      await closed.app.inject({ method: 'PUT', url: '/v1/items/z', payload: { categories: ['x'] } }),
+      'UNAUTHORIZED',
+    );
+    await closed.close();
+    const open = await world({ serving: { readApiKeys: [read], openWrites: true } });
+    expect((await open.app.inject({ method: 'POST', url: '/v1/events', payload: event })).statusCode).toBe(
+      202,
+    );
+    expectError(await open.app.inject({ method: 'GET', url: '/v1/popular' }), 'UNAUTHORIZED');
   });
 
   it('rate-limits per key or address with 429 and Retry-After', async () => {
