@@ -2,7 +2,7 @@ import { Command } from 'commander';
 import { parseModels, parsePort } from '../flags.ts';
 import { startServing } from '../../services/serving/main.ts';
 import { startTrainer } from '../../services/trainer/trainer.ts';
-import { MemoryModelStore } from '../../shared/adapters/memory/index.ts';
+import { MemoryModelStore, recordDataDirApi } from '../../shared/adapters/memory/index.ts';
 import { openEventLog, openModelStore } from '../../shared/adapters/open.ts';
 import {
   describeDeployment,
@@ -113,6 +113,9 @@ export async function startAllInOne(
       registry,
       logger,
     });
+    // A second process refused the data folder names this API instead.
+    if (describeDeployment(config).modelStore === 'memory')
+      recordDataDirApi(config.embedded.dataDir, serving.url);
     let running = true;
     const caughtUp =
       seeded > 0

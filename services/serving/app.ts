@@ -15,7 +15,13 @@ import type { ServingEngine } from './engine.ts';
 import { ApiKeys, type Access } from './http/auth.ts';
 import { registerCatalogRoutes } from './http/catalog-routes.ts';
 import { registerDemoRoutes } from './http/demo-routes.ts';
-import { RouteTable, installErrorHandling, sendError, toRecsysError } from './http/errors.ts';
+import {
+  RouteTable,
+  clientErrorHandler,
+  installErrorHandling,
+  sendError,
+  toRecsysError,
+} from './http/errors.ts';
 import { registerEventRoutes } from './http/event-routes.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerRecommendationRoutes } from './http/recommendation-routes.ts';
@@ -60,6 +66,7 @@ export async function buildServingApp(deps: ServingAppDeps): Promise<FastifyInst
     routerOptions: { maxParamLength: 2_400, ignoreTrailingSlash: true },
     return503OnClosing: true,
     frameworkErrors: (error, request, reply) => sendError(request, reply, toRecsysError(error)),
+    clientErrorHandler,
   });
 
   // JSON only: strict UTF-8 (bad bytes are refused, not replaced), parsed without letting

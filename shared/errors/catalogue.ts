@@ -31,6 +31,11 @@ export const ERROR_CATALOGUE = {
     retriable: false,
     message: 'The input is larger than the configured limit.',
   },
+  HEADERS_TOO_LARGE: {
+    status: 431,
+    retriable: false,
+    message: 'The request line and headers are larger than the server accepts.',
+  },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, retriable: false, message: 'The content type is not supported.' },
   NOT_FOUND: { status: 404, retriable: false, message: 'No such resource.' },
   ROUTE_NOT_FOUND: { status: 404, retriable: false, message: 'No such route.' },

@@ -83,6 +83,8 @@ describe('recsys start (all-in-one, embedded)', () => {
     const publish = cli('publish', '-u', 'other', '-i', 'comedy-001');
     expect(publish.status).toBe(1);
     expect(publish.stderr).toMatch(/in use by recsys process \d+.*--api.*\[DATA_DIR_IN_USE\]/s);
+    // It names the running API's own address (a free port here, not the default 8080).
+    expect(publish.stderr).toContain(`recsys publish --api ${url})`);
     const viaApi = cli('publish', '--api', url, '-u', 'newcomer', '-i', 'comedy-012');
     expect(viaApi.status).toBe(0);
     const inspect = cli('inspect', 'item', 'comedy-001', '--json');

@@ -1,3 +1,6 @@
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { RecsysError, isRecsysError, type ErrorCode } from '../../../shared/errors/index.ts';
 import { toIssues } from '../../../shared/schemas/index.ts';
@@ -64,19 +67,24 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, error: R
 
 /** Path patterns of the app's routes with their methods (for 405 and its Allow header). */
 export class RouteTable {
-  readonly #routes: { pattern: RegExp; methods: Set<string> }[] = [];
+  /** By pattern text (a RegExp's `source` escapes `/`, so it cannot be the key). */
+  readonly #routes = new Map<string, { pattern: RegExp; methods: Set<string> }>();
 
   add(url: string, method: string): void {
     const source = `^${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:[A-Za-z]+/g, '[^/]+')}/?$`;
-    let route = this.#routes.find((r) => r.pattern.source === source);
-    if (route === undefined) this.#routes.push((route = { pattern: new RegExp(source), methods: new Set() }));
+    let route = this.#routes.get(source);
+    if (route === undefined)
+      this.#routes.set(source, (route = { pattern: new RegExp(source), methods: new Set() }));
     route.methods.add(method);
     if (method === 'GET') route.methods.add('HEAD');
   }
 
   /** Methods the path accepts (empty: no such path). */
   methodsOf(path: string): string[] {
-    return [...(this.#routes.find((r) => r.pattern.test(path))?.methods ?? [])].sort();
+    const methods = new Set<string>();
+    for (const route of this.#routes.values())
+      if (route.pattern.test(path)) for (const m of route.methods) methods.add(m);
+    return [...methods].sort();
   }
 }
 
@@ -91,7 +99,15 @@ export function installErrorHandling(app: FastifyInstance, routes: RouteTable): 
     }
     return sendError(request, reply, recsysError);
   });
-  app.setNotFoundHandler((request, reply) => {
+  // An unknown method on a known path is a 405 before anything else: fastify would first insist
+  // on a content type for methods that may carry a body (QUERY got 400).
+  app.addHook('onRequest', async (request, reply) => {
+    if (request.is404) return notFound(request, reply);
+    return undefined;
+  });
+  app.setNotFoundHandler((request, reply) => notFound(request, reply));
+
+  function notFound(request: FastifyRequest, reply: FastifyReply): FastifyReply {
     const path = request.url.split('?')[0] ?? '';
     const methods = routes.methodsOf(path);
     if (methods.length > 0) {
@@ -111,5 +127,29 @@ export function installErrorHandling(app: FastifyInstance, routes: RouteTable): 
         message: `No route ${request.method} ${path.slice(0, 200)}; see /openapi.json.`,
       }),
     );
-  });
+  }
+}
+
+/**
+ * Errors Node's HTTP parser raises before fastify sees a request (headers too large, a malformed
+ * request line), answered in the catalogue's shape on the raw socket.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (!socket.writable) {
+    socket.destroy(error);
+    return;
+  }
+  const recsysError =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? new RecsysError('HEADERS_TOO_LARGE', {
+          message:
+            'The request line and headers are larger than the server accepts (16 KiB); send long lists in a POST body.',
+        })
+      : new RecsysError('VALIDATION_FAILED', { message: 'The request could not be parsed as HTTP.' });
+  const body = JSON.stringify({ ...recsysError.toJSON(), requestId: randomUUID() });
+  socket.end(
+    `HTTP/1.1 ${recsysError.status} ${STATUS_CODES[recsysError.status] ?? 'Bad Request'}\r\n` +
+      `content-type: application/json; charset=utf-8\r\ncontent-length: ${Buffer.byteLength(body)}\r\n` +
+      `connection: close\r\n\r\n${body}`,
+  );
 }

@@ -1,4 +1,4 @@
-import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { RecsysError } from '../../errors/index.ts';
 
@@ -30,13 +30,31 @@ export function lockDataDir(dir: string): void {
       return;
     }
     if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
+      const api = ownerApi(dir, owner);
       throw new RecsysError('DATA_DIR_IN_USE', {
-        message: `The data folder ${resolve(dir)} is in use by recsys process ${owner}. Send events through its API (recsys publish --api http://127.0.0.1:8080), stop it first, or use Kafka and Redis.`,
+        message: `The data folder ${resolve(dir)} is in use by recsys process ${owner}. ${
+          api === undefined
+            ? 'Send events through its API (recsys publish --api <its URL>)'
+            : `Send events through its API (recsys publish --api ${api})`
+        }, stop it first, or use Kafka and Redis.`,
       });
     }
     rmSync(path, { force: true }); // a stale lock: its process is gone
   }
   throw new RecsysError('DATA_DIR_IN_USE', { message: `Could not lock the data folder ${resolve(dir)}.` });
+}
+
+/**
+ * Records where the owner of a locked data folder answers (`<dir>/.api`: pid and URL), so that a
+ * second process refused the folder can name the API to use instead.
+ */
+export function recordDataDirApi(dir: string, url: string): void {
+  writeFileSync(join(resolve(dir), '.api'), `${process.pid} ${url}\n`);
+}
+
+function ownerApi(dir: string, owner: number): string | undefined {
+  const [pid, url] = readFileSafe(join(resolve(dir), '.api')).split(' ');
+  return Number(pid) === owner && url !== undefined && /^https?:\/\//.test(url) ? url : undefined;
 }
 
 function readFileSafe(path: string): string {

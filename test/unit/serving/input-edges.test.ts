@@ -148,3 +148,30 @@ describe('context and query keys', () => {
     expect(body).toContain('"enum":["click","dislike","impression","like","purchase","rating","view"]');
   });
 });
+
+describe('every error in the catalogue shape', () => {
+  it('answers 405 with every method of the path in Allow, for unknown methods too', async () => {
+    const { h } = await harness();
+    for (const method of ['OPTIONS', 'PATCH', 'QUERY']) {
+      const res = await h.app.inject({ method: method as never, url: '/v1/items/0' });
+      expect(res.statusCode, method).toBe(405);
+      expect(res.json()).toMatchObject({ code: 'METHOD_NOT_ALLOWED' });
+      expect(res.headers['allow']).toBe('DELETE, GET, HEAD, PUT');
+    }
+    const unknown = await h.app.inject({ method: 'QUERY' as never, url: '/v1/nothing' });
+    expect(unknown.statusCode).toBe(404);
+    expect(unknown.json()).toMatchObject({ code: 'ROUTE_NOT_FOUND' });
+  });
+
+  it('answers a 20 kB query string with 431 HEADERS_TOO_LARGE in the catalogue shape', async () => {
+    const { h } = await harness();
+    await h.app.listen({ host: '127.0.0.1', port: 0 });
+    const { port } = h.app.server.address() as { port: number };
+    const res = await fetch(`http://127.0.0.1:${port}/v1/popular?x=${'a'.repeat(20_000)}`);
+    expect(res.status).toBe(431);
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ code: 'HEADERS_TOO_LARGE' });
+    expect(typeof body['message']).toBe('string');
+    expect(typeof body['requestId']).toBe('string');
+  });
+});
