@@ -16,16 +16,36 @@ export type BackgroundJob = () => boolean;
  * measured at 500,000 items). Jobs take turns within a slice; a job leaves once it says nothing
  * is waiting and comes back when it is added again.
  */
+export interface PacerClock {
+  /** Milliseconds, monotonic (default performance.now). */
+  readonly now: () => number;
+  /** Runs `fn` after `delayMs` (default an unref'd setTimeout; 0: setImmediate). */
+  readonly schedule: (fn: () => void, delayMs: number) => void;
+}
+
+const REAL_CLOCK: PacerClock = {
+  now: () => performance.now(),
+  schedule: (fn, delayMs) => {
+    if (delayMs === 0) setImmediate(fn);
+    else setTimeout(fn, delayMs).unref();
+  },
+};
+
 export class BackgroundPacer {
   readonly #jobs = new Set<BackgroundJob>();
+  readonly #clock: PacerClock;
   #running = false;
+
+  constructor(clock: PacerClock = REAL_CLOCK) {
+    this.#clock = clock;
+  }
 
   /** Schedules a job (again); a job already scheduled is not added twice. */
   add(job: BackgroundJob): void {
     this.#jobs.add(job);
     if (this.#running) return;
     this.#running = true;
-    setImmediate(() => this.#slice());
+    this.#clock.schedule(() => this.#slice(), 0);
   }
 
   /** Jobs waiting for a slice (for tests and metrics). */
@@ -34,12 +54,13 @@ export class BackgroundPacer {
   }
 
   #slice(): void {
-    const started = performance.now();
+    const { now, schedule } = this.#clock;
+    const started = now();
     let elapsed = 0;
     while (this.#jobs.size > 0 && elapsed < SLICE_MS) {
       for (const job of this.#jobs) {
         if (!job()) this.#jobs.delete(job);
-        elapsed = performance.now() - started;
+        elapsed = now() - started;
         if (elapsed >= SLICE_MS) break;
       }
     }
@@ -47,6 +68,6 @@ export class BackgroundPacer {
       this.#running = false;
       return;
     }
-    setTimeout(() => this.#slice(), Math.max(1, PAUSE_FACTOR * elapsed)).unref();
+    schedule(() => this.#slice(), Math.max(1, PAUSE_FACTOR * elapsed));
   }
 }

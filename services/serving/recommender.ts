@@ -107,6 +107,20 @@ const LISTS_PER_REQUEST = 1;
 export const ALL_LISTS_UP_TO = 5_000;
 
 /**
+ * The filters of a request that shape its ranking, as one string: a later page (resultId) must
+ * repeat them, or it would silently show the page-0 ranking's filters. The context is not part
+ * of it: later pages continue the ranking made for page 0's context.
+ */
+function rulesOf(request: RecommendRequest): string {
+  return JSON.stringify([
+    request.category ?? null,
+    [...new Set(request.exclude ?? [])].sort(),
+    request.filterSeen,
+    request.maxPerCategory ?? null,
+  ]);
+}
+
+/**
  * The recommendation path: candidates from MF (exact or ANN), popularity for the request's
  * context segment, content similar to the user's history and the session (items near the last
  * few the user touched); NeuMF re-ranks the best with the context; everything is blended by
@@ -202,6 +216,11 @@ export class Recommender {
           message: `The ranking ${request.resultId} expired or belongs to another user; request page 0 again without resultId.`,
         });
       }
+      if (ranking.rules !== rulesOf(request)) {
+        throw new RecsysError('RESULT_MISMATCH', {
+          message: `The ranking ${request.resultId} was made with other rules (category, exclude, filterSeen, maxPerCategory); send the same ones, or request page 0 again without resultId.`,
+        });
+      }
       return {
         items: this.#page(ranking.items, request.offset, request.k),
         modelVersion: ranking.modelVersion,
@@ -222,7 +241,7 @@ export class Recommender {
       request.maxPerCategory === undefined ? ranked : this.#diversify(ranked, request.maxPerCategory);
     const modelVersion = this.modelVersion();
     const resultId = randomUUID();
-    this.results.put(resultId, request.userId, diverse, modelVersion);
+    this.results.put(resultId, request.userId, diverse, modelVersion, rulesOf(request));
     const fallback = user.degraded ? 'degraded' : user.mfCount === 0 ? 'new_user' : 'none';
     return { items: this.#page(diverse, request.offset, request.k), modelVersion, resultId, fallback };
   }

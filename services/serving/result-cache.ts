@@ -10,7 +10,7 @@ export class ResultCache<T> {
   readonly #clock: () => number;
   readonly #entries = new Map<
     string,
-    { userId: string; items: T; modelVersion: string; expiresAt: number }
+    { userId: string; items: T; modelVersion: string; rules: string; expiresAt: number }
   >();
 
   constructor(ttlMs: number, max: number, clock: () => number = Date.now) {
@@ -19,8 +19,9 @@ export class ResultCache<T> {
     this.#clock = clock;
   }
 
-  put(id: string, userId: string, items: T, modelVersion: string): void {
-    this.#entries.set(id, { userId, items, modelVersion, expiresAt: this.#clock() + this.#ttlMs });
+  /** `rules`: the request's filters as one string, which later pages must repeat. */
+  put(id: string, userId: string, items: T, modelVersion: string, rules = ''): void {
+    this.#entries.set(id, { userId, items, modelVersion, rules, expiresAt: this.#clock() + this.#ttlMs });
     while (this.#entries.size > this.#max) {
       const oldest = this.#entries.keys().next().value;
       if (oldest === undefined) break;
@@ -28,7 +29,7 @@ export class ResultCache<T> {
     }
   }
 
-  get(id: string, userId: string): { items: T; modelVersion: string } | undefined {
+  get(id: string, userId: string): { items: T; modelVersion: string; rules: string } | undefined {
     const entry = this.#entries.get(id);
     if (entry === undefined) return undefined;
     if (entry.expiresAt <= this.#clock()) {

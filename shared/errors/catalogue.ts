@@ -48,6 +48,11 @@ export const ERROR_CATALOGUE = {
     retriable: false,
     message: 'The ranking for this resultId expired; request the first page again.',
   },
+  RESULT_MISMATCH: {
+    status: 409,
+    retriable: false,
+    message: 'A later page asked for other filters than the ranking was made with.',
+  },
   RATE_LIMITED: {
     status: 429,
     retriable: true,

@@ -7,6 +7,7 @@ import {
   type EventLog,
   type Subscription,
 } from '../../shared/ports/index.ts';
+import { partitionForKey } from '../../shared/adapters/memory/index.ts';
 import { waitUntil } from '../support/wait.ts';
 
 export interface EventLogFixture {
@@ -25,6 +26,35 @@ const text = (value: Uint8Array): string => Buffer.from(value).toString('utf8');
 const record = (key: string, body: string) => ({ key, value: Buffer.from(body) });
 
 /** Collects everything a consumer receives, marking each batch processed. */
+/** A key for each of the 4 partitions (the murmur2 partitioner both adapters use). */
+const SENTINEL_KEYS = (() => {
+  const byPartition = new Map<number, string>();
+  for (let i = 0; byPartition.size < 4; i++) {
+    const key = `sentinel-${i}`;
+    if (!byPartition.has(partitionForKey(key, 4))) byPartition.set(partitionForKey(key, 4), key);
+  }
+  return [...byPartition.values()];
+})();
+const isSentinel = (value: Uint8Array) => text(value).startsWith('sentinel');
+
+/**
+ * Proves nothing more arrives for a partition (or all of them): a sentinel record appended after
+ * the test's records comes after anything the log could still deliver there, so once every
+ * sentinel has arrived, so has everything before it. A fixed sleep proved it only for a fast log.
+ */
+async function drained(
+  log: EventLog,
+  seen: () => readonly { value: Uint8Array }[],
+  keys: readonly string[] = SENTINEL_KEYS,
+): Promise<void> {
+  await log.append(keys.map((key) => record(key, 'sentinel')));
+  await waitUntil(
+    () => seen().filter((r) => isSentinel(r.value)).length >= keys.length,
+    'the sentinels behind the records',
+    30_000,
+  );
+}
+
 function collector() {
   const seen: ConsumedRecord[] = [];
   const options = (groupId: string, extra: Partial<ConsumeOptions> = {}): ConsumeOptions => ({
@@ -126,9 +156,10 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
       const second = collector();
       await consume(log, second.options(groupId));
       await waitUntil(() => second.seen.length >= 30, 'next 30', 30_000);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(second.seen.map((r) => text(r.value)).every((v) => v.startsWith('second-'))).toBe(true);
-      expect(second.seen).toHaveLength(30);
+      await drained(log, () => second.seen);
+      const values = second.seen.map((r) => text(r.value)).filter((v) => v !== 'sentinel');
+      expect(values.every((v) => v.startsWith('second-'))).toBe(true);
+      expect(values).toHaveLength(30);
     });
 
     it('starts each assigned partition at the offset onAssign returns', async () => {
@@ -146,8 +177,8 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
         }),
       );
       await waitUntil(() => seen.length >= 5, 'records from offset 15', 30_000);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(seen.map((r) => r.offset)).toEqual([15, 16, 17, 18, 19]);
+      await drained(log, () => seen, ['one-user']);
+      expect(seen.filter((r) => !isSentinel(r.value)).map((r) => r.offset)).toEqual([15, 16, 17, 18, 19]);
       expect([...assignedWith].sort()).toEqual([0, 1, 2, 3]);
     });
 
@@ -171,8 +202,10 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
         },
       });
       await waitUntil(() => offsets.includes(29), 'the records after the seek', 30_000);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(offsets).toEqual([0, 1, 2, 3, 4, ...Array.from({ length: 10 }, (_, i) => 20 + i)]);
+      // The sentinel lands at offset 30 of the same partition.
+      await log.append([record('one-key', 'sentinel')]);
+      await waitUntil(() => offsets.includes(30), 'the sentinel behind the records', 30_000);
+      expect(offsets).toEqual([0, 1, 2, 3, 4, ...Array.from({ length: 11 }, (_, i) => 20 + i)]);
     });
 
     it('re-delivers only unprocessed records after a retriable error', async () => {
@@ -193,8 +226,9 @@ export function describeEventLogContract(name: string, open: () => Promise<Event
         },
       });
       await waitUntil(() => processed.length >= 10, 'all 10 processed', 30_000);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(processed).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+      await log.append([record('same-key', 'sentinel')]);
+      await waitUntil(() => processed.includes(10), 'the sentinel behind the records', 30_000);
+      expect(processed).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
       expect(failures).toBe(1);
     });
 

@@ -111,14 +111,17 @@ describe('serving with the trainer', () => {
     const first = (await applied()) + 1;
     await post([{ userId: 'alice', itemId: 'book-1', type: 'click' }]);
     await waitUntil(async () => (await applied()) >= first, "alice's first click to be trained", 30_000, 100);
+    // Setup: alice is known now. What proves seen-filtering is below, with an item that was in her
+    // list before she clicked it (book-1 may never have been in it).
     await waitUntil(
       async () => !(await top('alice')).includes('book-1'),
-      "book-1 to leave alice's list",
+      "book-1 to stay out of alice's list",
       15_000,
       100,
     );
     const before = await top('alice');
     const target = before[0] as string;
+    expect(target).toBeDefined(); // in her list now; the wait below proves it leaves once clicked
     const done = (await applied()) + 1;
     await post([{ userId: 'alice', itemId: target, type: 'click' }]);
     await waitUntil(async () => (await applied()) >= done, 'the click to be trained', 30_000, 100);

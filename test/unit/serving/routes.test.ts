@@ -180,6 +180,15 @@ describe('POST /v1/recommendations', () => {
       payload: { userId: 'someone-else', k: 2, offset: 2, resultId },
     });
     expectError(other, 'RESULT_EXPIRED');
+    // A later page with other filters would silently show page 0's: refused with 409.
+    for (const changed of [{ category: 'books' }, { exclude: ['a'] }, { maxPerCategory: 1 }]) {
+      const res = await h.app.inject({
+        method: 'POST',
+        url: '/v1/recommendations',
+        payload: { userId: 'stranger', k: 2, offset: 2, resultId, ...changed },
+      });
+      expectError(res, 'RESULT_MISMATCH');
+    }
   });
 
   it('rejects bad bodies with catalogued codes', async () => {
