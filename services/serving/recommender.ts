@@ -279,13 +279,20 @@ export class Recommender {
       entry.content = content.scores[j] as number;
       scores.set(q, entry);
     });
-    const w = interactionWeight(index.count(p), this.#o.blendInteractions);
+    // An MF similarity is only as good as the less-trained item of the pair: a new item's MF row
+    // is still its initial vector, so between an established item and a new one content speaks
+    // (the new item reaches the lists of the items it resembles before anyone clicks it).
+    const half = this.#o.blendInteractions;
+    const wp = interactionWeight(index.count(p), half);
     return [...scores]
-      .map(([q, s]) => ({
-        itemId: index.idAt(q),
-        score: w * s.mf + (1 - w) * s.content,
-        source: (w * s.mf >= (1 - w) * s.content ? 'mf' : 'content') as Source,
-      }))
+      .map(([q, s]) => {
+        const w = Math.min(wp, interactionWeight(index.count(q), half));
+        return {
+          itemId: index.idAt(q),
+          score: w * s.mf + (1 - w) * s.content,
+          source: (w * s.mf >= (1 - w) * s.content ? 'mf' : 'content') as Source,
+        };
+      })
       .sort((a, b) => b.score - a.score || (a.itemId < b.itemId ? -1 : 1))
       .slice(0, k);
   }

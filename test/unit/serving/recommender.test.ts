@@ -136,6 +136,37 @@ describe('cold start', () => {
     }
   });
 
+  it('puts a brand-new item into the similar-items lists of established items of its genre', async () => {
+    const store = new MemoryModelStore();
+    const h = await harness({ store });
+    // Two genres of 6 established items each, well trained (count 200); MF agrees with the genres.
+    const catalog = [
+      ...Array.from({ length: 6 }, (_, i) => ({ id: `drama-${i}`, genre: 'drama', v: [1, 0.1 * i, 0, 0] })),
+      ...Array.from({ length: 6 }, (_, i) => ({ id: `comedy-${i}`, genre: 'comedy', v: [0, 1, 0.1 * i, 0] })),
+    ];
+    await store.putItems(
+      catalog.map((c) => ({ id: c.id, record: { itemId: c.id, categories: [c.genre], tags: [c.genre] } })),
+    );
+    await seedModel(store, { items: Object.fromEntries(catalog.map((c) => [c.id, row(c.v, 0, 200)])) });
+    await h.engine.refreshOnce();
+    const put = await h.app.inject({
+      method: 'PUT',
+      url: '/v1/items/drama-new',
+      payload: { categories: ['drama'], tags: ['drama'] },
+    });
+    expect(put.statusCode).toBe(200);
+    // Its MF row is an initial vector: an MF-weighted blend (by the established item's count)
+    // ranked it last; between an established and a new item content speaks.
+    for (const c of catalog.filter((x) => x.genre === 'drama')) {
+      const similar = h.engine.recommender.similar(c.id, 5);
+      const found = similar.find((i) => i.itemId === 'drama-new');
+      expect(found, `${c.id}: ${JSON.stringify(similar)}`).toBeDefined();
+      expect(found?.source).toBe('content');
+    }
+    // Established pairs still rank by MF.
+    expect(h.engine.recommender.similar('comedy-0', 3).every((i) => i.source === 'mf')).toBe(true);
+  });
+
   it('gives a brand-new user the popular items of their context', async () => {
     const h = await harness();
     await seedModel(h.store, {
