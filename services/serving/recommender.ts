@@ -449,7 +449,11 @@ export class Recommender {
       const v = found.session[c] as number;
       session[c] = Number.isNaN(v) ? Number.NaN : Math.min(1, Math.max(0, v));
     }
-    const wUser = interactionWeight(user.mfCount, this.#o.blendInteractions);
+    // Learnt features speak for a user without history as `blendInteractions` interactions would:
+    // a newcomer whose features others share gets half the weight on the model side (cold start
+    // by features), one without features popularity alone.
+    const half = this.#o.blendInteractions;
+    const wUser = interactionWeight(user.mfCount + user.trainedFeatures * half, half);
     const weights = this.#buffer(4, n);
     for (let c = 0; c < n; c++)
       weights[c] = wUser * interactionWeight(index.count(positions[c] as number), this.#o.blendInteractions);

@@ -9,6 +9,11 @@ export interface UserState {
   readonly mf: Float32Array | undefined;
   /** Interactions MF learned from this user. */
   readonly mfCount: number;
+  /**
+   * Share (0-1) of the user's features whose rows the trainer has learnt (from other users with
+   * the same features): how much the feature part of `mf` says about a user with no history.
+   */
+  readonly trainedFeatures: number;
   readonly ncf:
     { readonly gmf: Float32Array; readonly mlp: Float32Array; readonly count: number } | undefined;
   /** Recent items, oldest first. */
@@ -55,16 +60,18 @@ export class UserStateReader {
       const record = state.record as FeatureSource | undefined;
       const features = record === undefined ? [] : featuresOf(record);
       let mf: Float32Array | undefined;
+      let trainedFeatures = 0;
       if (mfRow !== undefined || features.length > 0) {
         mf = new Float32Array(this.#options.dim);
         if (mfRow !== undefined) mf.set(mfRow.vector.subarray(0, this.#options.dim));
         else if (this.#options.initStd > 0)
           initialVector(mf, this.#options.seed, 'mf:user', userId, this.#options.initStd);
-        if (features.length > 0) await this.#addFeatures(mf, features);
+        if (features.length > 0) trainedFeatures = await this.#addFeatures(mf, features);
       }
       return {
         mf,
         mfCount: mfRow?.count ?? 0,
+        trainedFeatures,
         ncf:
           gmf !== undefined && mlp !== undefined
             ? { gmf: gmf.vector, mlp: mlp.vector, count: gmf.count }
@@ -74,11 +81,15 @@ export class UserStateReader {
       };
     } catch (error) {
       if (error instanceof TypeError || error instanceof RangeError) throw error;
-      return { mf: undefined, mfCount: 0, ncf: undefined, history: [], degraded: true };
+      return { mf: undefined, mfCount: 0, trainedFeatures: 0, ncf: undefined, history: [], degraded: true };
     }
   }
 
-  async #addFeatures(out: Float32Array, features: readonly { key: string; weight: number }[]): Promise<void> {
+  /** Adds the mean of the feature rows to `out`; returns the share of them that were learnt. */
+  async #addFeatures(
+    out: Float32Array,
+    features: readonly { key: string; weight: number }[],
+  ): Promise<number> {
     const now = Date.now();
     const ttl = this.#options.featureTtlMs ?? 60_000;
     const stale = features
@@ -95,8 +106,10 @@ export class UserStateReader {
       if (this.#features.size > 100_000) this.#features.clear();
     }
     const scale = 1 / features.length;
+    let trained = 0;
     for (const f of features) {
       const row = this.#features.get(f.key)?.row?.vector;
+      if (row !== undefined) trained++;
       const vector =
         row ??
         initialVector(
@@ -109,5 +122,6 @@ export class UserStateReader {
       for (let d = 0; d < out.length; d++)
         out[d] = (out[d] as number) + scale * f.weight * (vector[d] as number);
     }
+    return trained / features.length;
   }
 }

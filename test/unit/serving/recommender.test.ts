@@ -167,6 +167,40 @@ describe('cold start', () => {
     expect(h.engine.recommender.similar('comedy-0', 3).every((i) => i.source === 'mf')).toBe(true);
   });
 
+  it("ranks a brand-new user's list by their learnt features, and one without features by popularity", async () => {
+    const store = new MemoryModelStore();
+    const h = await harness({ store });
+    // Six items: the two jazz ones point one way in MF and are the least popular.
+    await seedModel(store, {
+      items: {
+        'jazz-1': row([1, 0, 0, 0], 0, 50),
+        'jazz-2': row([0.9, 0.1, 0, 0], 0, 50),
+        'rock-1': row([0, 1, 0, 0], 0, 50),
+        'rock-2': row([0, 0.9, 0.1, 0], 0, 50),
+        'pop-1': row([0, 0, 1, 0], 0, 50),
+        'pop-2': row([0, 0, 0.9, 0.1], 0, 50),
+      },
+      popularity: { '*': { 'pop-1': 10, 'pop-2': 9, 'rock-1': 8, 'rock-2': 7, 'jazz-1': 6, 'jazz-2': 5 } },
+    });
+    // What the trainer learnt from other users in France: they like jazz.
+    await store.commit({
+      puts: [{ table: 'mf:user-feature', rows: [{ id: 'attr:country=fr', value: row([3, 0, 0, 0]) }] }],
+    });
+    await store.putUsers([
+      { id: 'newbie', record: { userId: 'newbie', attributes: { country: 'fr' } } },
+      // A feature nobody with history has: nothing learnt.
+      { id: 'visitor', record: { userId: 'visitor', attributes: { country: 'nz' } } },
+    ]);
+    await h.engine.refreshOnce();
+    const list = async (userId: string) => (await recommend(h, { userId, k: 6 })).items.map((i) => i.itemId);
+    const plain = await list('plain');
+    expect(plain).toEqual(['pop-1', 'pop-2', 'rock-1', 'rock-2', 'jazz-1', 'jazz-2']); // popularity
+    const newbie = await list('newbie');
+    for (const jazz of ['jazz-1', 'jazz-2']) expect(newbie.indexOf(jazz)).toBeLessThan(plain.indexOf(jazz));
+    expect(newbie.indexOf('jazz-1')).toBeLessThan(newbie.indexOf('rock-1'));
+    expect(await list('visitor')).toEqual(plain);
+  });
+
   it('gives a brand-new user the popular items of their context', async () => {
     const h = await harness();
     await seedModel(h.store, {
