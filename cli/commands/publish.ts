@@ -188,7 +188,10 @@ async function openSink(flags: PublishFlags, cfg: RecsysConfig, io: CommandIo): 
       name: flags.api,
       async send(batch, reject) {
         if (batch.length === 0) return 0;
-        const result = await client.sendEvents(batch.map((b) => b.event));
+        const result = await client.sendEvents(
+          batch.map((b) => b.event),
+          { import: true }, // what the CLI publishes is an import, not one user's live traffic
+        );
         for (const e of result.errors) reject(batch[e.index]?.line ?? 0, e);
         return result.rejected;
       },

@@ -136,9 +136,14 @@ export class RecsysClient {
 
   /**
    * Sends events now (at most API_LIMITS.maxBatchEvents per call; more are split). Invalid events
-   * come back in `errors` with their index in `events`; the valid ones are accepted.
+   * come back in `errors` with their index in `events`; the valid ones are accepted. With
+   * `import: true` they are history being imported: serving's per-user cap of live traffic does
+   * not apply (`POST /v1/events?import=true`).
    */
-  async sendEvents(events: readonly InteractionEvent[]): Promise<EventsResult> {
+  async sendEvents(
+    events: readonly InteractionEvent[],
+    options: { readonly import?: boolean } = {},
+  ): Promise<EventsResult> {
     const result: { accepted: number; rejected: number; errors: EventsResult['errors'][number][] } = {
       accepted: 0,
       rejected: 0,
@@ -148,7 +153,7 @@ export class RecsysClient {
     for (let start = 0; start < events.length; start += API_LIMITS.maxBatchEvents) {
       const part = await this.#call<EventsResult>(
         'POST',
-        '/v1/events',
+        options.import === true ? '/v1/events?import=true' : '/v1/events',
         events.slice(start, start + API_LIMITS.maxBatchEvents),
       );
       result.accepted += part.accepted;

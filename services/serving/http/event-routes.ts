@@ -17,6 +17,20 @@ export interface EventRoutesDeps {
   readonly clock?: () => number;
 }
 
+const EventsQuery = routeSchema(
+  Type.Object(
+    {
+      import: Type.Optional(
+        Type.Boolean({
+          description:
+            'An import of history: the per-user cap of live traffic (serving.userEventsPerMinute) does not apply.',
+        }),
+      ),
+    },
+    { additionalProperties: false },
+  ),
+);
+
 /**
  * Documented body (validated per event in the handler, so one bad event does not fail a batch),
  * with the configured event types as the enum of `type`.
@@ -52,6 +66,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps)
         summary: `Publish interaction events: one, or a batch of up to ${API_LIMITS.maxBatchEvents}`,
         tags: ['events'],
         body: eventsBodyDoc(codec.types),
+        querystring: EventsQuery,
         response: {
           202: routeSchema(EventsResponse),
           400: routeSchema(ErrorResponse),
@@ -70,6 +85,17 @@ export function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps)
         });
       }
       const events: unknown[] = single ? [body] : body;
+      // An import of history (behind the write key like every write) is not a flood: the
+      // per-user cap at the door is for live traffic. The trainer's cap still judges event time.
+      // (The route's validator is off, so the query is checked here.)
+      const flag = (request.query as { import?: unknown }).import;
+      if (flag !== undefined && flag !== 'true' && flag !== 'false') {
+        throw new RecsysError('VALIDATION_FAILED', {
+          message: 'import must be true or false.',
+          issues: [{ path: '/import', reason: 'must be true or false' }],
+        });
+      }
+      const capped = flag !== 'true';
       const now = clock();
       const records: LogRecord[] = [];
       const errors: {
@@ -86,7 +112,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: EventRoutesDeps)
           return;
         }
         const event = result.value;
-        if (!cap.take(event.userId, now)) {
+        if (capped && !cap.take(event.userId, now)) {
           errors.push({
             index,
             code: 'RATE_LIMITED',

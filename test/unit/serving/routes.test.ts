@@ -410,6 +410,13 @@ describe('POST /v1/events', () => {
     const single = await h.app.inject({ method: 'POST', url: '/v1/events', payload: batch[0] });
     expectError(single, 'RATE_LIMITED');
     expect(Number(single.headers['retry-after'])).toBeGreaterThan(0);
+    // An import of history is not a flood: ?import=true skips the cap (writes still need a key).
+    const imported = await h.app.inject({ method: 'POST', url: '/v1/events?import=true', payload: batch });
+    expect(json(imported)).toMatchObject({ accepted: 5, rejected: 0 });
+    expectError(
+      await h.app.inject({ method: 'POST', url: '/v1/events?import=maybe', payload: batch }),
+      'VALIDATION_FAILED',
+    );
   });
 
   it('answers 503 LOG_UNAVAILABLE when the log refuses, and publishes nothing', async () => {
