@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Context } from '../../../shared/model/context.ts';
 import {
   ErrorResponse,
@@ -51,7 +51,11 @@ function contextFromQuery(query: Record<string, unknown>): Context | undefined {
 export function registerRecommendationRoutes(app: FastifyInstance, deps: RecommendationRoutesDeps): void {
   const { engine, metrics } = deps;
   // Nothing is ranked from a half-loaded state: during the first load requests wait for it.
-  const waitReady = async () => engine.whenReady();
+  // Once ready (every request but the first few), no promise is made on the request path.
+  const waitReady = (_request: FastifyRequest, _reply: FastifyReply, done: (error?: Error) => void) => {
+    if (engine.ready) done();
+    else engine.whenReady().then(() => done(), done);
+  };
 
   const answer = (reply: FastifyReply, userId: string, result: Recommendation, requestId: string) => {
     for (const item of result.items) metrics.itemsServed.inc({ source: item.source });
