@@ -180,7 +180,7 @@ export class ServingEngine {
   notReadyReasons(): string[] {
     const reasons: string[] = [];
     if (!this.#sync.loaded) reasons.push('the item index is not loaded yet');
-    else if (!this.#ready) reasons.push('the NeuMF side and the models quality are not loaded yet');
+    else if (!this.#ready) reasons.push("the NeuMF side and the models' quality are not loaded yet");
     if (this.guard.state === 'open') reasons.push('the model store is unavailable (circuit open)');
     return reasons;
   }

@@ -101,9 +101,10 @@ export function installErrorHandling(app: FastifyInstance, routes: RouteTable): 
   });
   // An unknown method on a known path is a 405 before anything else: fastify would first insist
   // on a content type for methods that may carry a body (QUERY got 400).
-  app.addHook('onRequest', async (request, reply) => {
-    if (request.is404) return notFound(request, reply);
-    return undefined;
+  // A callback hook, not an async one: it runs for every request, and makes no promise.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (request.is404) notFound(request, reply);
+    else done();
   });
   app.setNotFoundHandler((request, reply) => notFound(request, reply));
 
