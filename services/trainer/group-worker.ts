@@ -223,10 +223,6 @@ export class GroupWorker {
       // bad record is written once, not once per model (at least once: a retried batch sends
       // them again). The others count them all the same.
       if (dead.length > 0 && this.#deps.primary) await eventLog.deadLetter(dead);
-      // Batches chain through promises, which never let the event loop read a socket: a write's
-      // reply that arrived during training would wait, and its command timeout fire first (a
-      // timed-out write that had landed). One turn of the loop per batch while a write is out.
-      if (this.#writing) await new Promise((resolve) => setImmediate(resolve));
       stats = await trainer.train(events, this.#now(), prefetched);
     } catch (error) {
       // Nothing of this batch is marked processed: it comes back. Batches trained before it are
