@@ -114,6 +114,7 @@ export class ServingEngine {
       depth: config.serving.candidates,
       ttlMs: Math.max(1_000, config.serving.refreshMs * 4),
     });
+    const contextEncoder = new ContextEncoder(config.model.context);
     this.recommender = new Recommender({
       index: this.index,
       ncf: this.ncf,
@@ -125,8 +126,11 @@ export class ServingEngine {
         seed: mf.seed,
         initStd: mf.initStd,
         neumf: useNeumf,
+        ...(config.model.mf.context
+          ? { context: { encoder: contextEncoder, crosses: config.model.context.crosses } }
+          : {}),
       }),
-      encoder: new ContextEncoder({ fields: config.model.neumf.contextFields }),
+      encoder: contextEncoder,
       candidates: config.serving.candidates,
       rerank: RERANK,
       blendInteractions: config.serving.blendInteractions,

@@ -229,7 +229,7 @@ export class Recommender {
       };
     }
     const now = this.#clock();
-    const user = await this.#o.users.read(request.userId);
+    const user = await this.#o.users.read(request.userId, request.context, now);
     const popular = await this.#popularFor(request.context, now);
     if (popular.length === 0 && user.degraded) {
       throw new RecsysError('STORE_UNAVAILABLE', {

@@ -1,3 +1,4 @@
+import { contextKeys, type Context, type ContextEncoder } from '../../shared/model/context.ts';
 import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
 import { initialVector } from '../../shared/model/random.ts';
 import type { ModelStore, Row, RowTable } from '../../shared/ports/index.ts';
@@ -5,7 +6,10 @@ import type { StoreGuard } from './store-guard.ts';
 
 /** What a request knows about its user. */
 export interface UserState {
-  /** MF composite vector (id row plus the mean of feature rows), or undefined for a stranger. */
+  /**
+   * MF query vector: the composite user vector (id row plus the mean of feature rows) plus the
+   * rows of the request's context (hybrid-mf.ts), or undefined for a stranger.
+   */
   readonly mf: Float32Array | undefined;
   /** Interactions MF learned from this user. */
   readonly mfCount: number;
@@ -31,6 +35,10 @@ export interface UserStateOptions {
   readonly neumf: boolean;
   /** How long user feature rows are cached. */
   readonly featureTtlMs?: number;
+  /** MF's context features (undefined: MF is context-free) and the fields crossed with the user. */
+  readonly context?: { readonly encoder: ContextEncoder; readonly crosses: readonly string[] };
+  /** How long shared context rows (`device=mobile`) are cached. */
+  readonly contextTtlMs?: number;
 }
 
 const MF_TABLES: readonly RowTable[] = ['mf:user'];
@@ -44,18 +52,33 @@ const NEUMF_TABLES: readonly RowTable[] = ['mf:user', 'ncf:gmf:user', 'ncf:mlp:u
  */
 export class UserStateReader {
   readonly #options: UserStateOptions;
-  readonly #features = new Map<string, { row: Row | undefined; at: number }>();
+  /** Rows shared by many users (feature and context rows), cached briefly. */
+  readonly #features: SharedRowCache;
 
   constructor(options: UserStateOptions) {
     this.#options = options;
+    this.#features = new SharedRowCache(options.store, options.guard);
   }
 
-  async read(userId: string): Promise<UserState> {
+  /**
+   * The user's state for a request in `context` at `now`. The user x context rows are read with
+   * the user's own rows (in parallel: two commands, one round trip's wait); shared context rows
+   * come from a short-lived cache.
+   */
+  async read(userId: string, context?: Context, now: number = Date.now()): Promise<UserState> {
     const { store, guard, neumf } = this.#options;
+    const keys =
+      this.#options.context === undefined
+        ? undefined
+        : contextKeys(this.#options.context.encoder, context, now, userId, this.#options.context.crosses);
     try {
-      const state = await guard.call('getUserState', () =>
-        store.getUserState(userId, neumf ? NEUMF_TABLES : MF_TABLES),
-      );
+      const [state, crossRows, sharedRows] = await Promise.all([
+        guard.call('getUserState', () => store.getUserState(userId, neumf ? NEUMF_TABLES : MF_TABLES)),
+        keys === undefined || keys.crosses.length === 0
+          ? undefined
+          : guard.call('getRows', () => store.getRows('mf:user-context', keys.crosses)),
+        keys === undefined ? undefined : this.#sharedContextRows(keys.shared),
+      ]);
       const [mfRow, gmf, mlp] = state.rows;
       const record = state.record as FeatureSource | undefined;
       const features = record === undefined ? [] : featuresOf(record);
@@ -67,6 +90,9 @@ export class UserStateReader {
         else if (this.#options.initStd > 0)
           initialVector(mf, this.#options.seed, 'mf:user', userId, this.#options.initStd);
         if (features.length > 0) trainedFeatures = await this.#addFeatures(mf, features);
+        // Context rows start at zero in the trainer: a missing one adds nothing (context-free).
+        for (const row of [...(sharedRows ?? []), ...(crossRows ?? [])])
+          if (row !== undefined) addInto(mf, row.vector);
       }
       return {
         mf,
@@ -85,30 +111,25 @@ export class UserStateReader {
     }
   }
 
+  /** Shared context rows (`device=mobile`), cached for contextTtlMs. */
+  #sharedContextRows(keys: readonly string[]): Promise<(Row | undefined)[]> {
+    return this.#features.rows('mf:context', keys, this.#options.contextTtlMs ?? 5_000);
+  }
+
   /** Adds the mean of the feature rows to `out`; returns the share of them that were learnt. */
   async #addFeatures(
     out: Float32Array,
     features: readonly { key: string; weight: number }[],
   ): Promise<number> {
-    const now = Date.now();
-    const ttl = this.#options.featureTtlMs ?? 60_000;
-    const stale = features
-      .map((f) => f.key)
-      .filter((key) => {
-        const cached = this.#features.get(key);
-        return cached === undefined || now - cached.at > ttl;
-      });
-    if (stale.length > 0) {
-      const rows = await this.#options.guard.call('getRows', () =>
-        this.#options.store.getRows('mf:user-feature', stale),
-      );
-      stale.forEach((key, k) => this.#features.set(key, { row: rows[k], at: now }));
-      if (this.#features.size > 100_000) this.#features.clear();
-    }
+    const rows = await this.#features.rows(
+      'mf:user-feature',
+      features.map((f) => f.key),
+      this.#options.featureTtlMs ?? 60_000,
+    );
     const scale = 1 / features.length;
     let trained = 0;
-    for (const f of features) {
-      const row = this.#features.get(f.key)?.row?.vector;
+    for (const [k, f] of features.entries()) {
+      const row = rows[k]?.vector;
       if (row !== undefined) trained++;
       const vector =
         row ??
@@ -123,5 +144,35 @@ export class UserStateReader {
         out[d] = (out[d] as number) + scale * f.weight * (vector[d] as number);
     }
     return trained / features.length;
+  }
+}
+
+function addInto(out: Float32Array, row: Float32Array): void {
+  for (let d = 0; d < out.length; d++) out[d] = (out[d] as number) + (row[d] as number);
+}
+
+/** Rows of shared tables by `table\0id`, each kept for the ttl its reader asks (bounded). */
+class SharedRowCache {
+  readonly #store: ModelStore;
+  readonly #guard: StoreGuard;
+  readonly #entries = new Map<string, { row: Row | undefined; at: number }>();
+
+  constructor(store: ModelStore, guard: StoreGuard) {
+    this.#store = store;
+    this.#guard = guard;
+  }
+
+  async rows(table: RowTable, ids: readonly string[], ttlMs: number): Promise<(Row | undefined)[]> {
+    const now = Date.now();
+    const stale = ids.filter((id) => {
+      const cached = this.#entries.get(`${table}\0${id}`);
+      return cached === undefined || now - cached.at > ttlMs;
+    });
+    if (stale.length > 0) {
+      const rows = await this.#guard.call('getRows', () => this.#store.getRows(table, stale));
+      if (this.#entries.size > 100_000) this.#entries.clear();
+      stale.forEach((id, k) => this.#entries.set(`${table}\0${id}`, { row: rows[k], at: now }));
+    }
+    return ids.map((id) => this.#entries.get(`${table}\0${id}`)?.row);
   }
 }

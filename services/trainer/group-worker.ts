@@ -93,7 +93,7 @@ export class GroupWorker {
     this.#deps = deps;
     this.groupId = `${deps.config.trainer.groupPrefix}-${deps.trainer.name}`;
     this.#log = deps.logger.child({ component: 'trainer', model: deps.trainer.name, groupId: this.groupId });
-    this.#context = new ContextEncoder({ fields: deps.config.model.neumf.contextFields });
+    this.#context = new ContextEncoder({ fields: deps.config.model.context.fields });
   }
 
   get healthy(): boolean {

@@ -1,6 +1,7 @@
 import { mfConfigFrom, type RecsysConfig } from '../../shared/config/index.ts';
+import { ContextEncoder, contextKeys, type ContextKeys } from '../../shared/model/context.ts';
 import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
-import { HybridMF, type HybridMfConfig } from '../../shared/model/hybrid-mf.ts';
+import { HybridMF, type ContextRows, type HybridMfConfig } from '../../shared/model/hybrid-mf.ts';
 import { Random } from '../../shared/model/random.ts';
 import type {
   CatalogRecord,
@@ -29,6 +30,8 @@ interface UserPrefetch extends Prefetched {
   histories?: ReadonlyMap<string, readonly string[]>;
   catalog?: ReadonlyMap<string, CatalogRecord | undefined>;
   rows?: ReadonlyMap<string, Row | undefined>;
+  /** User x context rows of the batch's events. */
+  crossRows?: ReadonlyMap<string, Row | undefined>;
   /** Rows and catalog records of the batch's (positive) items never read before. */
   itemRows?: ReadonlyMap<string, Row | undefined>;
   itemCatalog?: ReadonlyMap<string, CatalogRecord | undefined>;
@@ -58,15 +61,14 @@ export class MfTrainer implements ModelTrainer {
   #items!: TableSync;
   #userFeatures!: TableSync;
   #itemFeatures!: TableSync;
+  #contexts!: TableSync;
+  #userContexts!: TableSync;
+  /** Context features of events (undefined: MF is context-free, model.mf.context false). */
+  readonly #encoder: ContextEncoder | undefined;
   /** Items and users whose catalog features were read (per local model). */
   #catalogRead = new Set<string>();
   /** Rows trained since the last write, per table. */
-  #touched = {
-    users: new Set<number>(),
-    items: new Set<number>(),
-    userFeatures: new Set<number>(),
-    itemFeatures: new Set<number>(),
-  };
+  #touched = MfTrainer.#noneTouched();
   /** Ratings trained since the last write: their sum and number. */
   #ratings = { sum: 0, count: 0 };
   #registryLoaded = false;
@@ -78,7 +80,32 @@ export class MfTrainer implements ModelTrainer {
     this.#store = store;
     this.#mfConfig = mfConfigFrom(config);
     this.#histories = new UserHistories(config.trainer.historyLimit);
+    this.#encoder = config.model.mf.context ? new ContextEncoder(config.model.context) : undefined;
     this.#reset();
+  }
+
+  static #noneTouched() {
+    return {
+      users: new Set<number>(),
+      items: new Set<number>(),
+      userFeatures: new Set<number>(),
+      itemFeatures: new Set<number>(),
+      contexts: new Set<number>(),
+      userContexts: new Set<number>(),
+    };
+  }
+
+  /** The context features of an event (none when MF is context-free). */
+  #contextKeys(e: BatchEvent): ContextKeys | undefined {
+    return this.#encoder === undefined
+      ? undefined
+      : contextKeys(
+          this.#encoder,
+          e.event.context,
+          e.time,
+          e.event.userId,
+          this.#config.model.context.crosses,
+        );
   }
 
   get model(): HybridMF {
@@ -88,6 +115,7 @@ export class MfTrainer implements ModelTrainer {
   async onAssign(): Promise<void> {
     this.#epoch++;
     this.#users.invalidateAll();
+    this.#userContexts.invalidateAll();
     this.#histories.clear();
     await this.#registry.refresh(this.#store);
     this.#registryLoaded = true;
@@ -116,7 +144,9 @@ export class MfTrainer implements ModelTrainer {
       this.#model.users.size +
       this.#model.items.size +
       this.#model.itemFeatures.size +
-      this.#model.userFeatures.size
+      this.#model.userFeatures.size +
+      this.#model.contexts.size +
+      this.#model.userContexts.size
     );
   }
 
@@ -129,6 +159,9 @@ export class MfTrainer implements ModelTrainer {
     const items = [...new Set(events.map((e) => e.event.itemId))];
     const itemRows = this.#items.unloaded(items);
     const itemCatalog = items.filter((id) => !this.#catalogRead.has(`i:${id}`));
+    const crosses = this.#userContexts.unloaded([
+      ...new Set(events.flatMap((e) => this.#contextKeys(e)?.crosses ?? [])),
+    ]);
     const zip = <T>(keys: readonly string[], values: readonly T[]) =>
       new Map(keys.map((id, k) => [id, values[k] as T]));
     const out: UserPrefetch = {
@@ -141,6 +174,11 @@ export class MfTrainer implements ModelTrainer {
         catalog.length > 0 ? store.getUsers(catalog).then((v) => (out.catalog = zip(catalog, v))) : 0,
         rows.length > 0
           ? store.getRows(this.#users.storeTable, rows).then((v) => (out.rows = zip(rows, v)))
+          : 0,
+        crosses.length > 0
+          ? store
+              .getRows(this.#userContexts.storeTable, crosses)
+              .then((v) => (out.crossRows = zip(crosses, v)))
           : 0,
         itemRows.length > 0
           ? store.getRows(this.#items.storeTable, itemRows).then((v) => (out.itemRows = zip(itemRows, v)))
@@ -173,12 +211,27 @@ export class MfTrainer implements ModelTrainer {
     }
 
     const userIds = events.map((e) => e.event.userId);
-    // Independent reads: one round trip's wait, not three.
+    const keys = events.map((e) => this.#contextKeys(e));
+    const sharedKeys = [...new Set(keys.flatMap((k) => k?.shared ?? []))];
+    const crossKeys = [...new Set(keys.flatMap((k) => k?.crosses ?? []))];
+    // Independent reads: one round trip's wait, not five.
     const [, , userIndex] = await Promise.all([
       this.#histories.load(this.#store, userIds, known?.histories),
       this.#readUserCatalog(userIds, known?.catalog),
       this.#users.load(this.#store, userIds, now, refresh, known?.rows),
+      sharedKeys.length > 0 ? this.#contexts.load(this.#store, sharedKeys, now, refresh) : undefined,
+      crossKeys.length > 0
+        ? this.#userContexts.load(this.#store, crossKeys, now, refresh, known?.crossRows)
+        : undefined,
     ]);
+    const contextRows = keys.map((k): ContextRows | undefined =>
+      k === undefined
+        ? undefined
+        : {
+            shared: Int32Array.from(k.shared, (key) => model.contexts.indexOf(key)),
+            crosses: Int32Array.from(k.crosses, (key) => model.userContexts.indexOf(key)),
+          },
+    );
 
     // Register new items and draw negatives in event order, mirroring the history as the store
     // will hold it after each event.
@@ -215,7 +268,15 @@ export class MfTrainer implements ModelTrainer {
     for (const id of itemIds)
       for (const key of model.itemFeatureList(model.items.indexOf(id)).keys) featureKeys.add(key);
     if (featureKeys.size > 0) await this.#itemFeatures.load(this.#store, [...featureKeys], now, refresh);
-    for (const table of [model.users, model.items, model.userFeatures, model.itemFeatures]) table.takeDirty();
+    for (const table of [
+      model.users,
+      model.items,
+      model.userFeatures,
+      model.itemFeatures,
+      model.contexts,
+      model.userContexts,
+    ])
+      table.takeDirty();
 
     let lossSum = 0;
     let steps = 0;
@@ -225,13 +286,22 @@ export class MfTrainer implements ModelTrainer {
     events.forEach((e, k) => {
       const user = userIndex[k] as number;
       const item = model.items.indexOf(e.event.itemId);
+      const context = contextRows[k];
       if (sample > 0 && e.weight > 0 && e.kind === 'implicit') {
         const pick = new Random((e.offset * 2654435761 + e.partition) >>> 0);
-        if (pick.next() < sample) ranks.push(this.#rank(user, item, pick, e.event.userId));
+        if (pick.next() < sample) ranks.push(this.#rank(user, item, context, pick, e.event.userId));
       }
       const negatives = Int32Array.from(negativeIds[k] as string[], (id) => model.items.indexOf(id));
       const loss = model.learn(
-        { user, item, weight: e.weight, kind: e.kind, value: e.event.value ?? 0, time: e.time },
+        {
+          user,
+          item,
+          weight: e.weight,
+          kind: e.kind,
+          value: e.event.value ?? 0,
+          time: e.time,
+          ...(context === undefined ? {} : { context }),
+        },
         e.kind === 'implicit' && e.weight > 0 ? negatives : undefined,
       );
       if (Number.isNaN(loss)) rejected++;
@@ -246,6 +316,8 @@ export class MfTrainer implements ModelTrainer {
       [this.#touched.items, model.items, this.#items],
       [this.#touched.userFeatures, model.userFeatures, this.#userFeatures],
       [this.#touched.itemFeatures, model.itemFeatures, this.#itemFeatures],
+      [this.#touched.contexts, model.contexts, this.#contexts],
+      [this.#touched.userContexts, model.userContexts, this.#userContexts],
     ] as const) {
       const dirty = table.takeDirty();
       sync.markChanged(dirty);
@@ -278,6 +350,8 @@ export class MfTrainer implements ModelTrainer {
     collect(this.#items, t.items);
     collect(this.#userFeatures, t.userFeatures);
     collect(this.#itemFeatures, t.itemFeatures);
+    collect(this.#contexts, t.contexts);
+    collect(this.#userContexts, t.userContexts);
     const counters: CounterIncrement[] =
       ratings.count > 0
         ? [
@@ -318,27 +392,35 @@ export class MfTrainer implements ModelTrainer {
     this.#items.invalidate(t.items);
     this.#userFeatures.invalidate(t.userFeatures);
     this.#itemFeatures.invalidate(t.itemFeatures);
+    this.#contexts.invalidate(t.contexts);
+    this.#userContexts.invalidate(t.userContexts);
     this.#clearTouched();
     this.#histories.discard();
   }
 
   #clearTouched(): void {
-    this.#touched = { users: new Set(), items: new Set(), userFeatures: new Set(), itemFeatures: new Set() };
+    this.#touched = MfTrainer.#noneTouched();
     this.#ratings = { sum: 0, count: 0 };
   }
 
   /** Rank (0-based) of the item among itself and 99 random cached items, before learning it. */
-  #rank(user: number, item: number, random: Random, userId: string): number {
+  #rank(
+    user: number,
+    item: number,
+    context: ContextRows | undefined,
+    random: Random,
+    userId: string,
+  ): number {
     const model = this.#model;
     const excluded = this.#histories.excluded(userId);
-    const target = model.score(user, item);
+    const target = model.score(user, item, false, context);
     let greater = 0;
     let drawn = 0;
     for (let attempt = 0; attempt < 300 && drawn < 99; attempt++) {
       const j = random.int(model.items.size);
       if (j === item || excluded.has(model.items.idAt(j))) continue;
       drawn++;
-      if (model.score(user, j) > target) greater++;
+      if (model.score(user, j, false, context) > target) greater++;
     }
     return greater;
   }
@@ -400,6 +482,9 @@ export class MfTrainer implements ModelTrainer {
     this.#items = new TableSync(this.#model.items, 'shared', withState);
     this.#userFeatures = new TableSync(this.#model.userFeatures, 'shared', withState);
     this.#itemFeatures = new TableSync(this.#model.itemFeatures, 'shared', withState);
+    // Context values are shared by every user; a user x context row belongs to its user's partition.
+    this.#contexts = new TableSync(this.#model.contexts, 'shared', withState);
+    this.#userContexts = new TableSync(this.#model.userContexts, 'owned', withState);
     this.#catalogRead = new Set();
     this.#histories.clear();
     this.#clearTouched();

@@ -139,7 +139,15 @@ export async function startTrainer(deps: TrainerDeps): Promise<Trainer> {
   };
 }
 
-const EVICTED_TABLES = ['mf:user', 'mf:item', 'ncf:gmf:user', 'ncf:mlp:user', 'ncf:gmf:item', 'ncf:mlp:item'];
+const EVICTED_TABLES = [
+  'mf:user',
+  'mf:item',
+  'mf:user-context',
+  'ncf:gmf:user',
+  'ncf:mlp:user',
+  'ncf:gmf:item',
+  'ncf:mlp:item',
+];
 
 /** Deletes rows not written for trainer.evictAfterMs, every evictIntervalMs (when enabled). */
 function startEvictor(

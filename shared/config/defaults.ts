@@ -77,6 +77,7 @@ export function defaultConfig(): Config {
       popularityEpochMs: Date.UTC(2026, 0, 1),
       backend: 'auto',
       popularityHalfLifeMs: 7 * 24 * 3_600_000,
+      context: { fields: [], crosses: ['device', 'hour'] },
       mf: {
         dim: 64,
         loss: 'bpr',
@@ -88,13 +89,13 @@ export function defaultConfig(): Config {
         clipNorm: 5,
         maxNorm: 10,
         initStd: 0.1,
+        context: true,
       },
       neumf: {
         gmfDim: 32,
         mlpDim: 32,
         hidden: [32, 16],
         contextDim: 8,
-        contextFields: [],
         negatives: 4,
         batchSize: 256,
         learningRate: 0.05,

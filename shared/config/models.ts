@@ -40,7 +40,7 @@ export function neumfConfigFrom(config: RecsysConfig): Partial<NeuMfConfig> {
     mlpDim: n.mlpDim,
     hidden: [...n.hidden],
     contextDim: n.contextDim,
-    contextFields: [...n.contextFields],
+    contextFields: [...config.model.context.fields],
     negatives: n.negatives,
     batchSize: n.batchSize,
     historySize: config.trainer.historyLimit,

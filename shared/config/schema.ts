@@ -158,6 +158,22 @@ export const ConfigSchema = Type.Object(
          * and overflow about 1,000 half-lives after the epoch (about 19 years at 7 days).
          */
         popularityEpochMs: Type.Integer({ minimum: 0 }),
+        /** Context features, the same for every model and the popularity segments (context.ts). */
+        context: Type.Object(
+          {
+            /** Categorical context fields beyond the built-in hour, dow and device, e.g. ['locale']. */
+            fields: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,31}$' }), {
+              maxItems: 16,
+              uniqueItems: true,
+            }),
+            /** Fields that also get a row per user in MF (user x context: `<user>@device=mobile`). */
+            crosses: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,31}$' }), {
+              maxItems: 4,
+              uniqueItems: true,
+            }),
+          },
+          { additionalProperties: false },
+        ),
         mf: Type.Object(
           {
             dim: Type.Integer({ minimum: 1, maximum: 1024 }),
@@ -170,6 +186,8 @@ export const ConfigSchema = Type.Object(
             clipNorm: Type.Number({ minimum: 0 }),
             maxNorm: Type.Number({ minimum: 0 }),
             initStd: Type.Number({ minimum: 0, maximum: 1 }),
+            /** Learn context rows (model.context) and add them to every query (false: context-free MF). */
+            context: Type.Boolean(),
           },
           { additionalProperties: false },
         ),
@@ -179,9 +197,6 @@ export const ConfigSchema = Type.Object(
             mlpDim: Type.Integer({ minimum: 1, maximum: 512 }),
             hidden: Type.Array(Type.Integer({ minimum: 1, maximum: 2048 }), { minItems: 1, maxItems: 8 }),
             contextDim: Type.Integer({ minimum: 0, maximum: 128 }),
-            contextFields: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,31}$' }), {
-              maxItems: 16,
-            }),
             negatives: Type.Integer({ minimum: 0, maximum: 64 }),
             batchSize: Type.Integer({ minimum: 1, maximum: 65_536 }),
             learningRate: Type.Number({ exclusiveMinimum: 0, maximum: 10 }),

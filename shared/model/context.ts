@@ -55,3 +55,34 @@ export class ContextEncoder {
     }
   }
 }
+
+/** The factorization's context features of one event or request (HybridMF context rows). */
+export interface ContextKeys {
+  /** `field=value` for every field whose value is known. */
+  readonly shared: string[];
+  /** `<user>@field=value` for every cross field whose value is known. */
+  readonly crosses: string[];
+}
+
+/**
+ * Context keys for the factorization: a field without a value (`?`) has no row, so what is not
+ * known adds nothing to the query. `crosses`: the fields that also get a per-user row.
+ */
+export function contextKeys(
+  encoder: ContextEncoder,
+  context: Context | undefined,
+  timeMs: number,
+  userId: string,
+  crosses: readonly string[],
+): ContextKeys {
+  const shared: string[] = [];
+  const crossed: string[] = [];
+  for (const field of encoder.fields) {
+    const value = encoder.value(field, context, timeMs);
+    if (value === '?') continue;
+    const key = `${field}=${value}`;
+    shared.push(key);
+    if (crosses.includes(field)) crossed.push(`${userId}@${key}`);
+  }
+  return { shared, crosses: crossed };
+}

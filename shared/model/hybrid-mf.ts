@@ -74,6 +74,18 @@ export interface Interaction {
   readonly value: number;
   /** Milliseconds since the epoch. */
   readonly time: number;
+  /**
+   * The event's context rows (indices into `contexts`: `device=mobile`, `hour=evening`, ...) and
+   * user x context rows (indices into `userContexts`: `<user>@device=mobile`). Absent: the step
+   * is context-free.
+   */
+  readonly context?: ContextRows;
+}
+
+/** Context rows of one event or request (see contextKeys in context.ts). */
+export interface ContextRows {
+  readonly shared: Int32Array;
+  readonly crosses: Int32Array;
 }
 
 /**
@@ -82,6 +94,14 @@ export interface Interaction {
  * A user's vector is its id row plus the mean of its feature rows; the same for items, so a new
  * item with known tags scores sensibly before anyone interacts with it. Scores are
  * `u . v + b_i` for implicit feedback and `mu + b_u + b_i + u . v` for ratings.
+ *
+ * Context is the factorization-machine view (Rendle et al., SIGIR 2011): every context value
+ * (`device=mobile`) and every user x context cross (`user-7@device=mobile`) is a feature with its
+ * own row, and a factorization machine's score of an item for (user, context) is, up to terms
+ * that do not depend on the item, `(u + sum of context rows) . v_i + b_i`. So the query vector of
+ * a request is the user's vector plus its context rows, and a step's user gradient goes to each
+ * of them in full. Context rows start at zero: a value never learnt adds nothing, and the query
+ * falls back to the context-free vector.
  *
  * Implicit positives are learned with BPR (or logistic loss) against sampled negatives; a negative
  * weight (dislike, an impression without a click) is a logistic step towards 0. Every step is
@@ -98,6 +118,9 @@ export interface HybridMfState {
     items: TableState;
     userFeatures: TableState;
     itemFeatures: TableState;
+    /** Absent in states written before context rows existed. */
+    contexts?: TableState;
+    userContexts?: TableState;
   };
   readonly itemFeatureLists: FeatureListsState;
   readonly userFeatureLists: FeatureListsState;
@@ -123,6 +146,9 @@ export class HybridMF {
   readonly items: EmbeddingTable;
   readonly userFeatures: EmbeddingTable;
   readonly itemFeatures: EmbeddingTable;
+  /** Context rows (`device=mobile`) and user x context rows (`<user>@device=mobile`), zero-initialised. */
+  readonly contexts: EmbeddingTable;
+  readonly userContexts: EmbeddingTable;
   readonly history: UserHistory;
   readonly random: Random;
   readonly sampler: NegativeSampler;
@@ -143,6 +169,8 @@ export class HybridMF {
   readonly #gU: Float32Array;
   readonly #negItems: Int32Array;
   #given: ArrayLike<number> | undefined;
+  /** The context rows of the step being learnt. */
+  #context: ContextRows | undefined;
   readonly #negCoef: Float64Array;
   readonly #bprRows: BprRows;
   readonly #bprDots: BprDots = { uu: 0, ii: 0, jj: 0, ui: 0, uj: 0, ij: 0 };
@@ -157,6 +185,8 @@ export class HybridMF {
     this.items = table('mf:item', initStd);
     this.userFeatures = table('mf:user-feature', initStd);
     this.itemFeatures = table('mf:item-feature', initStd);
+    this.contexts = table('mf:context', 0);
+    this.userContexts = table('mf:user-context', 0);
     this.history = new UserHistory(this.config.historySize);
     this.random = new Random(seed);
     this.sampler =
@@ -190,6 +220,8 @@ export class HybridMF {
         items: this.items.snapshot(),
         userFeatures: this.userFeatures.snapshot(),
         itemFeatures: this.itemFeatures.snapshot(),
+        contexts: this.contexts.snapshot(),
+        userContexts: this.userContexts.snapshot(),
       },
       itemFeatureLists: packLists(this.#itemFeat, this.#itemFeatW, this.items.size),
       userFeatureLists: packLists(this.#userFeat, this.#userFeatW, this.users.size),
@@ -212,6 +244,8 @@ export class HybridMF {
     model.items.restore(state.tables.items);
     model.userFeatures.restore(state.tables.userFeatures);
     model.itemFeatures.restore(state.tables.itemFeatures);
+    if (state.tables.contexts !== undefined) model.contexts.restore(state.tables.contexts);
+    if (state.tables.userContexts !== undefined) model.userContexts.restore(state.tables.userContexts);
     unpackLists(state.itemFeatureLists, model.#itemFeat, model.#itemFeatW);
     unpackLists(state.userFeatureLists, model.#userFeat, model.#userFeatW);
     model.ratingSum = state.ratingSum;
@@ -281,6 +315,17 @@ export class HybridMF {
   }
 
   /**
+   * The query vector of a user in a context: the composite user vector plus the context rows
+   * (no context: the user vector).
+   */
+  queryVector(user: number, context: ContextRows | undefined, out: Float32Array): Float32Array {
+    this.userVector(user, out);
+    if (context !== undefined)
+      addContextRows(out, this.contexts, this.userContexts, context, this.config.dim);
+    return out;
+  }
+
+  /**
    * Learns one interaction. Returns its loss, or NaN when the step was rejected. `negatives`
    * (item indices) replaces the model's own sampling, for callers that draw them elsewhere (the
    * trainer draws them from the persisted item registry, so a restart draws the same ones).
@@ -288,6 +333,10 @@ export class HybridMF {
   learn(x: Interaction, negatives?: ArrayLike<number>): number {
     this.steps++;
     this.#given = negatives;
+    this.#context =
+      x.context !== undefined && x.context.shared.length + x.context.crosses.length > 0
+        ? x.context
+        : undefined;
     const loss =
       x.kind === 'explicit'
         ? this.#learnRating(x)
@@ -308,12 +357,24 @@ export class HybridMF {
     }
     this.users.markDirty(x.user, x.time);
     this.items.markDirty(x.item, x.time);
+    const context = this.#context;
+    if (context !== undefined) {
+      const counted = x.weight > 0 || x.kind === 'explicit' ? 1 : 0;
+      for (const c of context.shared) {
+        this.contexts.counts[c] = (this.contexts.counts[c] as number) + counted;
+        this.contexts.markDirty(c, x.time);
+      }
+      for (const c of context.crosses) {
+        this.userContexts.counts[c] = (this.userContexts.counts[c] as number) + counted;
+        this.userContexts.markDirty(c, x.time);
+      }
+    }
     return loss;
   }
 
   /** Score of one item for a user (rating scale for explicit, a logit for implicit). */
-  score(user: number, item: number, explicit = false): number {
-    const u = this.userVector(user, this.#u);
+  score(user: number, item: number, explicit = false, context?: ContextRows): number {
+    const u = this.queryVector(user, context, this.#u);
     const v = this.itemVector(item, this.#vi);
     const s = dot(u, 0, v, 0, this.config.dim) + (this.items.biases[item] as number);
     return explicit ? s + this.globalMean + (this.users.biases[user] as number) : s;
@@ -323,9 +384,9 @@ export class HybridMF {
    * Scores of every item for a user, into `out` (length >= items.size). Feature contributions are
    * computed once per feature, then summed per item: cost O(items * dim + features * dim).
    */
-  scoreAll(user: number, out: Float32Array, explicit = false): Float32Array {
+  scoreAll(user: number, out: Float32Array, explicit = false, context?: ContextRows): Float32Array {
     const dim = this.config.dim;
-    const u = this.userVector(user, this.#u);
+    const u = this.queryVector(user, context, this.#u);
     const featureDots = new Float64Array(this.itemFeatures.size);
     for (let f = 0; f < featureDots.length; f++)
       featureDots[f] = dot(u, 0, this.itemFeatures.vectors, f * dim, dim);
@@ -354,6 +415,7 @@ export class HybridMF {
   #learnBpr(x: Interaction): number {
     if (
       this.#negativeCount() === 1 &&
+      this.#context === undefined &&
       this.#userFeat[x.user] === undefined &&
       this.#itemFeat[x.item] === undefined
     ) {
@@ -391,8 +453,8 @@ export class HybridMF {
   #learnBprGeneral(x: Interaction, first?: number): number {
     const { dim } = this.config;
     // Rows without features are read in place (no copy); composite rows go through scratch.
-    const userPlain = this.#userFeat[x.user] === undefined;
-    const uA = userPlain ? this.users.vectors : this.userVector(x.user, this.#u);
+    const userPlain = this.#userFeat[x.user] === undefined && this.#context === undefined;
+    const uA = userPlain ? this.users.vectors : this.queryVector(x.user, this.#context, this.#u);
     const uO = userPlain ? x.user * dim : 0;
     const iPlain = this.#itemFeat[x.item] === undefined;
     const iA = iPlain ? this.items.vectors : this.itemVector(x.item, this.#vi);
@@ -442,7 +504,7 @@ export class HybridMF {
 
   #learnLogistic(x: Interaction): number {
     const { dim } = this.config;
-    const u = this.userVector(x.user, this.#u);
+    const u = this.queryVector(x.user, this.#context, this.#u);
     const vi = this.itemVector(x.item, this.#vi);
     const vj = this.#vj;
     const gU = this.#gU;
@@ -483,7 +545,7 @@ export class HybridMF {
   #learnNegative(x: Interaction): number {
     const { dim } = this.config;
     const w = -x.weight;
-    const u = this.userVector(x.user, this.#u);
+    const u = this.queryVector(x.user, this.#context, this.#u);
     const vi = this.itemVector(x.item, this.#vi);
     const useBias = this.config.implicitItemBias;
     const s = dot(u, 0, vi, 0, dim) + (useBias ? (this.items.biases[x.item] as number) : 0);
@@ -498,7 +560,7 @@ export class HybridMF {
 
   #learnRating(x: Interaction): number {
     const { dim } = this.config;
-    const u = this.userVector(x.user, this.#u);
+    const u = this.queryVector(x.user, this.#context, this.#u);
     const vi = this.itemVector(x.item, this.#vi);
     // mu includes this rating (sum / count, so any process holding the sum and count agrees).
     const mean = (this.ratingSum + x.value) / (this.ratingCount + 1);
@@ -536,8 +598,19 @@ export class HybridMF {
 
   // --- row updates -------------------------------------------------------------------------
 
-  /** Applies `scale * grad` to the user's id row and, shared out, its feature rows. */
+  /**
+   * Applies `scale * grad` to the user's id row and, shared out, its feature rows; and in full to
+   * each context row of the step (the query is their sum).
+   */
   #applyUser(user: number, grad: Float32Array, scale: number, biasGrad = 0): void {
+    const context = this.#context;
+    if (context !== undefined) {
+      const { dim, optimizer } = this.config;
+      for (const c of context.shared)
+        updateRow(this.contexts.vectors, this.contexts.accum, c, grad, scale, dim, optimizer, 0);
+      for (const c of context.crosses)
+        updateRow(this.userContexts.vectors, this.userContexts.accum, c, grad, scale, dim, optimizer, 0);
+    }
     this.#applyComposite(
       this.users,
       this.userFeatures,
@@ -646,6 +719,26 @@ export class HybridMF {
   ): { keys: string[]; weights: number[] } {
     if (feats === undefined || weights === undefined) return { keys: [], weights: [] };
     return { keys: Array.from(feats, (f) => table.idAt(f)), weights: Array.from(weights) };
+  }
+}
+
+/** Adds the context rows of `context` to `out` (a query vector). */
+export function addContextRows(
+  out: Float32Array,
+  contexts: EmbeddingTable,
+  userContexts: EmbeddingTable,
+  context: ContextRows,
+  dim: number,
+): void {
+  for (const [table, rows] of [
+    [contexts, context.shared],
+    [userContexts, context.crosses],
+  ] as const) {
+    const vectors = table.vectors;
+    for (const c of rows) {
+      const base = c * dim;
+      for (let d = 0; d < dim; d++) out[d] = (out[d] as number) + (vectors[base + d] as number);
+    }
   }
 }
 

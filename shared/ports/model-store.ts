@@ -164,6 +164,8 @@ export const MODEL_TABLES: readonly RowTable[] = [
   'mf:item',
   'mf:user-feature',
   'mf:item-feature',
+  'mf:context',
+  'mf:user-context',
   'ncf:gmf:user',
   'ncf:gmf:item',
   'ncf:mlp:user',

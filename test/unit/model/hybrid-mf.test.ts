@@ -67,6 +67,60 @@ describe('HybridMF steps against hand-computed values', () => {
     expect(m.history.has(0, 0)).toBe(true);
   });
 
+  it('BPR with context: the query is user + context rows, and each context row gets the user gradient', () => {
+    const m = handModel();
+    m.users.load('u', Float32Array.of(0.1, 0.2), 0, 0);
+    m.items.load('i', Float32Array.of(0.3, -0.1), 0, 0);
+    m.items.load('j', Float32Array.of(0.2, 0.4), 0, 0);
+    const device = m.contexts.load('device=mobile', Float32Array.of(0.2, 0), 0, 0);
+    const cross = m.userContexts.load('u@device=mobile', Float32Array.of(0, -0.1), 0, 0);
+    const context = { shared: Int32Array.of(device), crosses: Int32Array.of(cross) };
+    // q = u + c + x = [0.3, 0.1]; diff = q.(vi - vj) = 0.3*0.1 + 0.1*(-0.5) = -0.02
+    // c = sigmoid(0.02) = 0.50499983; loss = softplus(0.02) = ln(2.02020134) = 0.70319718
+    const c = 0.50499983;
+    expect(sigmoid(0.02)).toBeCloseTo(c, 7);
+    const loss = m.learn({ ...click(0, 0), context });
+    expect(loss).toBeCloseTo(0.70319718, 6);
+    // Each of u, c, x moves by lr * c * (vi - vj) = 0.1c * [0.1, -0.5].
+    expect(m.users.row(0)[0]).toBeCloseTo(0.1 + 0.01 * c, 6);
+    expect(m.users.row(0)[1]).toBeCloseTo(0.2 - 0.05 * c, 6);
+    expect(m.contexts.row(device)[0]).toBeCloseTo(0.2 + 0.01 * c, 6);
+    expect(m.contexts.row(device)[1]).toBeCloseTo(-0.05 * c, 6);
+    expect(m.userContexts.row(cross)[0]).toBeCloseTo(0.01 * c, 6);
+    expect(m.userContexts.row(cross)[1]).toBeCloseTo(-0.1 - 0.05 * c, 6);
+    // Items move along the query, not the bare user row: vi' = vi + lr c q.
+    expect(m.items.row(0)[0]).toBeCloseTo(0.3 + 0.03 * c, 6);
+    expect(m.items.row(0)[1]).toBeCloseTo(-0.1 + 0.01 * c, 6);
+    expect(m.items.row(1)[0]).toBeCloseTo(0.2 - 0.03 * c, 6);
+    expect(m.contexts.counts[device]).toBe(1);
+    expect(m.userContexts.counts[cross]).toBe(1);
+    // Scores in a context use the query (u' + c' + x'); without one, the user row alone.
+    const q = [0.3 + 0.03 * c, 0.1 - 0.15 * c];
+    const vi = [0.3 + 0.03 * c, -0.1 + 0.01 * c];
+    expect(m.score(0, 0, false, context)).toBeCloseTo(
+      q[0]! * vi[0]! + q[1]! * vi[1]! + (m.items.biases[0] as number),
+      6,
+    );
+    const u = m.users.row(0);
+    expect(m.score(0, 0)).toBeCloseTo(
+      (u[0] as number) * vi[0]! + (u[1] as number) * vi[1]! + (m.items.biases[0] as number),
+      6,
+    );
+    expect(m.scoreAll(0, new Float32Array(2), false, context)[0]).toBeCloseTo(
+      m.score(0, 0, false, context),
+      6,
+    );
+  });
+
+  it('context rows start at zero: an unknown context value scores as no context', () => {
+    const m = handModel({ initStd: 0.1 });
+    const user = m.users.ensure('u');
+    m.items.ensure('i');
+    const fresh = { shared: Int32Array.of(m.contexts.ensure('device=tv')), crosses: Int32Array.of() };
+    expect(Array.from(m.contexts.row(fresh.shared[0] as number))).toEqual([0, 0]);
+    expect(m.score(user, 0, false, fresh)).toBe(m.score(user, 0));
+  });
+
   it('logistic: a positive and a negative, each with its own coefficient', () => {
     const m = handModel({ loss: 'logistic', implicitItemBias: false });
     m.users.load('u', Float32Array.of(1, 0), 0, 0);

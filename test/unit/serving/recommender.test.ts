@@ -10,6 +10,7 @@ import { NeuMF } from '../../../shared/model/neumf/neumf.ts';
 import { useBackend } from '../../../shared/model/tf-backend.ts';
 import { LoadGauge } from '../../../services/serving/load-gauge.ts';
 import { ALL_LISTS_UP_TO } from '../../../services/serving/recommender.ts';
+import type { RowValue } from '../../../shared/ports/index.ts';
 import { row, seedModel, servingHarness } from '../../support/serving.ts';
 
 type Harness = Awaited<ReturnType<typeof servingHarness>>;
@@ -219,6 +220,58 @@ describe('cold start', () => {
       (await recommend(h, { userId: 'new', k: 1, context: { device: 'phone', hour: 8 } })).items[0]?.itemId,
     ).toBe('ph1');
     expect((await recommend(h, { userId: 'new', k: 1 })).items[0]?.itemId).toBe('any');
+  });
+});
+
+describe('context', () => {
+  it("adds the request context's rows to the user's vector: the list follows the device, an unknown one is context-free", async () => {
+    const h = await harness({ config: { model: { context: { crosses: ['device'] } } } });
+    const items: Record<string, RowValue> = {};
+    for (let i = 0; i < 5; i++) {
+      items[`drama-${i}`] = row([1, 0, 0, 0.01 * i], 0, 50);
+      items[`comedy-${i}`] = row([0, 1, 0, 0.01 * i], 0, 50);
+    }
+    await seedModel(h.store, {
+      items,
+      users: { u: row([0.6, 0.5, 0, 0], 0, 40), v: row([0.5, 0.6, 0, 0], 0, 40) },
+    });
+    // What the trainer learnt: this user watches comedy on mobile; everyone watches drama in the evening.
+    await h.store.commit({
+      puts: [{ table: 'mf:user-context', rows: [{ id: 'u@device=mobile', value: row([-1, 1, 0, 0]) }] }],
+    });
+    await h.store.commit({
+      puts: [{ table: 'mf:context', rows: [{ id: 'hour=evening', value: row([0.3, 0, 0, 0]) }] }],
+    });
+    await h.engine.refreshOnce();
+    const top = async (context?: Record<string, unknown>) =>
+      (await recommend(h, { userId: 'u', k: 5, ...(context === undefined ? {} : { context }) })).items.map(
+        (i) => i.itemId.split('-')[0],
+      );
+    // Morning, no device: u = [0.6, 0.5] prefers drama.
+    expect(await top({ hour: 9 })).toEqual(Array(5).fill('drama'));
+    // Mobile: [0.6 - 1, 0.5 + 1] prefers comedy.
+    expect(await top({ hour: 9, device: 'mobile' })).toEqual(Array(5).fill('comedy'));
+    // A device nobody used adds nothing.
+    expect(await top({ hour: 9, device: 'fridge' })).toEqual(await top({ hour: 9 }));
+    // v = [0.5, 0.6] prefers comedy, except in the evening: [0.5 + 0.3, 0.6].
+    const top2 = async (hour: number) =>
+      (await recommend(h, { userId: 'v', k: 5, context: { hour } })).items.map((i) => i.itemId.split('-')[0]);
+    expect(await top2(9)).toEqual(Array(5).fill('comedy'));
+    expect(await top2(20)).toEqual(Array(5).fill('drama'));
+  });
+
+  it('is context-free when model.mf.context is off', async () => {
+    const h = await harness({ config: { model: { mf: { context: false } } } });
+    await seedModel(h.store, {
+      items: { a: row([1, 0, 0, 0], 0, 50), b: row([0, 1, 0, 0], 0, 50) },
+      users: { u: row([1, 0.5, 0, 0], 0, 40) },
+    });
+    await h.store.commit({
+      puts: [{ table: 'mf:user-context', rows: [{ id: 'u@device=mobile', value: row([-2, 2, 0, 0]) }] }],
+    });
+    await h.engine.refreshOnce();
+    const list = await recommend(h, { userId: 'u', k: 2, context: { device: 'mobile' } });
+    expect(list.items.map((i) => i.itemId)).toEqual(['a', 'b']);
   });
 });
 
