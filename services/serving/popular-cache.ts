@@ -1,3 +1,4 @@
+import { relativeToTop } from '../../shared/model/popularity.ts';
 import type { ModelStore } from '../../shared/ports/index.ts';
 import type { StoreGuard } from './store-guard.ts';
 
@@ -61,7 +62,8 @@ export class PopularCache {
       .call('getPopular', () => this.#options.store.getPopular(segment, this.#options.depth))
       .then(
         (items) => {
-          const entry = { items, fetchedAt: this.#clock() };
+          // Stored in the log domain; requests blend and show values relative to the top.
+          const entry = { items: relativeToTop(items), fetchedAt: this.#clock() };
           this.#entries.delete(segment);
           this.#entries.set(segment, entry);
           const max = this.#options.maxSegments ?? 1_000;

@@ -1,3 +1,4 @@
+import { logAdd2, popularityLogScore } from '../../shared/model/popularity.ts';
 import { existsSync } from 'node:fs';
 import { QUALITY_COUNTER, QUALITY_HIT_RANK, qualityFields } from '../../shared/model/quality.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
@@ -517,11 +518,11 @@ export class GroupWorker {
       const list = history.get(e.event.userId) ?? [];
       list.push(e.event.itemId);
       history.set(e.event.userId, list);
-      const score = e.weight * 2 ** ((e.time - epoch) / halfLife);
+      const score = popularityLogScore(e.weight, e.time, epoch, halfLife);
       if (!Number.isFinite(score)) continue;
       for (const segment of ['*', this.#context.segment(e.event.context, e.time)]) {
         const key = `${segment}\u0000${e.event.itemId}`;
-        popularity.set(key, (popularity.get(key) ?? 0) + score);
+        popularity.set(key, logAdd2(popularity.get(key) ?? Number.NEGATIVE_INFINITY, score));
       }
     }
     return {

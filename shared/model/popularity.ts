@@ -1,117 +1,40 @@
-import { selectTopK, type TopKResult } from './topk.ts';
+/**
+ * Time-decayed item popularity on the stream's own clock, the first fallback for new users and
+ * the `popular` source. An interaction of weight w at time t is worth w * 2^(-(now - t) / h) at
+ * time `now` (h: the half-life). Every item's value shrinks by the same factor as `now` moves, so
+ * the order of items is the order of sum(w * 2^((t - epoch) / h)) for any fixed epoch: no decay
+ * is applied at read time, and the wall clock plays no part (a replay of 1997 data ranks its items
+ * as they were ranked in 1997).
+ *
+ * That sum is kept as its base-2 logarithm, because the sum itself over- or underflows a float64
+ * about 1,000 half-lives from the epoch (19 years at 7 days: MovieLens 100K, from 1997, would be 0
+ * for every item). In the log domain an interaction is `log2(w) + (t - epoch) / h` and two
+ * values combine by logAdd2; the stores do the same (the Redis commit script has its copy).
+ */
 
-export interface PopularityConfig {
-  /** Time for an interaction's weight to halve, in milliseconds. */
-  readonly halfLifeMs: number;
+/** log2(w * 2^((t - epoch) / h)): the log-domain value of one interaction (w > 0). */
+export function popularityLogScore(
+  weight: number,
+  timeMs: number,
+  epochMs: number,
+  halfLifeMs: number,
+): number {
+  return Math.log2(weight) + (timeMs - epochMs) / halfLifeMs;
 }
 
-interface Segment {
-  /** Per item: sum of weight * 2^((t - reference) / halfLife). */
-  scores: Float64Array;
-  count: number;
+/** log2(2^a + 2^b), exact to float64 rounding for any a and b (no overflow, no underflow). */
+export function logAdd2(a: number, b: number): number {
+  if (a === Number.NEGATIVE_INFINITY) return b;
+  if (b === Number.NEGATIVE_INFINITY) return a;
+  const high = Math.max(a, b);
+  return high + Math.log2(1 + 2 ** (Math.min(a, b) - high));
 }
-
-/** Segment every interaction also counts towards. */
-export const GLOBAL_SEGMENT = '*';
 
 /**
- * Time-decayed item popularity, globally and per context segment (e.g. device x hour bucket),
- * the first fallback for new users. An interaction of weight w at time t is worth
- * w * 2^(-(now - t) / halfLife) at time `now`.
- *
- * Scores are kept relative to a reference time, so ranking never needs to decay every item:
- * the stored value w * 2^((t - ref) / halfLife) orders items exactly as their decayed values do
- * at any `now`. When the exponent grows large, all scores are rebased (multiplied by a constant),
- * which changes no ranking.
+ * Scores of a list in the log domain (best first) as linear values relative to the first:
+ * 2^(s - s_first), in (0, 1]. What serving blends and shows: only ratios and order mean anything.
  */
-export class DecayedPopularity {
-  readonly config: PopularityConfig;
-  readonly #segments = new Map<string, Segment>();
-  #reference: number | undefined;
-
-  constructor(config: PopularityConfig) {
-    if (!(config.halfLifeMs > 0)) throw new RangeError('halfLifeMs must be positive');
-    this.config = config;
-  }
-
-  /** Adds an interaction to the global segment and to `segment` (when given). */
-  add(item: number, weight: number, time: number, segment?: string): void {
-    if (!Number.isFinite(weight) || !Number.isFinite(time)) return;
-    if (this.#reference === undefined) this.#reference = time;
-    let exponent = (time - this.#reference) / this.config.halfLifeMs;
-    if (exponent > 512) {
-      this.#rebase(time);
-      exponent = 0;
-    }
-    const value = weight * 2 ** exponent;
-    this.#bump(GLOBAL_SEGMENT, item, value);
-    if (segment !== undefined && segment !== GLOBAL_SEGMENT) this.#bump(segment, item, value);
-  }
-
-  /** Decayed popularity of an item in a segment at time `now`. */
-  score(item: number, now: number, segment = GLOBAL_SEGMENT): number {
-    const s = this.#segments.get(segment);
-    if (s === undefined || this.#reference === undefined || item >= s.scores.length) return 0;
-    return (s.scores[item] as number) * 2 ** ((this.#reference - now) / this.config.halfLifeMs);
-  }
-
-  /** The k most popular items of a segment at `now` (falls back to global when it is empty). */
-  top(k: number, now: number, segment = GLOBAL_SEGMENT, skip?: (item: number) => boolean): TopKResult {
-    const s = this.#segments.get(segment) ?? this.#segments.get(GLOBAL_SEGMENT);
-    if (s === undefined || this.#reference === undefined)
-      return { indices: new Int32Array(0), scores: new Float32Array(0) };
-    const result = selectTopK(
-      s.scores,
-      k,
-      s.scores.length,
-      (i) => (s.scores[i] as number) <= 0 || (skip?.(i) ?? false),
-    );
-    const factor = 2 ** ((this.#reference - now) / this.config.halfLifeMs);
-    return { indices: result.indices, scores: result.scores.map((v) => v * factor) };
-  }
-
-  segments(): string[] {
-    return [...this.#segments.keys()];
-  }
-
-  toJSON(): { halfLifeMs: number; reference: number | null; segments: Record<string, number[]> } {
-    const segments: Record<string, number[]> = {};
-    for (const [name, s] of this.#segments) segments[name] = Array.from(s.scores.subarray(0, s.count));
-    return { halfLifeMs: this.config.halfLifeMs, reference: this.#reference ?? null, segments };
-  }
-
-  static fromJSON(data: {
-    halfLifeMs: number;
-    reference: number | null;
-    segments: Record<string, number[]>;
-  }): DecayedPopularity {
-    const out = new DecayedPopularity({ halfLifeMs: data.halfLifeMs });
-    out.#reference = data.reference ?? undefined;
-    for (const [name, values] of Object.entries(data.segments)) {
-      out.#segments.set(name, { scores: Float64Array.from(values), count: values.length });
-    }
-    return out;
-  }
-
-  #bump(name: string, item: number, value: number): void {
-    let s = this.#segments.get(name);
-    if (s === undefined) {
-      s = { scores: new Float64Array(Math.max(64, item + 1)), count: 0 };
-      this.#segments.set(name, s);
-    }
-    if (item >= s.scores.length) {
-      const grown = new Float64Array(Math.max(item + 1, s.scores.length * 2));
-      grown.set(s.scores);
-      s.scores = grown;
-    }
-    s.scores[item] = (s.scores[item] as number) + value;
-    if (item >= s.count) s.count = item + 1;
-  }
-
-  #rebase(now: number): void {
-    const factor = 2 ** (((this.#reference as number) - now) / this.config.halfLifeMs);
-    for (const s of this.#segments.values())
-      for (let i = 0; i < s.count; i++) s.scores[i] = (s.scores[i] as number) * factor;
-    this.#reference = now;
-  }
+export function relativeToTop<T extends { readonly score: number }>(list: readonly T[]): T[] {
+  const top = list[0]?.score ?? 0;
+  return list.map((entry) => ({ ...entry, score: 2 ** (entry.score - top) }));
 }

@@ -92,7 +92,11 @@ export interface HistoryAppend {
   readonly items: readonly string[];
 }
 
-/** An increment of an item's (landmark-scaled) popularity score in one segment. */
+/**
+ * An addition to an item's popularity in one segment, in the log domain (shared/model/popularity.ts):
+ * `by` is log2 of the decayed weight, and the store keeps log2(2^score + 2^by). Scores are
+ * read back (getPopular) in the same log domain, best first.
+ */
 export interface PopularityIncrement {
   readonly segment: string;
   readonly itemId: string;

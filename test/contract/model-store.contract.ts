@@ -402,20 +402,33 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
       expect(u3).toEqual([]);
     });
 
-    it('adds popularity per segment and returns the best first', async () => {
+    it('adds popularity per segment in the log domain and returns the best first', async () => {
       await store.commit({
         popularity: [
           { segment: '*', itemId: 'a', by: 1 },
           { segment: '*', itemId: 'b', by: 2.5 },
           { segment: 'device=tv', itemId: 'a', by: 4 },
+          // 1997 on a 2026 epoch with a week's half-life: 2^-1500 is 0 as a linear score.
+          { segment: 'old', itemId: 'x', by: -1500 },
+          { segment: 'old', itemId: 'y', by: -1500.5 },
         ],
       });
-      await store.commit({ popularity: [{ segment: '*', itemId: 'a', by: 2 }] });
-      expect(await store.getPopular('*', 5)).toEqual([
-        { itemId: 'a', score: 3 },
-        { itemId: 'b', score: 2.5 },
-      ]);
+      await store.commit({
+        popularity: [
+          { segment: '*', itemId: 'a', by: 2 },
+          { segment: 'old', itemId: 'y', by: -1500.5 },
+        ],
+      });
+      // log2(2^1 + 2^2) = log2(6) = 2.5849625
+      const all = await store.getPopular('*', 5);
+      expect(all.map((e) => e.itemId)).toEqual(['a', 'b']);
+      expect(all[0]?.score).toBeCloseTo(2.5849625, 6);
+      expect(all[1]?.score).toBe(2.5);
       expect(await store.getPopular('device=tv', 1)).toEqual([{ itemId: 'a', score: 4 }]);
+      // Two at -1500.5 make one at -1499.5: ahead of the single -1500.
+      const old = await store.getPopular('old', 2);
+      expect(old.map((e) => e.itemId)).toEqual(['y', 'x']);
+      expect(old[0]?.score).toBeCloseTo(-1499.5, 9);
       expect(await store.getPopular('device=radio', 3)).toEqual([]);
     });
 

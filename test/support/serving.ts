@@ -109,8 +109,9 @@ export async function seedModel(
       { table: 'mf:user', rows: Object.entries(seed.users ?? {}).map(([id, value]) => ({ id, value })) },
     ],
     history: Object.entries(seed.histories ?? {}).map(([userId, list]) => ({ userId, items: list })),
+    // Given as decayed weights; the store keeps their log2 (shared/model/popularity.ts).
     popularity: Object.entries(seed.popularity ?? {}).flatMap(([segment, scores]) =>
-      Object.entries(scores).map(([itemId, by]) => ({ segment, itemId, by })),
+      Object.entries(scores).map(([itemId, weight]) => ({ segment, itemId, by: Math.log2(weight) })),
     ),
     newItems: { registry: 'mf', ids: items.map(([id]) => id) },
     changedItems: { stream: 'mf', ids: items.map(([id]) => id) },

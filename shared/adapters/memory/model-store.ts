@@ -1,3 +1,4 @@
+import { logAdd2 } from '../../model/popularity.ts';
 import {
   CATALOG_STREAM,
   DEFAULT_STORE_LIMITS,
@@ -114,7 +115,7 @@ export class MemoryModelStore implements ModelStore {
     }
     for (const { segment, itemId, by } of batch.popularity ?? []) {
       const scores = tableOf(this.state.popularity, segment);
-      scores.set(itemId, (scores.get(itemId) ?? 0) + by);
+      scores.set(itemId, logAdd2(scores.get(itemId) ?? Number.NEGATIVE_INFINITY, by));
     }
     if (batch.newItems !== undefined) {
       const registry = this.#registry(batch.newItems.registry);

@@ -120,7 +120,7 @@ export function commitArgs(
   const popularity = new Frames();
   const bySegment = groupBy(batch.popularity ?? [], (p) => p.segment);
   for (const [segment, list] of bySegment) {
-    popularity.add(names.key('pop', segment)).add(String(list.length));
+    popularity.add(names.key('popularity', segment)).add(String(list.length));
     for (const p of list) popularity.add(p.itemId).add(String(p.by));
   }
   const newItems = new Frames();

@@ -186,7 +186,15 @@ for i = 1, nSegments do
   local key = nextPopular()
   for j = 1, tonumber(nextPopular()) do
     local member = nextPopular()
-    redis.call('ZINCRBY', key, nextPopular(), member)
+    -- Log-domain addition, log2(2^old + 2^by) (shared/model/popularity.ts logAdd2).
+    local by = tonumber(nextPopular())
+    local old = redis.call('ZSCORE', key, member)
+    if old then
+      old = tonumber(old)
+      local high = math.max(old, by)
+      by = high + math.log(1 + 2 ^ (math.min(old, by) - high)) / math.log(2)
+    end
+    redis.call('ZADD', key, by, member)
   end
 end
 

@@ -82,7 +82,7 @@ export interface RedisModelStoreOptions {
  *
  *   <prefix>:r:<table>:<id>   row (binary, row-codec.ts)       <prefix>:offsets:<scope>  hash
  *   <prefix>:counter:<name>   hash                             <prefix>:hist:<user>      list
- *   <prefix>:pop:<segment>    sorted set                       <prefix>:registry:<name>  list (+ :set hash)
+ *   <prefix>:popularity:<seg> sorted set (log2)                <prefix>:registry:<name>  list (+ :set hash)
  *   <prefix>:changes:<name>   stream of changed item ids       <prefix>:item:<id>        JSON
  *   <prefix>:items            set of catalog item ids          <prefix>:user:<id>        JSON
  *
@@ -174,7 +174,7 @@ export class RedisModelStore implements ModelStore {
 
   async getPopular(segment: string, k: number): Promise<{ itemId: string; score: number }[]> {
     const flat = await this.#call('read of popularity', () =>
-      this.#redis.zrevrange(this.#key('pop', segment), 0, k - 1, 'WITHSCORES'),
+      this.#redis.zrevrange(this.#key('popularity', segment), 0, k - 1, 'WITHSCORES'),
     );
     const out: { itemId: string; score: number }[] = [];
     for (let i = 0; i + 1 < flat.length; i += 2)
@@ -347,7 +347,7 @@ export class RedisModelStore implements ModelStore {
         ids: await this.#call('snapshot', () => this.#redis.lrange(key, 0, -1)),
       };
     }
-    for await (const [rest, key] of this.#scanKind('pop')) {
+    for await (const [rest, key] of this.#scanKind('popularity')) {
       const flat = await this.#call('snapshot', () => this.#redis.zrange(key, 0, -1, 'WITHSCORES'));
       const scores: Record<string, number> = {};
       for (let i = 0; i + 1 < flat.length; i += 2) scores[flat[i] as string] = Number(flat[i + 1]);
@@ -398,7 +398,7 @@ export class RedisModelStore implements ModelStore {
           }
           case 'popularity': {
             const flat = Object.entries(e.scores).flatMap(([itemId, score]) => [score, itemId]);
-            if (flat.length > 0) multi.zadd(this.#key('pop', e.segment), ...flat);
+            if (flat.length > 0) multi.zadd(this.#key('popularity', e.segment), ...flat);
             break;
           }
           case 'item':

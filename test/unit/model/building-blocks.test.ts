@@ -4,7 +4,7 @@ import { decodeCheckpoint, encodeCheckpoint } from '../../../shared/model/checkp
 import { ContentIndex } from '../../../shared/model/content-similarity.ts';
 import { ContextEncoder } from '../../../shared/model/context.ts';
 import { featuresOf } from '../../../shared/model/features.ts';
-import { DecayedPopularity } from '../../../shared/model/popularity.ts';
+import { logAdd2, popularityLogScore, relativeToTop } from '../../../shared/model/popularity.ts';
 import { Random, hashString, initialVector } from '../../../shared/model/random.ts';
 import { BruteForceTopK, selectTopK } from '../../../shared/model/topk.ts';
 import { Stamps } from '../../../shared/model/stamps.ts';
@@ -58,41 +58,35 @@ describe('selectTopK', () => {
   });
 });
 
-describe('DecayedPopularity', () => {
-  it('halves an interaction per half-life and ranks by decayed value', () => {
-    const pop = new DecayedPopularity({ halfLifeMs: 10 });
-    pop.add(0, 1, 0);
-    pop.add(1, 1, 10);
-    expect(pop.score(0, 10)).toBeCloseTo(0.5, 12);
-    expect(pop.score(1, 20)).toBeCloseTo(0.5, 12);
-    expect(pop.score(0, 20)).toBeCloseTo(0.25, 12);
-    // Two old interactions (0.25 + 0.25 at t=20) tie one recent one... add another to item 0
-    pop.add(0, 1, 0);
-    expect(Array.from(pop.top(2, 20).indices)).toEqual([0, 1]);
-    pop.add(1, 1, 20);
-    expect(Array.from(pop.top(2, 20).indices)).toEqual([1, 0]);
-    expect(pop.top(2, 20).scores[0]).toBeCloseTo(1.5, 12);
+describe('popularity in the log domain', () => {
+  it('halves an interaction per half-life, and sums values by their logarithms', () => {
+    // 4 at t = 0 with h = 10: log2(4) + 0 = 2; 1 at t = 30: 0 + 3 = 3.
+    expect(popularityLogScore(4, 0, 0, 10)).toBe(2);
+    expect(popularityLogScore(1, 30, 0, 10)).toBe(3);
+    // 2^2 + 2^3 = 12: log2(12) = 3.5849625
+    expect(logAdd2(2, 3)).toBeCloseTo(3.5849625, 7);
+    expect(logAdd2(3, 2)).toBe(logAdd2(2, 3));
+    expect(logAdd2(Number.NEGATIVE_INFINITY, 5)).toBe(5);
+    // Equal values double: + 1.
+    expect(logAdd2(-7, -7)).toBe(-6);
   });
 
-  it('keeps per-segment rankings and falls back to global for an unknown segment', () => {
-    const pop = new DecayedPopularity({ halfLifeMs: 1e9 });
-    pop.add(0, 5, 0, 'device=desktop');
-    pop.add(1, 1, 0, 'device=mobile');
-    pop.add(2, 2, 0, 'device=mobile');
-    expect(Array.from(pop.top(3, 0, 'device=mobile').indices)).toEqual([2, 1]);
-    expect(Array.from(pop.top(3, 0).indices)).toEqual([0, 2, 1]);
-    expect(Array.from(pop.top(1, 0, 'device=tv').indices)).toEqual([0]);
+  it('keeps far-off times apart where linear scores would be 0 or infinite', () => {
+    const week = 7 * 86_400_000;
+    const epoch = Date.UTC(2026, 0, 1);
+    // MovieLens 100K is from 1997: ~1,500 half-lives before the epoch, 2^-1500 is 0 in float64.
+    const older = popularityLogScore(1, Date.UTC(1997, 8, 20), epoch, week);
+    const newer = popularityLogScore(1, Date.UTC(1997, 8, 27), epoch, week);
+    expect(2 ** older).toBe(0);
+    expect(newer - older).toBeCloseTo(1, 9);
+    // Two clicks a week earlier weigh as one click now.
+    expect(logAdd2(older, older)).toBeCloseTo(newer, 9);
   });
 
-  it('rebases far in the future without changing values or rankings', () => {
-    const pop = new DecayedPopularity({ halfLifeMs: 1 });
-    pop.add(0, 1, 0);
-    pop.add(1, 4, 1_000); // exponent 1000 > 512: rebases
-    expect(pop.score(1, 1_001)).toBeCloseTo(2, 9);
-    expect(pop.score(0, 1_000)).toBeCloseTo(2 ** -1000, 310);
-    expect(Array.from(pop.top(2, 1_000).indices)).toEqual([1, 0]);
-    const copy = DecayedPopularity.fromJSON(JSON.parse(JSON.stringify(pop.toJSON())));
-    expect(copy.score(1, 1_001)).toBeCloseTo(2, 9);
+  it('turns a best-first list into scores relative to its top', () => {
+    expect(relativeToTop([{ score: 10 }, { score: 9 }, { score: 7 }]).map((e) => e.score)).toEqual([
+      1, 0.5, 0.125,
+    ]);
   });
 });
 
