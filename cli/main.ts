@@ -71,7 +71,7 @@ Exit codes: 0 ok, 1 failed, 2 bad flags, 3 Kafka/Redis unreachable, 4 invalid co
     code = c;
   };
   add(startCommand(config, ctx, setCode));
-  add(evalCommand(ctx, setCode));
+  add(evalCommand(ctx, config, setCode));
   add(trainerCommand(config, setCode));
   add(serveCommand(config, setCode));
   add(publishCommand(ctx, config, setCode));

@@ -4,6 +4,7 @@ import { SOURCES, type Source } from '../services/serving/blend.ts';
 import { startTrainer } from '../services/trainer/trainer.ts';
 import { MemoryEventLog, MemoryModelStore } from '../shared/adapters/memory/index.ts';
 import type { RecsysConfig } from '../shared/config/index.ts';
+import { DEMO_DEVICES, type DemoWorld } from '../shared/demo/world.ts';
 import { hitRate, ndcgSingle } from '../shared/evaluation/metrics.ts';
 import { Random } from '../shared/model/random.ts';
 import { createMetricsRegistry, silentLogger } from '../shared/observability/index.ts';
@@ -230,4 +231,48 @@ async function caughtUp(store: MemoryModelStore, groups: readonly string[], coun
       throw new Error(`the trainer did not learn the first ${count} events within 5 minutes`);
     await new Promise((resolve) => setTimeout(resolve, attempt < 100 ? 0 : 1));
   }
+}
+
+/** The demo world's context bars: on each device, the user's genre for it and the other one's. */
+export interface ContextShares {
+  readonly mobile: { readonly own: number; readonly other: number };
+  readonly desktop: { readonly own: number; readonly other: number };
+}
+
+/**
+ * After a replay of the demo world: every persona's top k on mobile at 21:00 and on desktop at
+ * 14:00 (the hours each device is used in the world), and the share of the listed items in the
+ * genre the persona picks on that device (`own`) and on the other one (`other`).
+ */
+export async function demoContextShares(
+  world: Pick<DemoWorld, 'personas' | 'genreOf' | 'events'>,
+  served: ServedStack,
+  k = 10,
+): Promise<ContextShares> {
+  const last = world.events.at(-1);
+  const day = new Date(last === undefined ? Date.now() : eventTimeMs(last, Date.now()));
+  day.setUTCHours(0, 0, 0, 0);
+  const sums = { mobile: { own: 0, other: 0 }, desktop: { own: 0, other: 0 } };
+  for (const persona of world.personas) {
+    for (const device of DEMO_DEVICES) {
+      const hour = device === 'mobile' ? 21 : 14;
+      const other = device === 'mobile' ? 'desktop' : 'mobile';
+      const items = await served.recommend(
+        persona.userId,
+        k,
+        { device, hour },
+        day.getTime() + hour * 3_600_000,
+      );
+      for (const item of items) {
+        const genre = world.genreOf(item);
+        if (genre === persona.taste[device]) sums[device].own++;
+        if (genre === persona.taste[other]) sums[device].other++;
+      }
+    }
+  }
+  const n = Math.max(1, world.personas.length * k);
+  return {
+    mobile: { own: sums.mobile.own / n, other: sums.mobile.other / n },
+    desktop: { own: sums.desktop.own / n, other: sums.desktop.other / n },
+  };
 }

@@ -1,5 +1,8 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
+import type { Config, DeepPartial, RecsysConfig } from '../../shared/config/index.ts';
 import { EVAL_MODELS, runEvaluation, type EvaluationOptions } from '../../shared/evaluation/run.ts';
+import { parseModels } from '../flags.ts';
+import { runServedEvaluation } from './eval-serving.ts';
 import { EXIT } from '../exit-codes.ts';
 import { progressBar } from '../progress.ts';
 import type { CommandIo } from '../run-command.ts';
@@ -10,7 +13,15 @@ const DEFAULT_DATA = '../shared/datasets/ml-100k';
 interface EvalFlags {
   data: string;
   protocol: EvaluationOptions['protocol'];
-  model: EvaluationOptions['model'];
+  model: EvaluationOptions['model'] | 'serving';
+  events?: string;
+  items?: string;
+  users?: string;
+  skipInvalid?: boolean;
+  context: boolean;
+  lift?: boolean;
+  block?: number;
+  models?: ('mf' | 'neumf')[];
   feedback: EvaluationOptions['feedback'];
   epochs?: number;
   seed: number;
@@ -28,18 +39,49 @@ interface EvalFlags {
   recent?: number;
 }
 
-export function evalCommand(io: CommandIo, setCode: (code: number) => void): Command {
+export function evalCommand(
+  io: CommandIo,
+  loadConfig: (overrides: DeepPartial<Config>) => RecsysConfig,
+  setCode: (code: number) => void,
+): Command {
   return new Command('eval')
-    .description('evaluate a model on MovieLens 100K under a protocol (loo, split or prequential)')
-    .option('--data <dir>', 'the ml-100k folder', DEFAULT_DATA)
+    .description(
+      'evaluate a model on MovieLens 100K under a protocol (loo, split or prequential), or the served pipeline (--model serving) on any data set',
+    )
+    .option('--data <dir>', 'the ml-100k folder, or demo (the demo world; --model serving)', DEFAULT_DATA)
+    .option(
+      '--events <file>',
+      '--model serving: events as JSON lines or CSV with a header (context.<field> columns)',
+    )
+    .option('--items <file>', '--model serving: catalog items as JSON lines')
+    .option('--users <file>', '--model serving: users as JSON lines')
+    .option('--skip-invalid', 'leave out bad rows of --events/--items/--users (counted) instead of stopping')
+    .option(
+      '--no-context',
+      '--model serving: strip the context from events and requests, MF without context rows',
+    )
+    .option('--lift', '--model serving: run with and without context, and print the lift')
+    .option(
+      '--block <n>',
+      '--model serving: events requested, then learnt, together (default 100)',
+      positiveInt,
+    )
+    .option(
+      '--models <list>',
+      '--model serving: models the trainer learns (default: the configuration)',
+      parseModels,
+    )
     .addOption(
       new Option('--protocol <name>', 'evaluation protocol')
         .choices(['loo', 'split', 'prequential'])
         .default('loo'),
     )
     .addOption(
-      new Option('--model <name>', 'model (hybrid: MF plus the session signal)')
-        .choices([...EVAL_MODELS])
+      new Option(
+        '--model <name>',
+        'model (hybrid: MF plus the session signal; serving: the whole served pipeline, prequential)',
+      )
+        .choices([...EVAL_MODELS, 'serving'])
         .default('mf'),
     )
     .addOption(
@@ -82,10 +124,18 @@ Examples:
   recsys eval --protocol loo --model neumf --epochs 10 --backend wasm
   recsys eval --protocol loo --model hybrid --session-weight 1.5
   recsys eval --data /path/to/ml-100k --protocol loo --model pop
+  recsys eval --model serving --data demo --lift
+  recsys eval --model serving --events app.csv --items items.jsonl --skip-invalid
 
 Results and the published figures they compare with: docs/evaluation.md`,
     )
     .action(async (flags: EvalFlags) => {
+      if (flags.model === 'serving' || flags.events !== undefined) {
+        const ok = await runServedEvaluation(flags, loadConfig, io);
+        setCode(ok ? EXIT.OK : EXIT.FAILURE);
+        return;
+      }
+      const model = flags.model;
       const progress = progressBar();
       const mf = {
         ...(flags.dim !== undefined ? { dim: flags.dim } : {}),
@@ -95,7 +145,7 @@ Results and the published figures they compare with: docs/evaluation.md`,
       const options: EvaluationOptions = {
         data: flags.data,
         protocol: flags.protocol,
-        model: flags.model,
+        model,
         feedback: flags.feedback,
         seed: flags.seed,
         ...(flags.epochs !== undefined ? { epochs: flags.epochs } : {}),
