@@ -29,7 +29,14 @@ export interface ServedEvalOptions {
   readonly data: EventDataset;
   /** List length (HR@k, NDCG@k, MRR@k). */
   readonly k?: number;
-  /** Events per test-then-train block: requested first, then published and learnt together. */
+  /**
+   * How far behind the stream serving may be, in stream time (default 1,000 ms, about what the
+   * trainer's flush and serving's refresh add up to live): events are requested, then learnt, in
+   * blocks whose events lie within this of the block's first event, so every event older than
+   * this has been learnt when an event is requested.
+   */
+  readonly freshnessMs?: number;
+  /** At most this many events per block (default 100). */
   readonly block?: number;
   /** Share of positive events that are requested before they are learnt (0-1]. */
   readonly sample?: number;
@@ -69,9 +76,9 @@ export interface ServedStack {
  * `POST /v1/recommendations` answers), one process. Before a block of events is learnt, the top k
  * for each sampled positive event is requested as that user, in that event's context, at that
  * event's time; the event's item is scored against the list. Then the block is published, the
- * trainer learns it and serving catches up. A block (default 100 events) stands for the moment a
- * live service takes to learn what just happened; a hit is an item the served list held before
- * the event was learnt.
+ * trainer learns it and serving catches up. A block holds the events within `freshnessMs` of
+ * stream time of its first one (at most `block` events): what a live service has not learnt yet
+ * when the next event arrives. A hit is an item the served list held before its event was learnt.
  *
  * Metrics: HR@k, NDCG@k and MRR@k of the event's item in the served list; catalog coverage
  * (distinct items served / catalog); intra-list diversity (distinct categories / items listed);
@@ -80,7 +87,8 @@ export interface ServedStack {
 export async function evaluateServed(options: ServedEvalOptions): Promise<ServedEvalResult> {
   const { config, data } = options;
   const k = options.k ?? 10;
-  const block = options.block ?? 100;
+  const maxBlock = options.block ?? 100;
+  const freshness = options.freshnessMs ?? 1_000;
   const sample = options.sample ?? 1;
   const withContext = options.context ?? true;
   const store = new MemoryModelStore();
@@ -120,7 +128,9 @@ export async function evaluateServed(options: ServedEvalOptions): Promise<Served
     });
     return answer.items;
   };
-  const served: ServedStack = {
+  const served: ServedStack & { store: MemoryModelStore; engine: ServingEngine } = {
+    store,
+    engine,
     recommend: async (userId, n, context, at) =>
       (await recommend(userId, n, context, at)).map((item) => item.itemId),
     async close() {
@@ -146,8 +156,17 @@ export async function evaluateServed(options: ServedEvalOptions): Promise<Served
   let appended = 0;
   const started = performance.now();
   try {
-    for (let start = 0; start < data.events.length; start += block) {
-      const events = data.events.slice(start, start + block).map((e) => (withContext ? e : stripContext(e)));
+    for (let start = 0; start < data.events.length;) {
+      const opens = eventTimeMs(data.events[start] as InteractionEvent, streamNow);
+      let end = start + 1;
+      while (
+        end < data.events.length &&
+        end - start < maxBlock &&
+        eventTimeMs(data.events[end] as InteractionEvent, opens) - opens < freshness
+      )
+        end++;
+      const events = data.events.slice(start, end).map((e) => (withContext ? e : stripContext(e)));
+      start = end;
       for (const e of events) {
         if (!positive(e) || random.next() >= sample) continue;
         const items = await recommend(e.userId, k, e.context, eventTimeMs(e, streamNow));
@@ -229,7 +248,7 @@ async function caughtUp(store: MemoryModelStore, groups: readonly string[], coun
     if (!behind) return;
     if (performance.now() > deadline)
       throw new Error(`the trainer did not learn the first ${count} events within 5 minutes`);
-    await new Promise((resolve) => setTimeout(resolve, attempt < 100 ? 0 : 1));
+    await new Promise((resolve) => (attempt < 1_000 ? setImmediate(resolve) : setTimeout(resolve, 1)));
   }
 }
 

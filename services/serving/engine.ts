@@ -91,7 +91,7 @@ export class ServingEngine {
         ? {}
         : { annShare: new AnnShare(config.serving.annShareDir, config.serving.annBuilder) }),
     });
-    this.#sync = new ItemIndexSync(this.index, syncStore, this.#logger);
+    this.#sync = new ItemIndexSync(this.index, syncStore, this.#logger, deps.clock);
     metrics.probes.indexAgeSeconds = () => this.indexAgeSeconds();
     const useNeumf = config.trainer.models.includes('neumf');
     this.ncf = useNeumf
@@ -126,6 +126,7 @@ export class ServingEngine {
         seed: mf.seed,
         initStd: mf.initStd,
         neumf: useNeumf,
+        ...(deps.clock === undefined ? {} : { clock: deps.clock }),
         ...(config.model.mf.context
           ? { context: { encoder: contextEncoder, crosses: config.model.context.crosses } }
           : {}),

@@ -16,6 +16,13 @@ const PACED_CHUNK = 250;
 const PAUSE_FACTOR = 9;
 /** Rebuild the ANN index early once this share of the items changed since its snapshot. */
 const ANN_DIRTY_SHARE = 0.05;
+/**
+ * How often (on the sync's clock) the item feature rows are read again. They are trained with
+ * every event on an item that has them, but no change stream names them: without this, serving
+ * combined fresh item rows with feature rows from the last full reload, vectors the trainer never
+ * had.
+ */
+export const FEATURE_REFRESH_MS = 5_000;
 
 /**
  * Keeps an ItemIndex current: a full load at start and every `fullReloadMs` (all items of the MF
@@ -40,11 +47,14 @@ export class ItemIndexSync {
    */
   #touched: Set<string> | undefined;
   #stopping = false;
+  readonly #clock: () => number;
+  #featuresReadAt = 0;
 
-  constructor(index: ItemIndex, store: ModelStore, logger: Logger) {
+  constructor(index: ItemIndex, store: ModelStore, logger: Logger, clock: () => number = Date.now) {
     this.#index = index;
     this.#store = store;
     this.#logger = logger;
+    this.#clock = clock;
   }
 
   /**
@@ -110,11 +120,7 @@ export class ItemIndexSync {
     const catalog = await this.#store.listItemIds();
     for (const id of catalog) index.ensure(id);
     await this.#loadCatalog(catalog, pace);
-    const features = [...index.featureKeys()];
-    for (let start = 0; start < features.length; start += CHUNK) {
-      const keys = features.slice(start, start + CHUNK);
-      index.setFeatureRows(keys, await this.#store.getRows('mf:item-feature', keys));
-    }
+    await this.#readFeatureRows();
     for (let start = 0; start < index.size && !this.#stopping; start += pace.chunk) {
       const ids = Array.from({ length: Math.min(pace.chunk, index.size - start) }, (_, k) =>
         index.idAt(start + k),
@@ -123,6 +129,30 @@ export class ItemIndexSync {
       pace.begin();
       rows.forEach((row, k) => index.setRow(start + k, row));
       index.recomputeRange(start, start + pace.chunk);
+      await pace.end();
+    }
+  }
+
+  /** Reads every feature row; returns how many changed. */
+  async #readFeatureRows(): Promise<number> {
+    const index = this.#index;
+    const features = [...index.featureKeys()];
+    let changed = 0;
+    this.#featuresReadAt = this.#clock();
+    for (let start = 0; start < features.length; start += CHUNK) {
+      const keys = features.slice(start, start + CHUNK);
+      changed += index.setFeatureRows(keys, await this.#store.getRows('mf:item-feature', keys));
+    }
+    return changed;
+  }
+
+  /** Reads the feature rows again and, when any moved, recomputes the items' vectors (in batches). */
+  async #refreshFeatures(): Promise<void> {
+    if ((await this.#readFeatureRows()) === 0) return;
+    const pace = new Pace(false, () => this.#stopping);
+    for (let start = 0; start < this.#index.size && !pace.stopped(); start += pace.chunk) {
+      pace.begin();
+      this.#index.recomputeRange(start, start + pace.chunk);
       await pace.end();
     }
   }
@@ -139,6 +169,7 @@ export class ItemIndexSync {
     const rows = await this.#rows.poll(this.#store);
     for (const id of [...added, ...catalog.ids, ...rows.ids]) this.#touched?.add(id);
     await this.#applyRows(rows.ids);
+    if (this.#clock() - this.#featuresReadAt >= FEATURE_REFRESH_MS) await this.#refreshFeatures();
     this.lastRefresh = Date.now();
     await this.#rebuildAnnIfStale();
     return { changed: added.length + catalog.ids.length + rows.ids.length };

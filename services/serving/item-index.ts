@@ -196,17 +196,33 @@ export class ItemIndex {
   }
 
   /** Sets feature rows (undefined: not trained yet, the initial row stays). Recompute items after. */
-  setFeatureRows(keys: readonly string[], rows: readonly (Row | undefined)[]): void {
+  /** Sets feature rows; returns how many differ from what the index held. */
+  setFeatureRows(keys: readonly string[], rows: readonly (Row | undefined)[]): number {
+    let changed = 0;
     keys.forEach((key, k) => {
       const row = rows[k];
       const f = this.#featurePositions.get(key) ?? this.#addFeature(key);
-      if (row !== undefined) this.#featureRows.set(row.vector.subarray(0, this.dim), f * this.dim);
+      if (row === undefined) return;
+      const at = f * this.dim;
+      for (let d = 0; d < this.dim; d++) {
+        if (this.#featureRows[at + d] !== row.vector[d]) {
+          changed++;
+          break;
+        }
+      }
+      this.#featureRows.set(row.vector.subarray(0, this.dim), at);
     });
+    return changed;
   }
 
   /** Every feature key the index knows. */
   featureKeys(): readonly string[] {
     return this.#featureKeys;
+  }
+
+  /** True when the item's MF vector has feature rows (it says something before any interaction). */
+  hasFeatureRows(position: number): boolean {
+    return this.#itemFeatures.length(position) > 0;
   }
 
   /** Recomputes composite vectors of positions [from, to) (after feature rows changed). */

@@ -455,8 +455,7 @@ export class Recommender {
     const half = this.#o.blendInteractions;
     const wUser = interactionWeight(user.mfCount + user.trainedFeatures * half, half);
     const weights = this.#buffer(4, n);
-    for (let c = 0; c < n; c++)
-      weights[c] = wUser * interactionWeight(index.count(positions[c] as number), this.#o.blendInteractions);
+    for (let c = 0; c < n; c++) weights[c] = wUser * itemWeight(index, positions[c] as number, half);
     const share = this.#o.neumfShare?.() ?? NEUMF_SHARE;
     const scores = this.#buffer(5, n);
     const sources = new Uint8Array(n);
@@ -540,6 +539,18 @@ export class Recommender {
       return true;
     });
   }
+}
+
+/**
+ * How much an item's MF score says, as interactions would: its own, plus `half` when its vector
+ * has feature rows. Feature rows are learnt from every item that shares them, so a catalog item
+ * nobody touched yet still has a meaningful score; only an item with neither (its vector still
+ * the random initial one) is left to the fallback signals. Without the feature term, every
+ * untouched catalog item got the fallback at full weight, and the content signal's best (1) put
+ * them above the MF ranking of every known user.
+ */
+function itemWeight(index: ItemIndex, position: number, half: number): number {
+  return interactionWeight(index.count(position) + (index.hasFeatureRows(position) ? half : 0), half);
 }
 
 /** Array number `slot` of a pool, at least `n` long, grown (doubling) when shorter. */

@@ -39,6 +39,8 @@ export interface UserStateOptions {
   readonly context?: { readonly encoder: ContextEncoder; readonly crosses: readonly string[] };
   /** How long shared context rows (`device=mobile`) are cached. */
   readonly contextTtlMs?: number;
+  /** The clock of those cache lifetimes (serving's clock). */
+  readonly clock?: () => number;
 }
 
 const MF_TABLES: readonly RowTable[] = ['mf:user'];
@@ -57,7 +59,7 @@ export class UserStateReader {
 
   constructor(options: UserStateOptions) {
     this.#options = options;
-    this.#features = new SharedRowCache(options.store, options.guard);
+    this.#features = new SharedRowCache(options.store, options.guard, options.clock ?? Date.now);
   }
 
   /**
@@ -155,15 +157,17 @@ function addInto(out: Float32Array, row: Float32Array): void {
 class SharedRowCache {
   readonly #store: ModelStore;
   readonly #guard: StoreGuard;
+  readonly #clock: () => number;
   readonly #entries = new Map<string, { row: Row | undefined; at: number }>();
 
-  constructor(store: ModelStore, guard: StoreGuard) {
+  constructor(store: ModelStore, guard: StoreGuard, clock: () => number) {
     this.#store = store;
     this.#guard = guard;
+    this.#clock = clock;
   }
 
   async rows(table: RowTable, ids: readonly string[], ttlMs: number): Promise<(Row | undefined)[]> {
-    const now = Date.now();
+    const now = this.#clock();
     const stale = ids.filter((id) => {
       const cached = this.#entries.get(`${table}\0${id}`);
       return cached === undefined || now - cached.at > ttlMs;

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoWorld } from '../../shared/demo/world.ts';
 import { chromiumPath } from '../support/browser.ts';
 import { StartProcess } from '../support/start-process.ts';
 
@@ -53,6 +54,27 @@ describe('demo page in a browser', () => {
     await app?.stop();
     rmSync(dataDir, { recursive: true, force: true });
   });
+
+  it("changes a planted user's list with the device: their mobile genre on mobile, their desktop genre on desktop", async () => {
+    // The world `recsys start` seeds (seed 42, the default model seed): tastes do not depend on time.
+    const persona = demoWorld({ now: Date.now(), seed: 42 }).personas[0];
+    if (persona === undefined) throw new Error('the demo world has no personas');
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    // The share of a genre in the list shown (0 until ten items are shown).
+    const share = async (genre: string) => {
+      const list = await shown(page);
+      return list.length < 10 ? 0 : list.filter((s) => s.category === genre).length / list.length;
+    };
+    await page.goto(`${url}/?user=${persona.userId}&device=mobile`);
+    await page.waitForSelector('#recommendations li', { timeout: 10_000 });
+    await page.selectOption('#hour', '20');
+    await expect.poll(() => share(persona.taste.mobile), { timeout: 10_000 }).toBeGreaterThanOrEqual(0.5);
+    await page.selectOption('#device', 'desktop');
+    await page.selectOption('#hour', '14');
+    await expect.poll(() => share(persona.taste.desktop), { timeout: 10_000 }).toBeGreaterThanOrEqual(0.5);
+    expect(await share(persona.taste.mobile)).toBeLessThanOrEqual(0.3);
+    await page.close();
+  }, 60_000);
 
   it('shows recommendations with sources, learns from clicks within seconds, shows live metrics', async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });

@@ -3,7 +3,7 @@ import { MemoryModelStore } from '../../../shared/adapters/memory/index.ts';
 import { createLogger } from '../../../shared/observability/index.ts';
 import type { Row, RowTable } from '../../../shared/ports/index.ts';
 import { ItemIndex } from '../../../services/serving/item-index.ts';
-import { ItemIndexSync } from '../../../services/serving/item-index-sync.ts';
+import { FEATURE_REFRESH_MS, ItemIndexSync } from '../../../services/serving/item-index-sync.ts';
 import { row, seedModel } from '../../support/serving.ts';
 
 const ITEMS = 2_000;
@@ -110,5 +110,39 @@ describe('ItemIndexSync', () => {
     await settle();
     expect(done).toBe(true);
     await reload;
+  });
+});
+
+describe('ItemIndexSync and trained feature rows', () => {
+  it('reads the item feature rows again on its clock, and recomputes the items that have them', async () => {
+    const store = new MemoryModelStore();
+    await seedModel(store, { items: { a: row([0, 0, 0, 0]), b: row([0, 0, 0, 0]) } });
+    await store.putItems([
+      { id: 'a', record: { itemId: 'a', tags: ['drama'] } },
+      { id: 'b', record: { itemId: 'b' } },
+    ]);
+    await store.commit({
+      puts: [{ table: 'mf:item-feature', rows: [{ id: 'tag:drama', value: row([1, 0, 0, 0]) }] }],
+    });
+    let now = 1_000_000;
+    const index = new ItemIndex({ dim: 4, seed: 1, initStd: 0, annThreshold: 1_000_000 });
+    const sync = new ItemIndexSync(index, store, createLogger({ level: 'silent' }), () => now);
+    await sync.load();
+    const scoreOfA = () => {
+      const out = new Float64Array(1);
+      index.scoresInto(Float32Array.of(1, 1, 0, 0), Int32Array.of(index.indexOf('a')), 1, out);
+      return out[0];
+    };
+    // a = id row [0, 0, 0, 0] + tag:drama [1, 0, 0, 0]: the query [1, 1, 0, 0] scores 1.
+    expect(scoreOfA()).toBeCloseTo(1, 6);
+    // The trainer moves tag:drama; no change stream names it.
+    await store.commit({
+      puts: [{ table: 'mf:item-feature', rows: [{ id: 'tag:drama', value: row([1, 2, 0, 0]) }] }],
+    });
+    await sync.refresh();
+    expect(scoreOfA()).toBeCloseTo(1, 6); // read at most every FEATURE_REFRESH_MS
+    now += FEATURE_REFRESH_MS;
+    await sync.refresh();
+    expect(scoreOfA()).toBeCloseTo(3, 6);
   });
 });

@@ -275,6 +275,43 @@ describe('context', () => {
   });
 });
 
+describe('blend weights', () => {
+  it("keeps a catalog item nobody touched below a known user's MF ranking unless MF likes it too", async () => {
+    const h = await harness();
+    const items: Record<string, RowValue> = {};
+    for (let i = 0; i < 6; i++) items[`m${i}`] = row([1 + 0.1 * i, 0, 0, 0], 0, 50);
+    await seedModel(h.store, {
+      items,
+      users: { u: row([1, 0, 0, 0], 0, 40) },
+      histories: { u: ['m0'] },
+    });
+    await h.store.putItems([
+      ...Object.keys(items).map((id) => ({
+        id,
+        record: { itemId: id, tags: id === 'm0' ? ['space', 'robots'] : ['space'] },
+      })),
+      // Untouched, the same tag as the user's history (content: a perfect match), and its feature
+      // rows say MF ranks it last.
+      { id: 'cold', record: { itemId: 'cold', tags: ['space', 'robots'] } },
+    ]);
+    await h.store.commit({
+      puts: [
+        {
+          table: 'mf:item-feature',
+          rows: [
+            { id: 'tag:space', value: row([0, 0, 0, 0]) },
+            { id: 'tag:robots', value: row([-4, 0, 0, 0]) },
+          ],
+        },
+      ],
+    });
+    await h.engine.refreshOnce();
+    await turns(5);
+    const list = (await recommend(h, { userId: 'u', k: 6 })).items.map((i) => i.itemId);
+    expect(list.slice(0, 2)).toEqual(['m5', 'm4']);
+  });
+});
+
 describe('following the trainer', () => {
   it('applies changed rows from the change stream without a full reload', async () => {
     const h = await harness({ config: { serving: { fullReloadMs: 3_600_000 } } });
