@@ -24,6 +24,7 @@ export interface ServedEvalFlags {
   readonly context: boolean;
   readonly lift?: boolean;
   readonly block?: number;
+  readonly freshness?: number;
   readonly sample?: number;
   readonly models?: ('mf' | 'neumf')[];
   readonly seed: number;
@@ -65,6 +66,7 @@ export async function runServedEvaluation(
       context,
       seed: flags.seed,
       ...(flags.block === undefined ? {} : { block: flags.block }),
+      ...(flags.freshness === undefined ? {} : { freshnessMs: flags.freshness }),
       ...(flags.sample === undefined ? {} : { sample: flags.sample }),
       onProgress: (done, total) => progress.update(context ? 'with context' : 'without context', done, total),
     });
@@ -96,7 +98,7 @@ export async function runServedEvaluation(
   rows.push(['events ranked', ...runs.map((r) => String(r.result.evaluated))]);
   rows.push(['events/second', ...runs.map((r) => Math.round(r.result.eventsPerSecond).toString())]);
   io.stdout.write(
-    `prequential, served (test then learn, blocks of ${flags.block ?? 100} events; filterSeen; k = 10)\n${formatTable(rows)}\n`,
+    `prequential, served: each event requested before it is learnt, with every event older than ${flags.freshness ?? 1_000} ms learnt (blocks of at most ${flags.block ?? 100}); filterSeen; k = 10\n${formatTable(rows)}\n`,
   );
 
   let ok = true;

@@ -21,6 +21,7 @@ interface EvalFlags {
   context: boolean;
   lift?: boolean;
   block?: number;
+  freshness?: number;
   models?: ('mf' | 'neumf')[];
   feedback: EvaluationOptions['feedback'];
   epochs?: number;

@@ -23,6 +23,8 @@ const ANN_DIRTY_SHARE = 0.05;
  * had.
  */
 export const FEATURE_REFRESH_MS = 5_000;
+/** A feature row is replaced once it moved by more than this share of its size (setFeatureRows). */
+const FEATURE_TOLERANCE = 1e-3;
 
 /**
  * Keeps an ItemIndex current: a full load at start and every `fullReloadMs` (all items of the MF
@@ -133,26 +135,31 @@ export class ItemIndexSync {
     }
   }
 
-  /** Reads every feature row; returns how many changed. */
-  async #readFeatureRows(): Promise<number> {
+  /**
+   * Reads every feature row; returns the feature positions replaced. `tolerance`: see
+   * ItemIndex.setFeatureRows (0: every row).
+   */
+  async #readFeatureRows(tolerance = 0): Promise<Set<number>> {
     const index = this.#index;
     const features = [...index.featureKeys()];
-    let changed = 0;
+    const replaced = new Set<number>();
     this.#featuresReadAt = this.#clock();
     for (let start = 0; start < features.length; start += CHUNK) {
       const keys = features.slice(start, start + CHUNK);
-      changed += index.setFeatureRows(keys, await this.#store.getRows('mf:item-feature', keys));
+      const rows = await this.#store.getRows('mf:item-feature', keys);
+      for (const f of index.setFeatureRows(keys, rows, tolerance)) replaced.add(f);
     }
-    return changed;
+    return replaced;
   }
 
-  /** Reads the feature rows again and, when any moved, recomputes the items' vectors (in batches). */
+  /** Reads the feature rows again and recomputes the items whose feature rows moved (in batches). */
   async #refreshFeatures(): Promise<void> {
-    if ((await this.#readFeatureRows()) === 0) return;
+    const moved = await this.#readFeatureRows(FEATURE_TOLERANCE);
+    if (moved.size === 0) return;
     const pace = new Pace(false, () => this.#stopping);
     for (let start = 0; start < this.#index.size && !pace.stopped(); start += pace.chunk) {
       pace.begin();
-      this.#index.recomputeRange(start, start + pace.chunk);
+      this.#index.recomputeFeatures(moved, start, start + pace.chunk);
       await pace.end();
     }
   }

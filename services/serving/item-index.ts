@@ -196,23 +196,51 @@ export class ItemIndex {
   }
 
   /** Sets feature rows (undefined: not trained yet, the initial row stays). Recompute items after. */
-  /** Sets feature rows; returns how many differ from what the index held. */
-  setFeatureRows(keys: readonly string[], rows: readonly (Row | undefined)[]): number {
-    let changed = 0;
+  /**
+   * Sets feature rows. `tolerance` > 0 (a refresh): a row is replaced only when some value moved
+   * by more than `tolerance` times (1 + the row's largest magnitude) since it was last set, so
+   * the trickle of small updates every event makes waits until it adds up. Returns the feature
+   * positions replaced (see recomputeFeatures).
+   */
+  setFeatureRows(keys: readonly string[], rows: readonly (Row | undefined)[], tolerance = 0): number[] {
+    const replaced: number[] = [];
+    const dim = this.dim;
     keys.forEach((key, k) => {
       const row = rows[k];
       const f = this.#featurePositions.get(key) ?? this.#addFeature(key);
       if (row === undefined) return;
-      const at = f * this.dim;
-      for (let d = 0; d < this.dim; d++) {
-        if (this.#featureRows[at + d] !== row.vector[d]) {
-          changed++;
+      const at = f * dim;
+      if (tolerance > 0) {
+        let largest = 0;
+        let moved = 0;
+        for (let d = 0; d < dim; d++) {
+          largest = Math.max(largest, Math.abs(row.vector[d] as number));
+          moved = Math.max(
+            moved,
+            Math.abs((row.vector[d] as number) - (this.#featureRows[at + d] as number)),
+          );
+        }
+        if (moved <= tolerance * (1 + largest)) return;
+      }
+      this.#featureRows.set(row.vector.subarray(0, dim), at);
+      replaced.push(f);
+    });
+    return replaced;
+  }
+
+  /** Recomputes the vectors of the items in [from, to) that have one of the `features` positions. */
+  recomputeFeatures(features: ReadonlySet<number>, from: number, to: number): void {
+    const feats = this.#itemFeatures;
+    for (let i = from; i < Math.min(to, this.size); i++) {
+      const start = feats.start(i);
+      const end = start + feats.length(i);
+      for (let k = start; k < end; k++) {
+        if (features.has(feats.ids[k] as number)) {
+          this.#recompute(i);
           break;
         }
       }
-      this.#featureRows.set(row.vector.subarray(0, this.dim), at);
-    });
-    return changed;
+    }
   }
 
   /** Every feature key the index knows. */

@@ -164,7 +164,15 @@ export class MemoryModelStore implements ModelStore {
   async readItemChanges(stream: string, after: string, count: number): Promise<ItemChanges[]> {
     const afterSequence = Number(after.split('-')[0] ?? 0);
     const entries = this.state.streams.get(stream)?.entries ?? [];
-    return entries.filter((e) => Number(e.id.split('-')[0]) > afterSequence).slice(0, count);
+    // Entries are in sequence order: the first one after `after` by binary search.
+    let lo = 0;
+    let hi = entries.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (Number((entries[mid] as { id: string }).id.split('-')[0]) > afterSequence) hi = mid;
+      else lo = mid + 1;
+    }
+    return entries.slice(lo, lo + count);
   }
 
   async evictRows(table: RowTable, olderThan: number): Promise<number> {

@@ -17,7 +17,15 @@ describe('the served pipeline on the demo world', () => {
   it('serves each device its own genre once the history is learnt, and loses it without context', async () => {
     const runs = [];
     for (const context of [true, false]) {
-      const result = await evaluateServed({ config: config(context), data, context, sample: 0.1 });
+      // Blocks of up to an hour of the world's stream (~50 events): the bars are about what was
+      // learnt, not how fast; live freshness (1 s) makes one block per event.
+      const result = await evaluateServed({
+        config: config(context),
+        data,
+        context,
+        sample: 0.1,
+        freshnessMs: 3_600_000,
+      });
       try {
         runs.push({ result, shares: await demoContextShares(world, result.served) });
       } finally {
