@@ -3,6 +3,7 @@ import { ContextEncoder, contextKeys, type ContextKeys } from '../../shared/mode
 import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
 import { HybridMF, type ContextRows, type HybridMfConfig } from '../../shared/model/hybrid-mf.ts';
 import { Random } from '../../shared/model/random.ts';
+import { rankAmong } from '../../shared/model/rank.ts';
 import type {
   CatalogRecord,
   CounterIncrement,
@@ -403,7 +404,7 @@ export class MfTrainer implements ModelTrainer {
     this.#ratings = { sum: 0, count: 0 };
   }
 
-  /** Rank (0-based) of the item among itself and 99 random cached items, before learning it. */
+  /** Rank (0-based, rank.ts) of the item among itself and 99 random cached items, before learning it. */
   #rank(
     user: number,
     item: number,
@@ -413,16 +414,13 @@ export class MfTrainer implements ModelTrainer {
   ): number {
     const model = this.#model;
     const excluded = this.#histories.excluded(userId);
-    const target = model.score(user, item, false, context);
-    let greater = 0;
-    let drawn = 0;
-    for (let attempt = 0; attempt < 300 && drawn < 99; attempt++) {
+    const scores = [model.score(user, item, false, context)];
+    for (let attempt = 0; attempt < 300 && scores.length < 100; attempt++) {
       const j = random.int(model.items.size);
       if (j === item || excluded.has(model.items.idAt(j))) continue;
-      drawn++;
-      if (model.score(user, j, false, context) > target) greater++;
+      scores.push(model.score(user, j, false, context));
     }
-    return greater;
+    return rankAmong(scores[0] as number, scores, 1, scores.length, random);
   }
 
   async #readItemCatalog(

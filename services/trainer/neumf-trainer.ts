@@ -1,3 +1,4 @@
+import { rankAmong } from '../../shared/model/rank.ts';
 import { neumfConfigFrom, type RecsysConfig } from '../../shared/config/index.ts';
 import { DENSE_CHUNK, DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../../shared/model/neumf/dense-layout.ts';
 import { NeuMF } from '../../shared/model/neumf/neumf.ts';
@@ -352,9 +353,6 @@ export class NeuMfTrainer implements ModelTrainer {
       Int32Array.from(candidates),
       model.contextRows(e.event.context, e.time),
     );
-    const target = scores[0] as number;
-    let greater = 0;
-    for (let c = 1; c < scores.length; c++) if ((scores[c] as number) > target) greater++;
-    return greater;
+    return rankAmong(scores[0] as number, scores, 1, scores.length, random);
   }
 }

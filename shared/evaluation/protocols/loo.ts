@@ -1,3 +1,4 @@
+import { rankAmong } from '../../model/rank.ts';
 import { Random } from '../../model/random.ts';
 import { Mean, hitRate, ndcgSingle, reciprocalRank } from '../metrics.ts';
 import { compareInTime, type MovieLens, type Rating } from '../movielens.ts';
@@ -69,15 +70,7 @@ export function runLeaveOneOut(
       model.scoreAll(user, all);
       for (let c = 0; c < n; c++) out[c] = all[view[c] as number] as number;
     }
-    const target = out[0] as number;
-    let greater = 0;
-    let ties = 0;
-    for (let c = 1; c < n; c++) {
-      const s = out[c] as number;
-      if (s > target) greater++;
-      else if (s === target) ties++;
-    }
-    const rank = greater + (ties > 0 ? random.int(ties + 1) : 0);
+    const rank = rankAmong(out[0] as number, out, 1, n, random);
     hr.add(hitRate(rank, options.k));
     ndcg.add(ndcgSingle(rank, options.k));
     mrr.add(reciprocalRank(rank));

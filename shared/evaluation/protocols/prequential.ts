@@ -1,3 +1,4 @@
+import { rankAmong } from '../../model/rank.ts';
 import { Random } from '../../model/random.ts';
 import { ErrorStats, Mean, hitRate, ndcgSingle, reciprocalRank } from '../metrics.ts';
 import { inTimeOrder, type MovieLens } from '../movielens.ts';
@@ -41,16 +42,14 @@ export function runPrequential(
     }
     if (options.sample >= 1 || random.next() < options.sample) {
       model.scoreAll(r.user, scores);
-      const target = scores[r.item] as number;
-      let greater = 0;
-      let ties = 0;
-      for (let i = 0; i < itemCount; i++) {
-        if (i === r.item || userSeen.has(i)) continue;
-        const s = scores[i] as number;
-        if (s > target) greater++;
-        else if (s === target) ties++;
-      }
-      const rank = greater + (ties > 0 ? random.int(ties + 1) : 0);
+      const rank = rankAmong(
+        scores[r.item] as number,
+        scores,
+        0,
+        itemCount,
+        random,
+        (i) => i === r.item || userSeen.has(i),
+      );
       hr.add(hitRate(rank, options.k));
       ndcg.add(ndcgSingle(rank, options.k));
       mrr.add(reciprocalRank(rank));

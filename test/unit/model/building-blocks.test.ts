@@ -4,6 +4,8 @@ import { decodeCheckpoint, encodeCheckpoint } from '../../../shared/model/checkp
 import { ContentIndex } from '../../../shared/model/content-similarity.ts';
 import { ContextEncoder } from '../../../shared/model/context.ts';
 import { featuresOf } from '../../../shared/model/features.ts';
+import { Random } from '../../../shared/model/random.ts';
+import { rankAmong } from '../../../shared/model/rank.ts';
 import { logAdd2, popularityLogScore, relativeToTop } from '../../../shared/model/popularity.ts';
 import { Random, hashString, initialVector } from '../../../shared/model/random.ts';
 import { BruteForceTopK, selectTopK } from '../../../shared/model/topk.ts';
@@ -264,5 +266,28 @@ describe('Stamps', () => {
     stamps.next(4);
     expect(stamps.has(1)).toBe(false);
     expect(stamps.has(4999)).toBe(false);
+  });
+});
+
+describe('rankAmong (the one tie rule)', () => {
+  it('counts the scores above the target and draws its place among equal ones', () => {
+    const scores = [0.5, 0.9, 0.5, 0.5, 0.1, 0.7];
+    const random = new Random(3);
+    // Above 0.5: 0.9 and 0.7; tied: two others, so ranks 2, 3 or 4, each a third of the time.
+    const seen = new Map<number, number>();
+    for (let i = 0; i < 3_000; i++) {
+      const rank = rankAmong(0.5, scores, 1, scores.length, random);
+      seen.set(rank, (seen.get(rank) ?? 0) + 1);
+    }
+    expect([...seen.keys()].sort()).toEqual([2, 3, 4]);
+    for (const count of seen.values()) expect(count).toBeGreaterThan(850);
+    // Left out: the 0.9 and one tie.
+    expect(
+      rankAmong(0.5, scores, 1, scores.length, random, (i) => i === 1 || i === 2),
+    ).toBeGreaterThanOrEqual(1);
+    expect(rankAmong(0.5, scores, 1, scores.length, random, (i) => i === 1 || i === 2)).toBeLessThanOrEqual(
+      2,
+    );
+    expect(rankAmong(1, scores, 0, scores.length, random)).toBe(0);
   });
 });
