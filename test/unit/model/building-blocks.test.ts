@@ -4,7 +4,6 @@ import { decodeCheckpoint, encodeCheckpoint } from '../../../shared/model/checkp
 import { ContentIndex } from '../../../shared/model/content-similarity.ts';
 import { ContextEncoder } from '../../../shared/model/context.ts';
 import { featuresOf } from '../../../shared/model/features.ts';
-import { Random } from '../../../shared/model/random.ts';
 import { rankAmong } from '../../../shared/model/rank.ts';
 import { logAdd2, popularityLogScore, relativeToTop } from '../../../shared/model/popularity.ts';
 import { Random, hashString, initialVector } from '../../../shared/model/random.ts';
