@@ -63,8 +63,13 @@ export function evalCommand(
     )
     .option('--lift', '--model serving: run with and without context, and print the lift')
     .option(
+      '--freshness <ms>',
+      '--model serving: how far behind the stream (its own time) serving may be (default 1000)',
+      positiveInt,
+    )
+    .option(
       '--block <n>',
-      '--model serving: events requested, then learnt, together (default 100)',
+      '--model serving: at most this many events requested, then learnt, together (default 100)',
       positiveInt,
     )
     .option(

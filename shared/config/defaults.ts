@@ -83,12 +83,16 @@ export function defaultConfig(): Config {
         loss: 'bpr',
         negatives: 4,
         optimizer: 'adagrad',
-        learningRate: 0.05,
-        biasLearningRate: 0.05,
-        l2: 0.02,
+        // The trainer sees each event once: settings for one pass over a drifting stream, chosen
+        // on the served pipeline (`recsys eval --model serving`, docs/evaluation.md). A high
+        // learning rate and no L2 (shrinking every row at each step forgets too fast online),
+        // with row norms capped instead; the multi-epoch offline presets differ.
+        learningRate: 0.3,
+        biasLearningRate: 0.2,
+        l2: 0,
         clipNorm: 5,
-        maxNorm: 10,
-        initStd: 0.1,
+        maxNorm: 2,
+        initStd: 0.01,
         context: true,
       },
       neumf: {
