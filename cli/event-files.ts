@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { basename } from 'node:path';
-import { parse } from 'csv-parse/sync';
 import { RecsysError } from '../shared/errors/index.ts';
 import {
   ItemRecordSchema,
@@ -29,9 +28,6 @@ export interface FileRows<T> {
   readonly problems: string[];
 }
 
-/** Columns whose text is a number in a CSV row (context.hour and context.dow included). */
-const NUMERIC = new Set(['value', 'context.hour', 'context.dow']);
-
 export function readEventsFile(
   path: string,
   codec: EventCodec,
@@ -48,21 +44,21 @@ export function readEventsFile(
     else skipped = reject(path, line, result.error.message, skipInvalid, problems, skipped);
   };
   if (isCsv) {
-    let records: string[][];
-    try {
-      records = parse(text, { relax_column_count: false, skip_empty_lines: true, trim: true }) as string[][];
-    } catch (error) {
-      throw new RecsysError('VALIDATION_FAILED', {
-        message: `${basename(path)}: not valid CSV (${(error as Error).message}).`,
-      });
-    }
-    const [header, ...body] = records;
-    if (header === undefined || !header.includes('userId') || !header.includes('itemId')) {
-      throw new RecsysError('VALIDATION_FAILED', {
-        message: `${basename(path)}:1: the header line must name the columns userId and itemId (and type, value, timestamp, eventId, context.<field>).`,
-      });
-    }
-    body.forEach((cells, r) => take(r + 2, csvEvent(header, cells)));
+    let header: string[] | undefined;
+    text.split('\n').forEach((line, r) => {
+      if (line.trim() === '') return;
+      const cells = splitCsv(line);
+      if (header === undefined) {
+        if (!cells.includes('userId') || !cells.includes('itemId')) {
+          throw new RecsysError('VALIDATION_FAILED', {
+            message: `${basename(path)}:${r + 1}: the header line must name the columns userId and itemId (and type, value, timestamp, eventId, context.<field>).`,
+          });
+        }
+        header = cells;
+        return;
+      }
+      take(r + 1, eventFromCsv(header, cells));
+    });
   } else {
     text.split('\n').forEach((line, r) => {
       if (line.trim() === '') return;
@@ -74,18 +70,48 @@ export function readEventsFile(
   return { rows, skipped, problems };
 }
 
-function csvEvent(header: readonly string[], cells: readonly string[]): Record<string, unknown> {
-  const event: Record<string, unknown> = { type: 'click' };
-  const context: Record<string, unknown> = {};
-  header.forEach((column, c) => {
-    const raw = cells[c] ?? '';
-    if (raw === '') return;
-    const value = NUMERIC.has(column) || (column === 'timestamp' && /^\d+$/.test(raw)) ? Number(raw) : raw;
-    if (column.startsWith('context.')) context[column.slice('context.'.length)] = value;
-    else event[column] = value;
+/** A CSV row as an event: known columns by name, context.<field> columns into the context. */
+export function eventFromCsv(header: readonly string[], cells: readonly string[]): Record<string, unknown> {
+  const event: Record<string, unknown> = {};
+  const context: Record<string, string | number> = {};
+  header.forEach((column, i) => {
+    const cell = cells[i];
+    if (cell === undefined || cell === '') return;
+    if (column.startsWith('context.')) context[column.slice('context.'.length)] = numeric(cell);
+    else if (column === 'value') event['value'] = Number(cell);
+    else if (column === 'timestamp') event['timestamp'] = /^\d+$/.test(cell) ? Number(cell) : cell;
+    else event[column] = cell;
   });
   if (Object.keys(context).length > 0) event['context'] = context;
   return event;
+}
+
+/** Splits one CSV line (RFC 4180 quoting: "a ""quoted"", value"). */
+export function splitCsv(line: string): string[] {
+  const cells: string[] = [];
+  let cell = '';
+  let quoted = false;
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i] as string;
+    if (quoted) {
+      if (c === '"' && line[i + 1] === '"') {
+        cell += '"';
+        i++;
+      } else if (c === '"') quoted = false;
+      else cell += c;
+    } else if (c === '"' && cell === '') quoted = true;
+    else if (c === ',') {
+      cells.push(cell.trim());
+      cell = '';
+    } else cell += c;
+  }
+  cells.push(cell.trim());
+  return cells;
+}
+
+/** A cell as a number when it is one (context values such as an hour). */
+export function numeric(value: string): string | number {
+  return /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
 }
 
 const validItem = createValidator<ItemRecord>(ItemRecordSchema, 'VALIDATION_FAILED', 'item');

@@ -44,7 +44,7 @@ export async function runServedEvaluation(
   loadConfig: (overrides: DeepPartial<Config>) => RecsysConfig,
   io: CommandIo,
 ): Promise<boolean> {
-  const { data, world, contextFields } = loadDataset(flags, loadConfig({}));
+  const { data, world, contextFields } = loadDataset(flags, loadConfig({}), io);
   const configFor = (context: boolean) =>
     loadConfig({
       trainer: {
@@ -143,6 +143,7 @@ export async function runServedEvaluation(
 function loadDataset(
   flags: ServedEvalFlags,
   config: RecsysConfig,
+  io: CommandIo,
 ): { data: EventDataset; world?: ReturnType<typeof demoWorld>; contextFields: string[] } {
   const builtIn = ['hour', 'dow', 'device'];
   if (flags.events !== undefined) {
@@ -152,9 +153,9 @@ function loadDataset(
     const items = flags.items === undefined ? undefined : readItemsFile(flags.items, skip);
     const users = flags.users === undefined ? undefined : readUsersFile(flags.users, skip);
     for (const file of [events, items, users])
-      for (const problem of file?.problems ?? []) process.stderr.write(`skipped ${problem}\n`);
+      for (const problem of file?.problems ?? []) io.stderr.write(`skipped ${problem}\n`);
     const skipped = events.skipped + (items?.skipped ?? 0) + (users?.skipped ?? 0);
-    if (skipped > 0) process.stderr.write(`skipped ${skipped} invalid rows in all\n`);
+    if (skipped > 0) io.stderr.write(`skipped ${skipped} invalid rows in all\n`);
     // Every context field the file uses is a context feature of the run.
     const fields = new Set(config.model.context.fields);
     for (const e of events.rows) for (const field of Object.keys(e.context ?? {})) fields.add(field);

@@ -1,3 +1,5 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { openEventLog, openModelStore } from '../../shared/adapters/open.ts';
 import { RecsysClient } from '../../shared/client/index.ts';
@@ -13,6 +15,7 @@ interface GenerateFlags {
   api?: string;
   apiKey?: string;
   invalid: number;
+  out?: string;
 }
 
 /**
@@ -41,18 +44,29 @@ export function generateCommand(
     )
     .option('--api <url>', 'publish through the serving API at this URL instead of to the event log')
     .option('--api-key <key>', 'write API key for --api')
+    .option(
+      '--out <dir>',
+      "write the demo world's history as files instead (events.jsonl, items.jsonl, users.jsonl) and exit",
+    )
     .addHelpText(
       'after',
       `
 Examples:
   KAFKA_BROKERS=localhost:9092 REDIS_URL=redis://localhost:6379 recsys generate --rate 50
   recsys generate --api http://127.0.0.1:8080 --rate 10 --duration 60
+  recsys generate --out .recsys/demo && recsys eval --model serving --events .recsys/demo/events.jsonl \
+    --items .recsys/demo/items.jsonl --users .recsys/demo/users.jsonl
   docker compose --profile demo up -d generator
 
 Users user-0001 ... user-0400 like one genre on mobile and another on desktop; items are the demo
 catalog's 200 titles. Prints a line every 10 seconds; exits 0 when stopped.`,
     )
     .action(async (flags: GenerateFlags) => {
+      if (flags.out !== undefined) {
+        writeWorld(flags.out, config(), io);
+        setCode(EXIT.OK);
+        return;
+      }
       setCode(await generate(flags, config(), io));
     });
 }
@@ -142,6 +156,19 @@ async function generate(flags: GenerateFlags, cfg: RecsysConfig, io: CommandIo):
     `generate: ${sent.toLocaleString('en-US')} events in ${((Date.now() - started) / 1000).toFixed(1)} s\n`,
   );
   return EXIT.OK;
+}
+
+/** The demo world's catalog and two-week history (what `recsys start` seeds) as JSON lines. */
+function writeWorld(dir: string, cfg: RecsysConfig, io: CommandIo): void {
+  const world = demoWorld({ now: Date.now(), seed: cfg.model.seed });
+  mkdirSync(dir, { recursive: true });
+  const lines = (rows: readonly unknown[]) => rows.map((row) => `${JSON.stringify(row)}\n`).join('');
+  writeFileSync(join(dir, 'events.jsonl'), lines(world.events));
+  writeFileSync(join(dir, 'items.jsonl'), lines(world.items));
+  writeFileSync(join(dir, 'users.jsonl'), lines(world.users));
+  io.stdout.write(
+    `generate: wrote ${world.events.length.toLocaleString('en-US')} events, ${world.items.length} items and ${world.users.length} users to ${dir}\n`,
+  );
 }
 
 function parsePositive(value: string): number {

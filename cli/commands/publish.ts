@@ -1,3 +1,4 @@
+import { eventFromCsv, numeric, splitCsv } from '../event-files.ts';
 import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError, Option } from 'commander';
@@ -229,49 +230,6 @@ function eventFromFlags(flags: PublishFlags): Record<string, unknown> {
     ...(flags.eventId !== undefined ? { eventId: flags.eventId } : {}),
     ...(Object.keys(flags.context).length > 0 ? { context: flags.context } : {}),
   };
-}
-
-/** A CSV row as an event: known columns by name, context.<field> columns into the context. */
-export function eventFromCsv(header: readonly string[], cells: readonly string[]): Record<string, unknown> {
-  const event: Record<string, unknown> = {};
-  const context: Record<string, string | number> = {};
-  header.forEach((column, i) => {
-    const cell = cells[i];
-    if (cell === undefined || cell === '') return;
-    if (column.startsWith('context.')) context[column.slice('context.'.length)] = numeric(cell);
-    else if (column === 'value') event['value'] = Number(cell);
-    else if (column === 'timestamp') event['timestamp'] = /^\d+$/.test(cell) ? Number(cell) : cell;
-    else event[column] = cell;
-  });
-  if (Object.keys(context).length > 0) event['context'] = context;
-  return event;
-}
-
-/** Splits one CSV line (RFC 4180 quoting: "a ""quoted"", value"). */
-export function splitCsv(line: string): string[] {
-  const cells: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i] as string;
-    if (quoted) {
-      if (c === '"' && line[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (c === '"') quoted = false;
-      else cell += c;
-    } else if (c === '"' && cell === '') quoted = true;
-    else if (c === ',') {
-      cells.push(cell.trim());
-      cell = '';
-    } else cell += c;
-  }
-  cells.push(cell.trim());
-  return cells;
-}
-
-function numeric(value: string): string | number {
-  return /^-?\d+(\.\d+)?$/.test(value) ? Number(value) : value;
 }
 
 function parseNumber(value: string): number {

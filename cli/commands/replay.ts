@@ -7,7 +7,14 @@ import {
   movieLensEvents,
   type ReplayAs,
 } from '../../shared/evaluation/movielens-events.ts';
-import { createEventCodec } from '../../shared/schemas/index.ts';
+import {
+  createEventCodec,
+  eventTimeMs,
+  type InteractionEvent,
+  type ItemRecord,
+  type UserRecord,
+} from '../../shared/schemas/index.ts';
+import { readEventsFile, readItemsFile, readUsersFile } from '../event-files.ts';
 import { EXIT } from '../exit-codes.ts';
 import { progressBar } from '../progress.ts';
 import { toolLogger, type CommandIo } from '../run-command.ts';
@@ -18,6 +25,10 @@ interface ReplayFlags {
   as: ReplayAs;
   catalog: boolean;
   limit?: number;
+  events?: string;
+  items?: string;
+  users?: string;
+  skipInvalid?: boolean;
 }
 
 /**
@@ -30,7 +41,9 @@ export function replayCommand(
   setCode: (code: number) => void,
 ): Command {
   return new Command('replay')
-    .description('publish MovieLens 100K to the event log in timestamp order (catalog first)')
+    .description(
+      'publish MovieLens 100K (or --events FILE) to the event log in timestamp order (catalog first)',
+    )
     .option('--data <dir>', 'the ml-100k folder', '../shared/datasets/ml-100k')
     .option('--speed <rate>', 'events per second, or max', parseSpeed, 'max' as const)
     .addOption(
@@ -40,6 +53,10 @@ export function replayCommand(
     )
     .option('--no-catalog', 'do not upsert the movies and users into the catalog first')
     .option('--limit <n>', 'publish only the first n events', parseCount)
+    .option('--events <file>', 'publish these events instead: JSON lines or CSV with a header (file order)')
+    .option('--items <file>', 'with --events: catalog items (JSON lines) to upsert first')
+    .option('--users <file>', 'with --events: users (JSON lines) to upsert first')
+    .option('--skip-invalid', 'leave out bad rows of the files (counted) instead of stopping')
     .addHelpText(
       'after',
       `
@@ -52,16 +69,16 @@ Events are keyed by user id; ids are u<user> and i<movie>; event ids ml100k-<use
     .action(async (flags: ReplayFlags) => {
       const cfg = config();
       const logger = toolLogger(cfg, io, 'recsys-replay');
-      const data = loadMovieLens100k(flags.data);
-      const events = movieLensEvents(data, flags.as).slice(0, flags.limit);
       const codec = createEventCodec({ types: cfg.events.types, maxBytes: cfg.events.maxBytes });
+      const source = loadSource(flags, codec, io);
+      const events = source.events.slice(0, flags.limit);
       const eventLog = openEventLog(cfg, logger);
       const progress = progressBar();
       try {
         if (flags.catalog) {
           const store = await openModelStore(cfg, logger, 'recsys-replay');
           try {
-            const { items, users } = movieLensCatalog(data);
+            const { items, users } = source;
             await store.putItems(items.map((record) => ({ id: record.itemId, record })));
             await store.putUsers(users.map((record) => ({ id: record.userId, record })));
             io.stderr.write(`replay: catalog: ${items.length} items, ${users.length} users\n`);
@@ -75,7 +92,13 @@ Events are keyed by user id; ids are u<user> and i<movie>; event ids ml100k-<use
           flags.speed === 'max' ? 5_000 : Math.max(1, Math.min(5_000, Math.round(flags.speed / 10)));
         for (let sent = 0; sent < events.length; sent += chunk) {
           const part = events.slice(sent, sent + chunk);
-          await eventLog.append(part.map((event) => ({ key: event.userId, value: codec.encode(event) })));
+          await eventLog.append(
+            part.map((event) => ({
+              key: event.userId,
+              value: codec.encode(event),
+              ...(event.timestamp === undefined ? {} : { timestamp: eventTimeMs(event, Date.now()) }),
+            })),
+          );
           progress.update('replay', sent + part.length, events.length);
           if (flags.speed !== 'max') {
             const due = started + ((sent + part.length) / flags.speed) * 1000;
@@ -93,6 +116,31 @@ Events are keyed by user id; ids are u<user> and i<movie>; event ids ml100k-<use
         await eventLog.close();
       }
     });
+}
+
+/** The events and catalog to publish: --events files, or MovieLens 100K from --data. */
+function loadSource(
+  flags: ReplayFlags,
+  codec: ReturnType<typeof createEventCodec>,
+  io: CommandIo,
+): { events: InteractionEvent[]; items: ItemRecord[]; users: UserRecord[] } {
+  if (flags.events === undefined) {
+    const data = loadMovieLens100k(flags.data);
+    return { events: movieLensEvents(data, flags.as), ...movieLensCatalog(data) };
+  }
+  const skip = flags.skipInvalid === true;
+  const files = [
+    readEventsFile(flags.events, codec, skip),
+    flags.items === undefined ? undefined : readItemsFile(flags.items, skip),
+    flags.users === undefined ? undefined : readUsersFile(flags.users, skip),
+  ] as const;
+  let skipped = 0;
+  for (const file of files) {
+    for (const problem of file?.problems ?? []) io.stderr.write(`replay: skipped ${problem}\n`);
+    skipped += file?.skipped ?? 0;
+  }
+  if (skipped > 0) io.stderr.write(`replay: skipped ${skipped} invalid rows in all\n`);
+  return { events: files[0].rows, items: files[1]?.rows ?? [], users: files[2]?.rows ?? [] };
 }
 
 function parseSpeed(value: string): number | 'max' {

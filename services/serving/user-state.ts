@@ -1,5 +1,6 @@
 import { contextKeys, type Context, type ContextEncoder } from '../../shared/model/context.ts';
 import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
+import { addContextVectors } from '../../shared/model/hybrid-mf.ts';
 import { initialVector } from '../../shared/model/random.ts';
 import type { ModelStore, Row, RowTable } from '../../shared/ports/index.ts';
 import type { StoreGuard } from './store-guard.ts';
@@ -93,8 +94,11 @@ export class UserStateReader {
           initialVector(mf, this.#options.seed, 'mf:user', userId, this.#options.initStd);
         if (features.length > 0) trainedFeatures = await this.#addFeatures(mf, features);
         // Context rows start at zero in the trainer: a missing one adds nothing (context-free).
-        for (const row of [...(sharedRows ?? []), ...(crossRows ?? [])])
-          if (row !== undefined) addInto(mf, row.vector);
+        addContextVectors(
+          mf,
+          (sharedRows ?? []).map((row) => row?.vector.subarray(0, this.#options.dim)),
+          (crossRows ?? []).map((row) => row?.vector.subarray(0, this.#options.dim)),
+        );
       }
       return {
         mf,
@@ -147,10 +151,6 @@ export class UserStateReader {
     }
     return trained / features.length;
   }
-}
-
-function addInto(out: Float32Array, row: Float32Array): void {
-  for (let d = 0; d < out.length; d++) out[d] = (out[d] as number) + (row[d] as number);
 }
 
 /** Rows of shared tables by `table\0id`, each kept for the ttl its reader asks (bounded). */

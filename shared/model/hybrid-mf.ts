@@ -98,10 +98,11 @@ export interface ContextRows {
  * Context is the factorization-machine view (Rendle et al., SIGIR 2011): every context value
  * (`device=mobile`) and every user x context cross (`user-7@device=mobile`) is a feature with its
  * own row, and a factorization machine's score of an item for (user, context) is, up to terms
- * that do not depend on the item, `(u + sum of context rows) . v_i + b_i`. So the query vector of
- * a request is the user's vector plus its context rows, and a step's user gradient goes to each
- * of them in full. Context rows start at zero: a value never learnt adds nothing, and the query
- * falls back to the context-free vector.
+ * that do not depend on the item, `(u + context rows) . v_i + b_i`. So the query vector of a
+ * request is the user's vector plus its context rows (the mean of the shared ones plus the mean
+ * of the crosses: addContextVectors), and a step's user gradient goes to them in those shares.
+ * Context rows start at zero: a value never learnt adds nothing, and the query falls back to the
+ * context-free vector.
  *
  * Implicit positives are learned with BPR (or logistic loss) against sampled negatives; a negative
  * weight (dislike, an impression without a click) is a logistic step towards 0. Every step is
@@ -599,17 +600,19 @@ export class HybridMF {
   // --- row updates -------------------------------------------------------------------------
 
   /**
-   * Applies `scale * grad` to the user's id row and, shared out, its feature rows; and in full to
-   * each context row of the step (the query is their sum).
+   * Applies `scale * grad` to the user's id row and, shared out, its feature rows and the step's
+   * context rows (each group's share: the query holds each group's mean).
    */
   #applyUser(user: number, grad: Float32Array, scale: number, biasGrad = 0): void {
     const context = this.#context;
     if (context !== undefined) {
       const { dim, optimizer } = this.config;
+      const shared = scale / Math.max(1, context.shared.length);
       for (const c of context.shared)
-        updateRow(this.contexts.vectors, this.contexts.accum, c, grad, scale, dim, optimizer, 0);
+        updateRow(this.contexts.vectors, this.contexts.accum, c, grad, shared, dim, optimizer, 0);
+      const crosses = scale / Math.max(1, context.crosses.length);
       for (const c of context.crosses)
-        updateRow(this.userContexts.vectors, this.userContexts.accum, c, grad, scale, dim, optimizer, 0);
+        updateRow(this.userContexts.vectors, this.userContexts.accum, c, grad, crosses, dim, optimizer, 0);
     }
     this.#applyComposite(
       this.users,
@@ -722,7 +725,7 @@ export class HybridMF {
   }
 }
 
-/** Adds the context rows of `context` to `out` (a query vector). */
+/** Adds the context rows of `context` to `out` (a query vector): see addContextVectors. */
 export function addContextRows(
   out: Float32Array,
   contexts: EmbeddingTable,
@@ -730,14 +733,28 @@ export function addContextRows(
   context: ContextRows,
   dim: number,
 ): void {
-  for (const [table, rows] of [
-    [contexts, context.shared],
-    [userContexts, context.crosses],
-  ] as const) {
-    const vectors = table.vectors;
-    for (const c of rows) {
-      const base = c * dim;
-      for (let d = 0; d < dim; d++) out[d] = (out[d] as number) + (vectors[base + d] as number);
+  const rows = (table: EmbeddingTable, indices: Int32Array) =>
+    Array.from(indices, (c) => table.vectors.subarray(c * dim, (c + 1) * dim));
+  addContextVectors(out, rows(contexts, context.shared), rows(userContexts, context.crosses));
+}
+
+/**
+ * Adds the mean of the shared context rows and the mean of the user x context rows to `out`:
+ * the query of a user in a context, in the trainer and in serving alike. A row the store does not
+ * have is `undefined` and counts as zero (the value that rows start at). The means, not sums:
+ * with many context fields a sum moves the query (1 + fields) times as fast as the user row, and
+ * the shared rows, which every event trains, drown the user's own taste.
+ */
+export function addContextVectors(
+  out: Float32Array,
+  shared: readonly (Float32Array | undefined)[],
+  crosses: readonly (Float32Array | undefined)[],
+): void {
+  for (const group of [shared, crosses]) {
+    const w = 1 / Math.max(1, group.length);
+    for (const row of group) {
+      if (row === undefined) continue;
+      for (let d = 0; d < out.length; d++) out[d] = (out[d] as number) + w * (row[d] as number);
     }
   }
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../../cli/main.ts';
-import { eventFromCsv, splitCsv } from '../../../cli/commands/publish.ts';
+import { eventFromCsv, splitCsv } from '../../../cli/event-files.ts';
 import { MemoryEventLog, MemoryModelStore, loadModelState } from '../../../shared/adapters/memory/index.ts';
 
 const dirs: string[] = [];
