@@ -1,4 +1,4 @@
-import { HybridMF } from '../shared/model/hybrid-mf.ts';
+import { HybridMF, type ContextRows, type Interaction } from '../shared/model/hybrid-mf.ts';
 import { NeuMF } from '../shared/model/neumf/neumf.ts';
 import { Random } from '../shared/model/random.ts';
 import { useBackend, type BackendName } from '../shared/model/tf-backend.ts';
@@ -18,6 +18,8 @@ export const MODEL_TARGETS = {
   neumfWasmExamplesPerSecond: 35_000,
   neumfScoreMedianMs: 2,
   nativeSpeedupOverWasm: 5,
+  /** MF with two context fields and one user x context cross, against MF without (same run). */
+  mfContextShare: 0.7,
 } as const;
 
 /**
@@ -25,7 +27,7 @@ export const MODEL_TARGETS = {
  * Adagrad), over 100,000 users and 20,000 items; two streams: Zipf-distributed ids (the shape of
  * real interaction logs) and uniform ids (every update misses the CPU caches: a worst case).
  */
-export function benchMf(scale: number, shape: 'zipf' | 'uniform'): BenchResult {
+export function benchMf(scale: number, shape: 'zipf' | 'uniform', context = false): BenchResult {
   const users = 100_000;
   const items = 20_000;
   const updates = Math.max(100_000, Math.round(3_000_000 * scale));
@@ -37,11 +39,32 @@ export function benchMf(scale: number, shape: 'zipf' | 'uniform'): BenchResult {
   const nextItem = shape === 'zipf' ? zipfSampler(items, 1, random) : uniformSampler(items, random);
   const us = Int32Array.from({ length: updates }, nextUser);
   const is = Int32Array.from({ length: updates }, nextItem);
-  const x = { user: 0, item: 0, weight: 1, kind: 'implicit' as const, value: 1, time: 0 };
+  // With context: device (3 values) and hour bucket (4) rows, and a user x device row per event.
+  const contexts = context
+    ? Array.from({ length: updates }, (_, k) => {
+        const device = (us[k] as number) % 3;
+        return {
+          shared: Int32Array.of(
+            model.contexts.ensure(`device=${device}`),
+            model.contexts.ensure(`hour=${k % 4}`),
+          ),
+          crosses: Int32Array.of(model.userContexts.ensure(`u${us[k] as number}@device=${device}`)),
+        };
+      })
+    : undefined;
+  const x: Interaction & { user: number; item: number; time: number; context?: ContextRows } = {
+    user: 0,
+    item: 0,
+    weight: 1,
+    kind: 'implicit' as const,
+    value: 1,
+    time: 0,
+  };
   const warm = Math.min(200_000, updates / 5);
   for (let k = 0; k < warm; k++) {
     x.user = us[k] as number;
     x.item = is[k] as number;
+    if (contexts !== undefined) x.context = contexts[k];
     model.learn(x);
   }
   const started = performance.now();
@@ -49,9 +72,17 @@ export function benchMf(scale: number, shape: 'zipf' | 'uniform'): BenchResult {
     x.user = us[k] as number;
     x.item = is[k] as number;
     x.time = k;
+    if (contexts !== undefined) x.context = contexts[k];
     model.learn(x);
   }
   const seconds = (performance.now() - started) / 1000;
+  if (context)
+    return {
+      name: `MF updates/s with context (dim 64, ${shape} ids)`,
+      value: updates / seconds,
+      unit: '/s',
+      note: 'device and hour rows, one user x device row per event',
+    };
   return {
     name: `MF updates/s (dim 64, ${shape} ids)`,
     value: updates / seconds,
@@ -149,7 +180,17 @@ export async function runModelBench(options: ModelBenchOptions): Promise<BenchRe
   const results: BenchResult[] = [];
   const say = options.onProgress ?? (() => undefined);
   say('MF, Zipf ids');
-  results.push(benchMf(options.scale, 'zipf'));
+  const plain = benchMf(options.scale, 'zipf');
+  results.push(plain);
+  say('MF with context, Zipf ids');
+  const withContext = benchMf(options.scale, 'zipf', true);
+  results.push(withContext, {
+    name: 'MF with context against MF without (same run)',
+    value: withContext.value / plain.value,
+    unit: 'x',
+    target: { op: '>=', value: MODEL_TARGETS.mfContextShare },
+    note: 'context rows must keep MF at its speed',
+  });
   say('MF, uniform ids');
   results.push(benchMf(options.scale, 'uniform'));
   const training = new Map<string, number>();

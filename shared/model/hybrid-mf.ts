@@ -725,7 +725,7 @@ export class HybridMF {
   }
 }
 
-/** Adds the context rows of `context` to `out` (a query vector): see addContextVectors. */
+/** Adds the context rows of `context` to `out` (a query vector), as addContextVectors does. */
 export function addContextRows(
   out: Float32Array,
   contexts: EmbeddingTable,
@@ -733,9 +733,17 @@ export function addContextRows(
   context: ContextRows,
   dim: number,
 ): void {
-  const rows = (table: EmbeddingTable, indices: Int32Array) =>
-    Array.from(indices, (c) => table.vectors.subarray(c * dim, (c + 1) * dim));
-  addContextVectors(out, rows(contexts, context.shared), rows(userContexts, context.crosses));
+  addRowMean(out, contexts.vectors, context.shared, dim);
+  addRowMean(out, userContexts.vectors, context.crosses, dim);
+}
+
+/** Adds the mean of rows `indices` of `vectors` to `out` (no allocation: the training path). */
+function addRowMean(out: Float32Array, vectors: Float32Array, indices: Int32Array, dim: number): void {
+  const w = 1 / Math.max(1, indices.length);
+  for (let r = 0; r < indices.length; r++) {
+    const base = (indices[r] as number) * dim;
+    for (let d = 0; d < dim; d++) out[d] = (out[d] as number) + w * (vectors[base + d] as number);
+  }
 }
 
 /**
