@@ -77,7 +77,7 @@ export function defaultConfig(): Config {
       popularityEpochMs: Date.UTC(2026, 0, 1),
       backend: 'auto',
       popularityHalfLifeMs: 7 * 24 * 3_600_000,
-      context: { fields: [], crosses: ['device', 'hour'] },
+      context: { fields: [], crosses: ['device'] },
       mf: {
         dim: 64,
         loss: 'bpr',
