@@ -128,9 +128,7 @@ export async function evaluateServed(options: ServedEvalOptions): Promise<Served
     });
     return answer.items;
   };
-  const served: ServedStack & { store: MemoryModelStore; engine: ServingEngine } = {
-    store,
-    engine,
+  const served: ServedStack = {
     recommend: async (userId, n, context, at) =>
       (await recommend(userId, n, context, at)).map((item) => item.itemId),
     async close() {
