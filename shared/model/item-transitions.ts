@@ -34,6 +34,55 @@ export interface ItemTransitionsState {
   readonly recentItems: Int32Array;
 }
 
+/** What scoring needs of a transition table (the model here, serving's index, the store's lists). */
+export interface TransitionRows<T> {
+  /** Calls `visit` for every neighbour of `item` with the pair weight T[item][neighbour]. */
+  forEachNeighbor(item: T, visit: (neighbor: T, weight: number) => void): void;
+  /** Total weight of an item's row (0 for an item never seen). */
+  degree(item: T): number;
+}
+
+/**
+ * The pairs one event adds (the learning rule, one copy: this model and the trainer use it):
+ * `item` with each of the user's `window` previous items (`previous`, oldest first), the pair
+ * `d` events apart weighing `weight * decay^(d-1)`; an item is never paired with itself.
+ */
+export function pairWithPrevious<T>(
+  previous: readonly T[],
+  item: T,
+  weight: number,
+  config: Pick<ItemTransitionsConfig, 'window' | 'decay'>,
+  pair: (previous: T, weight: number) => void,
+): void {
+  let w = weight;
+  for (let d = 1; d <= config.window && d <= previous.length; d++) {
+    const before = previous[previous.length - d] as T;
+    if (before !== item) pair(before, w);
+    w *= config.decay;
+  }
+}
+
+/**
+ * The scores of a query (the scoring rule, one copy): for the latest items `recent` (most
+ * recent first, at most `config.recent`), each neighbour j of the k-th gets
+ * `recentDecay^k * T[r_k][j] / sqrt((deg(r_k) + 1) * (deg(j) + 1))`, passed to `add` (a
+ * neighbour of several recent items is passed once per item: the caller sums).
+ */
+export function scoreFromRecent<T>(
+  rows: TransitionRows<T>,
+  recent: readonly T[],
+  config: Pick<ItemTransitionsConfig, 'recent' | 'recentDecay'>,
+  add: (item: T, score: number) => void,
+): void {
+  let w = 1;
+  for (let k = 0; k < recent.length && k < config.recent; k++) {
+    const r = recent[k] as T;
+    const scale = w / Math.sqrt(rows.degree(r) + 1);
+    rows.forEachNeighbor(r, (j, t) => add(j, (scale * t) / Math.sqrt(rows.degree(j) + 1)));
+    w *= config.recentDecay;
+  }
+}
+
 /**
  * The session signal: which items follow which in users' streams. Every event is paired with the
  * user's previous `window` events (closer pairs weigh more, `decay`), counted symmetrically, so
@@ -47,7 +96,7 @@ export interface ItemTransitionsState {
  * time-adjacent pairs (the "session" source of serving); it learns one event at a time, in the
  * stream's order, and never needs a second pass.
  */
-export class ItemTransitions {
+export class ItemTransitions implements TransitionRows<number> {
   readonly config: ItemTransitionsConfig;
   readonly #rows: (Map<number, number> | undefined)[] = [];
   #degrees = new Float64Array(64);
@@ -75,16 +124,10 @@ export class ItemTransitions {
       list = [];
       this.#recent[user] = list;
     }
-    const { window, decay } = this.config;
-    let w = weight;
-    for (let d = 1; d <= window && d <= list.length; d++) {
-      const previous = list[list.length - d] as number;
-      if (previous !== item) {
-        this.#add(previous, item, w);
-        this.#add(item, previous, w);
-      }
-      w *= decay;
-    }
+    pairWithPrevious(list, item, weight, this.config, (previous, w) => {
+      this.#add(previous, item, w);
+      this.#add(item, previous, w);
+    });
     list.push(item);
     if (list.length > this.#keep) list.splice(0, list.length - this.#keep);
   }
@@ -103,20 +146,13 @@ export class ItemTransitions {
   /** Scores from a given list of latest items (most recent first), into `out`. */
   scoreFrom(recent: readonly number[], out: Float32Array): void {
     out.fill(0);
-    const degrees = this.#degrees;
-    let w = 1;
-    for (let k = 0; k < recent.length && k < this.config.recent; k++) {
-      const r = recent[k] as number;
-      const row = this.#rows[r];
-      if (row !== undefined) {
-        const scale = w / Math.sqrt((degrees[r] as number) + 1);
-        for (const [j, t] of row) {
-          if (j < out.length)
-            out[j] = (out[j] as number) + (scale * t) / Math.sqrt((degrees[j] as number) + 1);
-        }
-      }
-      w *= this.config.recentDecay;
-    }
+    scoreFromRecent(this, recent, this.config, (j, score) => {
+      if (j < out.length) out[j] = (out[j] as number) + score;
+    });
+  }
+
+  forEachNeighbor(item: number, visit: (neighbor: number, weight: number) => void): void {
+    this.#rows[item]?.forEach((weight, neighbor) => visit(neighbor, weight));
   }
 
   /** The pair weight T[a][b] (0 when never seen together). */

@@ -103,6 +103,34 @@ export interface PopularityIncrement {
   readonly by: number;
 }
 
+/** An addition to the pair weight T[item][neighbor] of the session signal (item-transitions.ts). */
+export interface TransitionIncrement {
+  readonly itemId: string;
+  readonly neighborId: string;
+  readonly by: number;
+}
+
+/**
+ * Additions to the item transition lists. The store adds each `by` to the pair's weight and to
+ * the item's degree (the total weight of its row, kept whole: it is history), and when a list
+ * holds more than twice `limit` neighbours it keeps its `limit` strongest (ties: the greater id
+ * stays, as Redis orders equal scores). Every item whose list changed is appended to
+ * TRANSITIONS_STREAM in the same step.
+ */
+export interface TransitionWrites {
+  readonly limit: number;
+  readonly increments: readonly TransitionIncrement[];
+}
+
+/** An item's transition list as stored: its degree and its neighbours, strongest first. */
+export interface TransitionList {
+  readonly degree: number;
+  readonly neighbors: readonly { readonly itemId: string; readonly weight: number }[];
+}
+
+/** The change stream of the items whose transition lists changed (serving follows it). */
+export const TRANSITIONS_STREAM = 'transitions';
+
 /**
  * Everything one or more consumed batches change, written all-or-nothing. Several batches (of
  * several partitions, or consecutive batches of one) can go in one write: each brings its offset
@@ -116,6 +144,8 @@ export interface CommitBatch {
   /** Per-user recent items (for seen-filtering, session fallback and negative sampling). */
   readonly history?: readonly HistoryAppend[];
   readonly popularity?: readonly PopularityIncrement[];
+  /** The session signal's item-to-item pair weights. */
+  readonly transitions?: TransitionWrites;
   /** Item ids to register (in this order) when not registered yet: a stable item order per registry. */
   readonly newItems?: { readonly registry: string; readonly ids: readonly string[] };
   /** Item ids whose rows changed, appended to a change stream serving follows. */
@@ -158,6 +188,12 @@ export type SnapshotEntry =
       readonly kind: 'popularity';
       readonly segment: string;
       readonly scores: Readonly<Record<string, number>>;
+    }
+  | {
+      readonly kind: 'transitions';
+      readonly itemId: string;
+      readonly degree: number;
+      readonly neighbors: Readonly<Record<string, number>>;
     }
   | { readonly kind: 'item'; readonly id: string; readonly record: CatalogRecord }
   | { readonly kind: 'user'; readonly id: string; readonly record: CatalogRecord };
@@ -250,6 +286,8 @@ export interface ModelStore {
   getItemRegistry(registry: string, from: number): Promise<string[]>;
   /** The `k` best items of a popularity segment with their (landmark-scaled) scores. */
   getPopular(segment: string, k: number): Promise<{ itemId: string; score: number }[]>;
+  /** Transition lists of items (undefined: none stored), in the order of `itemIds`. */
+  getTransitions(itemIds: readonly string[]): Promise<(TransitionList | undefined)[]>;
   /** Entries of a change stream after position `after` ('0' for the start), at most `count`. */
   readItemChanges(stream: string, after: string, count: number): Promise<ItemChanges[]>;
   /** Deletes rows of a table not written since `olderThan` (ms since the epoch); returns how many. */

@@ -3,6 +3,7 @@ import { isRecsysError } from '../../shared/errors/index.ts';
 import {
   CATALOG_STREAM,
   MODEL_TABLES,
+  TRANSITIONS_STREAM,
   type ModelStore,
   type RowDelta,
   type RowValue,
@@ -432,6 +433,68 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
       expect(await store.getPopular('device=radio', 3)).toEqual([]);
     });
 
+    it('adds transition weights, keeps each degree whole and streams the changed items', async () => {
+      await store.commit({
+        transitions: {
+          limit: 10,
+          increments: [
+            { itemId: 'a', neighborId: 'b', by: 1 },
+            { itemId: 'b', neighborId: 'a', by: 1 },
+            { itemId: 'a', neighborId: 'c', by: 0.5 },
+            { itemId: 'a', neighborId: 'b', by: 0.25 },
+          ],
+        },
+      });
+      await store.commit({
+        transitions: { limit: 10, increments: [{ itemId: 'a', neighborId: 'c', by: 2 }] },
+      });
+      expect(await store.getTransitions(['a', 'b', 'none'])).toEqual([
+        // a: b 1 + 0.25, c 0.5 + 2; degree 1 + 0.5 + 0.25 + 2.
+        {
+          degree: 3.75,
+          neighbors: [
+            { itemId: 'c', weight: 2.5 },
+            { itemId: 'b', weight: 1.25 },
+          ],
+        },
+        { degree: 1, neighbors: [{ itemId: 'a', weight: 1 }] },
+        undefined,
+      ]);
+      const changes = await store.readItemChanges(TRANSITIONS_STREAM, '0', 10);
+      expect(changes.map((c) => [...c.items].sort())).toEqual([['a', 'b'], ['a']]);
+    });
+
+    it('trims a transition list past twice its limit to the strongest, the degree untouched', async () => {
+      // Limit 2: five neighbours (more than 2 * 2) leave the strongest two; four would stay.
+      const increments = [1, 2, 3, 4].map((w) => ({ itemId: 'x', neighborId: `n${w}`, by: w }));
+      await store.commit({ transitions: { limit: 2, increments } });
+      expect((await store.getTransitions(['x']))[0]?.neighbors).toHaveLength(4);
+      await store.commit({
+        transitions: { limit: 2, increments: [{ itemId: 'x', neighborId: 'n5', by: 5 }] },
+      });
+      expect(await store.getTransitions(['x'])).toEqual([
+        {
+          degree: 15,
+          neighbors: [
+            { itemId: 'n5', weight: 5 },
+            { itemId: 'n4', weight: 4 },
+          ],
+        },
+      ]);
+      // A neighbour trimmed away starts again from its new additions.
+      await store.commit({
+        transitions: { limit: 2, increments: [{ itemId: 'x', neighborId: 'n1', by: 4.5 }] },
+      });
+      expect((await store.getTransitions(['x']))[0]).toEqual({
+        degree: 19.5,
+        neighbors: [
+          { itemId: 'n5', weight: 5 },
+          { itemId: 'n1', weight: 4.5 },
+          { itemId: 'n4', weight: 4 },
+        ],
+      });
+    });
+
     it('registers items once, in first-seen order', async () => {
       await store.commit({ newItems: { registry: 'mf', ids: ['b', 'a', 'b'] } });
       await store.commit({ newItems: { registry: 'mf', ids: ['c', 'a'] } });
@@ -474,8 +537,11 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
         popularity: [{ segment: '*', itemId: 'i', by: 1 }],
         newItems: { registry: 'mf', ids: ['i'] },
         changedItems: { stream: 'mf', ids: ['i'] },
+        transitions: { limit: 10, increments: [{ itemId: 'i', neighborId: 'j', by: 1 }] },
       });
       expect(fenced.status).toBe('fenced');
+      expect(await store.getTransitions(['i'])).toEqual([undefined]);
+      expect(await store.readItemChanges(TRANSITIONS_STREAM, '0', 1)).toEqual([]);
       expect(await store.getHistories(['u'])).toEqual([[]]);
       expect(await store.getPopular('*', 1)).toEqual([]);
       expect(await store.getItemRegistry('mf', 0)).toEqual([]);
@@ -548,6 +614,13 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
           { segment: 'device=mobile|hour=evening', itemId: 'a', by: 1.5 },
           { segment: '*', itemId: 'b:c', by: 2 },
         ],
+        transitions: {
+          limit: 10,
+          increments: [
+            { itemId: 'a', neighborId: 'b:c', by: 0.75 },
+            { itemId: 'b:c', neighborId: 'a', by: 0.75 },
+          ],
+        },
       });
       await store.putRows('mf:user', [
         { id: 'u:1*', value: value(vec(0.75, -1), 0.5, 4, 1_700_000_000_002) },
@@ -572,6 +645,8 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
         'registry',
         'row',
         'row',
+        'transitions',
+        'transitions',
         'user',
       ]);
       const target = await fixture.fresh();
@@ -587,6 +662,9 @@ export function describeModelStoreContract(name: string, open: () => Promise<Mod
       expect(await target.getHistories(['u:1*'])).toEqual([['a', 'b:c']]);
       expect(await target.getItemRegistry('mf', 0)).toEqual(['a', 'b:c']);
       expect(await target.getPopular('device=mobile|hour=evening', 5)).toEqual([{ itemId: 'a', score: 1.5 }]);
+      expect(await target.getTransitions(['a'])).toEqual([
+        { degree: 0.75, neighbors: [{ itemId: 'b:c', weight: 0.75 }] },
+      ]);
       expect(await target.listItemIds()).toEqual(['b:c']);
       expect(await target.getUsers(['u:1*'])).toEqual([{ userId: 'u:1*', tags: ['y'] }]);
       const changes = await target.readItemChanges(CATALOG_STREAM, '0', 10);

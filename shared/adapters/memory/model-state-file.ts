@@ -23,6 +23,8 @@ interface SerializedState {
   readonly histories: Record<string, string[]>;
   readonly registries: Record<string, string[]>;
   readonly popularity: Record<string, Record<string, number>>;
+  /** Absent in files written before the session signal was stored. */
+  readonly transitions?: Record<string, Record<string, number>>;
   readonly streams: Record<string, { entries: ItemChanges[]; sequence: number }>;
   readonly items: Record<string, CatalogRecord>;
   readonly users: Record<string, CatalogRecord>;
@@ -65,6 +67,7 @@ export function saveModelState(state: MemoryModelState, file: string): void {
     histories: Object.fromEntries(state.histories),
     registries: Object.fromEntries([...state.registries].map(([name, r]) => [name, r.order])),
     popularity: mapOfMaps(state.popularity),
+    transitions: mapOfMaps(state.transitions),
     streams: Object.fromEntries(state.streams),
     items: Object.fromEntries(state.items),
     users: Object.fromEntries(state.users),
@@ -118,6 +121,7 @@ export function loadModelState(file: string): MemoryModelState {
   };
   fill(state.counters, parsed.counters);
   fill(state.popularity, parsed.popularity);
+  fill(state.transitions, parsed.transitions ?? {});
   for (const [user, items] of Object.entries(parsed.histories)) state.histories.set(user, items);
   for (const [name, order] of Object.entries(parsed.registries)) {
     state.registries.set(name, { order: [...order], known: new Set(order) });

@@ -11,6 +11,8 @@ export interface MemoryModelState {
   readonly histories: Map<string, string[]>;
   readonly registries: Map<string, { readonly order: string[]; readonly known: Set<string> }>;
   readonly popularity: Map<string, Map<string, number>>;
+  /** Per item: neighbour -> pair weight, and the degree under DEGREE_MEMBER (adapters/transitions.ts). */
+  readonly transitions: Map<string, Map<string, number>>;
   readonly streams: Map<string, { entries: ItemChanges[]; sequence: number }>;
   readonly items: Map<string, CatalogRecord>;
   readonly users: Map<string, CatalogRecord>;
@@ -24,6 +26,7 @@ export function createMemoryModelState(): MemoryModelState {
     histories: new Map(),
     registries: new Map(),
     popularity: new Map(),
+    transitions: new Map(),
     streams: new Map(),
     items: new Map(),
     users: new Map(),

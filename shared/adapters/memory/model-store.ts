@@ -2,6 +2,7 @@ import { logAdd2 } from '../../model/popularity.ts';
 import {
   CATALOG_STREAM,
   DEFAULT_STORE_LIMITS,
+  TRANSITIONS_STREAM,
   rowEntry,
   rowOf,
   type CatalogRecord,
@@ -16,9 +17,12 @@ import {
   type RowTable,
   type RowValue,
   type SnapshotEntry,
+  type TransitionList,
+  type TransitionWrites,
   type UserSnapshot,
 } from '../../ports/index.ts';
 import { assertWritable } from '../row-checks.ts';
+import { DEGREE_MEMBER, byRedisRank, transitionListOf, transitionSums } from '../transitions.ts';
 import { createMemoryModelState, tableOf, type MemoryModelState } from './model-state.ts';
 import { saveModelState } from './model-state-file.ts';
 
@@ -117,6 +121,7 @@ export class MemoryModelStore implements ModelStore {
       const scores = tableOf(this.state.popularity, segment);
       scores.set(itemId, logAdd2(scores.get(itemId) ?? Number.NEGATIVE_INFINITY, by));
     }
+    if (batch.transitions !== undefined) this.#applyTransitions(batch.transitions);
     if (batch.newItems !== undefined) {
       const registry = this.#registry(batch.newItems.registry);
       for (const id of batch.newItems.ids) {
@@ -133,6 +138,29 @@ export class MemoryModelStore implements ModelStore {
       tableOf(this.state.offsets, advance.scope).set(advance.partition, advance.nextOffset);
     }
     return { status: 'committed' };
+  }
+
+  #applyTransitions({ limit, increments }: TransitionWrites): void {
+    const sums = transitionSums(increments);
+    for (const [itemId, added] of sums) {
+      const list = tableOf(this.state.transitions, itemId);
+      for (const [member, by] of added) list.set(member, (list.get(member) ?? 0) + by);
+      // The degree member counts in the set's size, as it does on Redis (commit.lua).
+      if (list.size > 2 * limit + 1) {
+        const degree = list.get(DEGREE_MEMBER) ?? 0;
+        list.delete(DEGREE_MEMBER);
+        const kept = [...list].sort(byRedisRank).slice(0, limit);
+        this.state.transitions.set(itemId, new Map([...kept, [DEGREE_MEMBER, degree]]));
+      }
+    }
+    if (sums.size > 0) this.#appendChanges(TRANSITIONS_STREAM, [...sums.keys()]);
+  }
+
+  async getTransitions(itemIds: readonly string[]): Promise<(TransitionList | undefined)[]> {
+    return itemIds.map((id) => {
+      const list = this.state.transitions.get(id);
+      return list === undefined ? undefined : transitionListOf(list);
+    });
   }
 
   async getOffsets(scope: string): Promise<ReadonlyMap<number, number>> {
@@ -265,6 +293,10 @@ export class MemoryModelStore implements ModelStore {
     for (const [name, registry] of st.registries) yield { kind: 'registry', name, ids: [...registry.order] };
     for (const [segment, scores] of st.popularity)
       yield { kind: 'popularity', segment, scores: Object.fromEntries(scores) };
+    for (const [itemId, members] of st.transitions) {
+      const { [DEGREE_MEMBER]: degree = 0, ...neighbors } = Object.fromEntries(members);
+      yield { kind: 'transitions', itemId, degree, neighbors };
+    }
     for (const [id, record] of st.items) yield { kind: 'item', id, record: structuredClone(record) };
     for (const [id, record] of st.users) yield { kind: 'user', id, record: structuredClone(record) };
   }
@@ -292,6 +324,9 @@ export class MemoryModelStore implements ModelStore {
         case 'popularity':
           for (const [itemId, score] of Object.entries(e.scores))
             tableOf(st.popularity, e.segment).set(itemId, score);
+          break;
+        case 'transitions':
+          st.transitions.set(e.itemId, new Map([...Object.entries(e.neighbors), [DEGREE_MEMBER, e.degree]]));
           break;
         case 'item':
           st.items.set(e.id, structuredClone(e.record));

@@ -1,4 +1,6 @@
 import type { CommitBatch, ModelStoreLimits, RowTable } from '../../ports/index.ts';
+import { TRANSITIONS_STREAM } from '../../ports/index.ts';
+import { transitionSums } from '../transitions.ts';
 import { encodeDelta, encodeOptimistic, encodeRow } from './row-codec.ts';
 
 const EMPTY = new Float32Array(0);
@@ -131,8 +133,22 @@ export function commitArgs(
   }
   const changed = batch.changedItems?.ids ?? [];
   if (changed.length > 0) keys.push(names.key('changes', (batch.changedItems as { stream: string }).stream));
+  // Transitions: (sorted set key, n, then n times member, increment) per item, the degree a member.
+  const transitions = new Frames();
+  const sums = transitionSums(batch.transitions?.increments ?? []);
+  for (const [itemId, row] of sums) {
+    transitions.add(names.key('transitions', itemId)).add(String(row.size));
+    for (const [member, by] of row) transitions.add(member).add(String(by));
+  }
+  if (sums.size > 0) keys.push(names.key('changes', TRANSITIONS_STREAM));
   const writes =
-    puts.count + deltas.count + counters.count + histories.count + popularity.count + newItems.count;
+    puts.count +
+    deltas.count +
+    counters.count +
+    histories.count +
+    popularity.count +
+    newItems.count +
+    transitions.count;
   if (keys.length === 0 && writes === 0) return undefined;
   return [
     keys.length,
@@ -147,6 +163,8 @@ export function commitArgs(
     String(changed.length > 0 ? 1 : 0),
     String(limits.historyLimit),
     String(limits.changeStreamLimit),
+    String(sums.size),
+    String(batch.transitions?.limit ?? 0),
     ...offsetArgs,
     puts.toBuffer(),
     deltas.toBuffer(),
@@ -155,6 +173,8 @@ export function commitArgs(
     popularity.toBuffer(),
     newItems.toBuffer(),
     changed.join('\n'),
+    transitions.toBuffer(),
+    [...sums.keys()].join('\n'),
   ];
 }
 

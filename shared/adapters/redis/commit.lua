@@ -7,10 +7,12 @@
 -- little-endian length, then the bytes), so thousands of rows or list items cost one argument.
 --
 -- KEYS, in order: offsets hashes (one per offset advance), [registry list, registry hash] (when
---   new items), [change stream] (when changed items)
+--   new items), [change stream] (when changed items), [transitions change stream] (when
+--   transitions)
 -- ARGV: 1 nOffsets, 2 nPuts, 3 nDeltas, 4 nCounterHashes, 5 nHistories, 6 nPopularitySegments,
---   7 nNewItems, 8 changed (0 or 1), 9 historyLimit, 10 changeStreamLimit, then (partition,
---   fromOffset, nextOffset) per offset advance, then seven arguments:
+--   7 nNewItems, 8 changed (0 or 1), 9 historyLimit, 10 changeStreamLimit, 11 nTransitionItems,
+--   12 transitionLimit, then (partition, fromOffset, nextOffset) per offset advance, then nine
+--   arguments:
 --   puts: frames (row key, payload) per row
 --   deltas: frames (row key, payload) per row
 --   counters: frames (hash key, n, then n times field, increment) per hash
@@ -18,6 +20,9 @@
 --   popularity: frames (sorted set key, n, then n times member, increment) per segment
 --   new items: frames (id) per item
 --   changed item ids joined by newlines (empty when none)
+--   transitions: frames (sorted set key, n, then n times member, increment) per item; the member
+--     '' is the item's degree (shared/adapters/transitions.ts)
+--   the ids of those items joined by newlines
 local nOffsets = tonumber(ARGV[1])
 local nPuts = tonumber(ARGV[2])
 local nDeltas = tonumber(ARGV[3])
@@ -28,8 +33,10 @@ local nNewItems = tonumber(ARGV[7])
 local nChanged = tonumber(ARGV[8])
 local historyLimit = tonumber(ARGV[9])
 local streamLimit = ARGV[10]
+local nTransitionItems = tonumber(ARGV[11])
+local transitionLimit = tonumber(ARGV[12])
 local k = 1
-local a = 11
+local a = 13
 
 -- Offsets first, in order: a later advance of the same partition starts where an earlier one of
 -- this commit ends.
@@ -82,6 +89,8 @@ local nextHistory = frames(ARGV[a + 3])
 local nextPopular = frames(ARGV[a + 4])
 local nextNew = frames(ARGV[a + 5])
 local changedIds = ARGV[a + 6]
+local nextTransition = frames(ARGV[a + 7])
+local transitionIds = ARGV[a + 8]
 
 for i = 1, nPuts do
   local key = nextPut()
@@ -217,6 +226,25 @@ end
 
 if nChanged > 0 then
   redis.call('XADD', KEYS[k], 'MAXLEN', '~', streamLimit, '*', 'items', changedIds)
+  k = k + 1
+end
+
+-- Past twice the limit, a list keeps its strongest `limit` neighbours. The degree member is the
+-- sum of every weight the list ever had (more than any one of them once there are two), so the
+-- lowest ranks are always neighbours.
+for i = 1, nTransitionItems do
+  local key = nextTransition()
+  for j = 1, tonumber(nextTransition()) do
+    local member = nextTransition()
+    redis.call('ZINCRBY', key, nextTransition(), member)
+  end
+  local size = redis.call('ZCARD', key)
+  if size > 2 * transitionLimit + 1 then
+    redis.call('ZREMRANGEBYRANK', key, 0, size - transitionLimit - 2)
+  end
+end
+if nTransitionItems > 0 then
+  redis.call('XADD', KEYS[k], 'MAXLEN', '~', streamLimit, '*', 'items', transitionIds)
   k = k + 1
 end
 

@@ -17,9 +17,11 @@ import {
   type RowTable,
   type RowValue,
   type SnapshotEntry,
+  type TransitionList,
   type UserSnapshot,
 } from '../../ports/index.ts';
 import { assertWritable } from '../row-checks.ts';
+import { DEGREE_MEMBER, transitionListOf } from '../transitions.ts';
 import { storeUnavailable } from './connect.ts';
 import { commitArgs } from './commit-args.ts';
 import { decodeRow, encodeRow } from './row-codec.ts';
@@ -85,6 +87,7 @@ export interface RedisModelStoreOptions {
  *   <prefix>:popularity:<seg> sorted set (log2)                <prefix>:registry:<name>  list (+ :set hash)
  *   <prefix>:changes:<name>   stream of changed item ids       <prefix>:item:<id>        JSON
  *   <prefix>:items            set of catalog item ids          <prefix>:user:<id>        JSON
+ *   <prefix>:transitions:<id> sorted set: neighbour -> weight, '' -> degree (the session signal)
  *
  * Every model write goes through one Lua script (commit.lua), which makes a batch atomic and
  * fences stale consumers. Run Redis with AOF and `maxmemory-policy noeviction`.
@@ -180,6 +183,18 @@ export class RedisModelStore implements ModelStore {
     for (let i = 0; i + 1 < flat.length; i += 2)
       out.push({ itemId: flat[i] as string, score: Number(flat[i + 1]) });
     return out;
+  }
+
+  async getTransitions(itemIds: readonly string[]): Promise<(TransitionList | undefined)[]> {
+    return this.#chunked(itemIds, async (chunk) => {
+      const pipeline = this.#redis.pipeline();
+      for (const id of chunk) pipeline.zrange(this.#key('transitions', id), 0, -1, 'WITHSCORES');
+      const replies = (await this.#call('read of transitions', () => pipeline.exec())) ?? [];
+      return replies.map(([error, flat]) => {
+        if (error !== null) throw storeUnavailable(error, 'read of transitions');
+        return (flat as string[]).length === 0 ? undefined : transitionListOf(pairsOf(flat as string[]));
+      });
+    });
   }
 
   async readItemChanges(stream: string, after: string, count: number): Promise<ItemChanges[]> {
@@ -353,6 +368,11 @@ export class RedisModelStore implements ModelStore {
       for (let i = 0; i + 1 < flat.length; i += 2) scores[flat[i] as string] = Number(flat[i + 1]);
       yield { kind: 'popularity', segment: rest, scores };
     }
+    for await (const [rest, key] of this.#scanKind('transitions')) {
+      const flat = await this.#call('snapshot', () => this.#redis.zrange(key, 0, -1, 'WITHSCORES'));
+      const { [DEGREE_MEMBER]: degree = 0, ...neighbors } = Object.fromEntries(pairsOf(flat));
+      yield { kind: 'transitions', itemId: rest, degree, neighbors };
+    }
     for (const kind of ['item', 'user'] as const)
       for await (const [rest, key] of this.#scanKind(kind)) {
         const json = await this.#call('snapshot', () => this.#redis.get(key));
@@ -399,6 +419,13 @@ export class RedisModelStore implements ModelStore {
           case 'popularity': {
             const flat = Object.entries(e.scores).flatMap(([itemId, score]) => [score, itemId]);
             if (flat.length > 0) multi.zadd(this.#key('popularity', e.segment), ...flat);
+            break;
+          }
+          case 'transitions': {
+            const key = this.#key('transitions', e.itemId);
+            const flat = Object.entries(e.neighbors).flatMap(([itemId, weight]) => [weight, itemId]);
+            multi.del(key);
+            multi.zadd(key, e.degree, DEGREE_MEMBER, ...flat);
             break;
           }
           case 'item':
@@ -535,6 +562,13 @@ export class RedisModelStore implements ModelStore {
       throw storeUnavailable(cause, what);
     }
   }
+}
+
+/** [member, score] pairs of a WITHSCORES reply. */
+function pairsOf(flat: readonly string[]): [string, number][] {
+  const out: [string, number][] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push([flat[i] as string, Number(flat[i + 1])]);
+  return out;
 }
 
 /** A literal for a Redis MATCH pattern (prefixes and ids may contain glob characters). */
