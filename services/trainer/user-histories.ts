@@ -77,6 +77,11 @@ export class UserHistories {
     return this.#lists.get(userId) ?? NONE;
   }
 
+  /** A user's recent items, oldest first (empty when not held): a live view, valid until the next `add`. */
+  list(userId: string): readonly string[] {
+    return this.#lists.get(userId)?.list ?? [];
+  }
+
   add(userId: string, itemId: string): void {
     let history = this.#lists.get(userId);
     if (history === undefined) {

@@ -174,6 +174,29 @@ export const ConfigSchema = Type.Object(
           },
           { additionalProperties: false },
         ),
+        /**
+         * The session signal (shared/model/item-transitions.ts): item-to-item transitions the
+         * trainer learns per event and serving scores from a user's latest items.
+         */
+        session: Type.Object(
+          {
+            /** Learn and serve it (false: the trainer writes no transitions, serving has no session source). */
+            enabled: Type.Boolean(),
+            /** Previous events of the user each event is paired with (each pair is one store write). */
+            window: Type.Integer({ minimum: 1, maximum: 100 }),
+            /** Weight of a pair d events apart: decay^(d-1). */
+            decay: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+            /** The user's latest items a query starts from. */
+            recent: Type.Integer({ minimum: 1, maximum: 100 }),
+            /** Weight of the k-th latest item of a query: recentDecay^k. */
+            recentDecay: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
+            /** Neighbours kept per item in the store (a list is trimmed past twice this). */
+            neighbors: Type.Integer({ minimum: 1, maximum: 10_000 }),
+            /** Its weight against the model score in the served blend (serving/blend.ts). */
+            weight: Type.Number({ minimum: 0, maximum: 100 }),
+          },
+          { additionalProperties: false },
+        ),
         mf: Type.Object(
           {
             dim: Type.Integer({ minimum: 1, maximum: 1024 }),
