@@ -156,13 +156,18 @@ export async function evaluateServed(options: ServedEvalOptions): Promise<Served
   try {
     for (let start = 0; start < data.events.length;) {
       const opens = eventTimeMs(data.events[start] as InteractionEvent, streamNow);
+      // A block ends before a user's second event in it: a user's own earlier events are always
+      // learnt before their next request (serving reads the user's state per request, and the
+      // trainer writes within a fraction of a second), other users' only after `freshness`.
+      const users = new Set([(data.events[start] as InteractionEvent).userId]);
       let end = start + 1;
       while (
         end < data.events.length &&
         end - start < maxBlock &&
+        !users.has((data.events[end] as InteractionEvent).userId) &&
         eventTimeMs(data.events[end] as InteractionEvent, opens) - opens < freshness
       )
-        end++;
+        users.add((data.events[end++] as InteractionEvent).userId);
       const events = data.events.slice(start, end).map((e) => (withContext ? e : stripContext(e)));
       start = end;
       for (const e of events) {

@@ -1,3 +1,5 @@
+import { SOURCES, type SourceName } from '../../shared/schemas/api.ts';
+
 /**
  * How model scores and fallback scores are combined into one ranking (pure functions, unit-tested
  * with hand-worked numbers).
@@ -6,15 +8,21 @@
  * similarity by their rank among the request's candidates that have them (1 for the best, 1/n for
  * the worst, 0 when the item lacks the signal): raw scores, decayed counts and sparse-feature
  * cosines live on unrelated scales, and only their order within a request compares. The session
- * signal stays the cosine of MF item vectors (clipped to [0, 1]), so a weak session match stays
- * weak. The fallback score is the largest fallback signal
- * (popularity scaled by POPULAR_SHARE), the model score MF's, or MF's and NeuMF's averaged with
- * NeuMF weighing NEUMF_SHARE times as much. They are blended by a weight that
- * grows with interactions: w = wUser * wItem, each n / (n + half), so a new user (or an item nobody
- * touched) gets the fallback, an active user on a well-known item gets the models, and everyone in
- * between a smooth mix.
+ * signal (item transitions) is divided by its best candidate's, so its best is 1 and an item it
+ * knows nothing of is 0, as the offline `hybrid` model scales it; `similar` stays the cosine of MF
+ * item vectors (clipped to [0, 1]), so a weak match stays weak.
+ *
+ * The personal side is the model score (MF's, or MF's and NeuMF's averaged with NeuMF weighing
+ * `neumfShare` times as much) plus the session signal weighing `sessionShare` times as much:
+ * `(model + sessionShare * session) / (1 + sessionShare)`, long-term taste and what tends to come
+ * next. The fallback is the largest fallback signal (popularity scaled by POPULAR_SHARE, content,
+ * similar, session). They are blended by a weight that grows with interactions:
+ * w = wUser * wItem, each n / (n + half), so a new user (or an item nobody touched) gets the
+ * fallback, an active user on a well-known item the personal side, and everyone in between a
+ * smooth mix.
  */
-export type Source = 'mf' | 'neumf' | 'content' | 'popular' | 'session';
+export type Source = SourceName;
+export { SOURCES };
 
 /**
  * Rank-normalised scores: the best defined value gets 1, the worst 1/n, undefined gets 0; equal
@@ -91,6 +99,7 @@ export interface Signals {
   readonly popular?: number;
   readonly content?: number;
   readonly session?: number;
+  readonly similar?: number;
 }
 
 export interface Blended {
@@ -99,48 +108,76 @@ export interface Blended {
 }
 
 /** Blends one candidate's signals with model weight `w` (see the module comment). */
-export function blend(signals: Signals, w: number, neumfShare: number = NEUMF_SHARE): Blended {
+export function blend(
+  signals: Signals,
+  w: number,
+  neumfShare: number = NEUMF_SHARE,
+  sessionShare: number = SESSION_SHARE,
+): Blended {
   const nan = (v: number | undefined) => (v === undefined ? Number.NaN : v);
   const out = { score: 0, source: 0 };
   blendRaw(
-    nan(signals.mf),
-    nan(signals.neumf),
-    nan(signals.popular),
-    nan(signals.content),
-    nan(signals.session),
+    {
+      mf: nan(signals.mf),
+      neumf: nan(signals.neumf),
+      popular: nan(signals.popular),
+      content: nan(signals.content),
+      session: nan(signals.session),
+      similar: nan(signals.similar),
+    },
     w,
     neumfShare,
+    sessionShare,
     out,
   );
   return { score: out.score, source: SOURCES[out.source] as Source };
 }
 
-/** Source codes as rankings store them (`SOURCES[code]`). */
-export const SOURCES: readonly Source[] = ['mf', 'neumf', 'content', 'popular', 'session'];
-const MF = 0;
-const NEUMF = 1;
-const CONTENT = 2;
-const POPULAR = 3;
-const SESSION = 4;
+/** The session signal's default weight against the model score (config model.session.weight). */
+export const SESSION_SHARE = 1;
+
+/** A candidate's normalised signals as plain numbers (NaN: absent). */
+export interface RawSignals {
+  mf: number;
+  neumf: number;
+  popular: number;
+  content: number;
+  session: number;
+  similar: number;
+}
+
+const MF = SOURCES.indexOf('mf');
+const NEUMF = SOURCES.indexOf('neumf');
+const CONTENT = SOURCES.indexOf('content');
+const POPULAR = SOURCES.indexOf('popular');
+const SESSION = SOURCES.indexOf('session');
+const SIMILAR = SOURCES.indexOf('similar');
 
 /**
  * `blend` on plain numbers (NaN: the signal is absent), for the request path: writes the score
- * and the source code (an index into SOURCES) into `out`, allocating nothing.
+ * and the source code (an index into SOURCES) into `out`, allocating nothing (`signals` is the
+ * caller's reused object).
  */
 export function blendRaw(
-  mf: number,
-  neumf: number,
-  popular: number,
-  content: number,
-  session: number,
+  signals: RawSignals,
   w: number,
   neumfShare: number,
+  sessionShare: number,
   out: { score: number; source: number },
 ): void {
+  const { mf, neumf, popular, content, session, similar } = signals;
   const hasMf = !Number.isNaN(mf);
   const hasNeumf = !Number.isNaN(neumf);
+  const hasModel = hasMf || hasNeumf;
+  const hasSession = !Number.isNaN(session);
   const model = !hasNeumf ? (hasMf ? mf : 0) : !hasMf ? neumf : (mf + neumfShare * neumf) / (1 + neumfShare);
-  const weight = hasMf || hasNeumf ? w : 0;
+  let personal = model;
+  let personalSource = hasNeumf && (!hasMf || neumfShare * neumf >= mf) ? NEUMF : MF;
+  if (hasModel && hasSession && sessionShare > 0) {
+    personal = (model + sessionShare * session) / (1 + sessionShare);
+    if (sessionShare * session > model) personalSource = SESSION;
+  }
+  const weight = hasModel ? w : 0;
   let fallback = 0;
   let fallbackSource = POPULAR;
   if (!Number.isNaN(popular) && POPULAR_SHARE * popular > fallback) fallback = POPULAR_SHARE * popular;
@@ -148,16 +185,19 @@ export function blendRaw(
     fallback = content;
     fallbackSource = CONTENT;
   }
-  if (!Number.isNaN(session) && session > fallback) {
+  if (hasSession && session > fallback) {
     fallback = session;
     fallbackSource = SESSION;
   }
-  const modelPart = weight * model;
+  if (!Number.isNaN(similar) && similar > fallback) {
+    fallback = similar;
+    fallbackSource = SIMILAR;
+  }
+  const personalPart = weight * personal;
   const fallbackPart = (1 - weight) * fallback;
-  const modelSource = hasNeumf && (!hasMf || neumfShare * neumf >= mf) ? NEUMF : MF;
   out.source =
-    (hasMf || hasNeumf) && (fallback === 0 || (modelPart > 0 && modelPart >= fallbackPart))
-      ? modelSource
+    hasModel && (fallback === 0 || (personalPart > 0 && personalPart >= fallbackPart))
+      ? personalSource
       : fallbackSource;
-  out.score = modelPart + fallbackPart;
+  out.score = personalPart + fallbackPart;
 }

@@ -13,6 +13,7 @@ export class CandidateSet {
   popular = new Float64Array(256);
   content = new Float64Array(256);
   session = new Float64Array(256);
+  similar = new Float64Array(256);
   readonly #member = new Stamps();
   #slot = new Int32Array(0);
 
@@ -34,6 +35,7 @@ export class CandidateSet {
       this.popular = grown(this.popular, size);
       this.content = grown(this.content, size);
       this.session = grown(this.session, size);
+      this.similar = grown(this.similar, size);
     }
     this.#member.mark(position);
     this.#slot[position] = c;
@@ -42,6 +44,7 @@ export class CandidateSet {
     this.popular[c] = Number.NaN;
     this.content[c] = Number.NaN;
     this.session[c] = Number.NaN;
+    this.similar[c] = Number.NaN;
     return c;
   }
 }

@@ -16,6 +16,7 @@ import { PopularCache } from './popular-cache.ts';
 import { LoadGauge } from './load-gauge.ts';
 import { Recommender } from './recommender.ts';
 import { StoreGuard, type BreakerState } from './store-guard.ts';
+import { TransitionIndex } from './transition-index.ts';
 import { UserStateReader } from './user-state.ts';
 
 export interface ServingEngineDeps {
@@ -47,6 +48,8 @@ export class ServingEngine {
   readonly ncf: NcfIndex | undefined;
   readonly guard: StoreGuard;
   readonly popular: PopularCache;
+  /** The session signal's lists (undefined when model.session.enabled is false). */
+  readonly transitions: TransitionIndex | undefined;
   readonly recommender: Recommender;
   readonly store: ModelStore;
   /** The models' live HR@10, which sets how much NeuMF re-ranks. */
@@ -114,6 +117,8 @@ export class ServingEngine {
       depth: config.serving.candidates,
       ttlMs: Math.max(1_000, config.serving.refreshMs * 4),
     });
+    const session = config.model.session;
+    this.transitions = session.enabled ? new TransitionIndex(this.index, syncStore, this.#logger) : undefined;
     const contextEncoder = new ContextEncoder(config.model.context);
     this.recommender = new Recommender({
       index: this.index,
@@ -136,6 +141,12 @@ export class ServingEngine {
       rerank: RERANK,
       blendInteractions: config.serving.blendInteractions,
       resultTtlMs: config.serving.resultTtlMs,
+      ...(this.transitions === undefined
+        ? {}
+        : {
+            transitions: this.transitions,
+            session: { recent: session.recent, recentDecay: session.recentDecay, weight: session.weight },
+          }),
       neumfShare: () => this.quality.neumfShare(),
       learnt: () => this.#learnt,
       busy: () => this.#load.busy,
@@ -149,8 +160,9 @@ export class ServingEngine {
   }
 
   /**
-   * True once everything a ranking reads was loaded once: the item index, the NeuMF side (rows and
-   * tower, when NeuMF is configured) and the models' live quality (NeuMF's share). Answers before
+   * True once everything a ranking reads was loaded once: the item index, the session lists, the
+   * NeuMF side (rows and tower, when NeuMF is configured) and the models' live quality (NeuMF's
+   * share). Answers before
    * that would differ from the ones a moment later for the same stored state.
    */
   get ready(): boolean {
@@ -185,7 +197,8 @@ export class ServingEngine {
   notReadyReasons(): string[] {
     const reasons: string[] = [];
     if (!this.#sync.loaded) reasons.push('the item index is not loaded yet');
-    else if (!this.#ready) reasons.push("the NeuMF side and the models' quality are not loaded yet");
+    else if (!this.#ready)
+      reasons.push("the session lists, the NeuMF side and the models' quality are not loaded yet");
     if (this.guard.state === 'open') reasons.push('the model store is unavailable (circuit open)');
     return reasons;
   }
@@ -213,6 +226,7 @@ export class ServingEngine {
       const now = Date.now();
       if (!this.#sync.loaded) {
         await this.#sync.load();
+        await this.transitions?.load();
         await this.ncf?.load();
         this.#lastFull = now;
       } else {
@@ -221,6 +235,7 @@ export class ServingEngine {
           this.#reload = this.#fullReload().finally(() => (this.#reload = undefined));
         }
         await this.#sync.refresh();
+        await this.transitions?.refresh();
         if (!this.#ncfReloading) await this.ncf?.refresh();
       }
       if (now - this.#lastQuality >= QUALITY_POLL_MS) {
@@ -265,6 +280,7 @@ export class ServingEngine {
     try {
       await this.#sync.load();
       if (this.#stopped) return;
+      await this.transitions?.load();
       this.#ncfReloading = true;
       await this.ncf?.load();
     } catch (error) {

@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { SOURCES } from '../../shared/schemas/api.ts';
 
 /** What /metrics serves: one registry, or the whole cluster's figures (cluster.ts). */
 export interface MetricsSource {
@@ -60,7 +61,7 @@ export function createServingMetrics(registry: Registry) {
     }),
     itemsServed: new Counter({
       name: 'recsys_serving_items_served_total',
-      help: 'Recommended items by the source that placed them (mf, neumf, content, popular, session): the cold-start share.',
+      help: `Recommended items by the source that placed them (${SOURCES.join(', ')}): the cold-start share.`,
       labelNames: ['source'],
       registers,
     }),
@@ -151,8 +152,7 @@ export type ServingMetrics = ReturnType<typeof createServingMetrics>;
 
 /** Exports the labelled counters at 0 before anything happened (a zero, not "no data"). */
 export function initServingSeries(metrics: ServingMetrics): void {
-  for (const source of ['mf', 'neumf', 'content', 'popular', 'session'])
-    metrics.itemsServed.inc({ source }, 0);
+  for (const source of SOURCES) metrics.itemsServed.inc({ source }, 0);
   for (const reason of ['new_user', 'degraded']) metrics.fallbacks.inc({ reason }, 0);
   for (const outcome of ['accepted', 'rejected', 'capped']) metrics.events.inc({ outcome }, 0);
 }

@@ -3,8 +3,10 @@ import { RecsysError } from '../../shared/errors/index.ts';
 import type { Context, ContextEncoder } from '../../shared/model/context.ts';
 import { sigmoid } from '../../shared/model/math.ts';
 import { selectTopK } from '../../shared/model/topk.ts';
+import { scoreFromRecent } from '../../shared/model/item-transitions.ts';
 import {
   NEUMF_SHARE,
+  SESSION_SHARE,
   SOURCES,
   blendRaw,
   interactionWeight,
@@ -18,6 +20,7 @@ import { NeighborCache } from './neighbor-cache.ts';
 import type { ItemIndex } from './item-index.ts';
 import type { NcfIndex } from './ncf-index.ts';
 import type { PopularCache, PopularEntry } from './popular-cache.ts';
+import type { TransitionIndex } from './transition-index.ts';
 import { Ranking } from './ranking.ts';
 import { ResultCache } from './result-cache.ts';
 import type { UserState, UserStateReader } from './user-state.ts';
@@ -66,14 +69,20 @@ export interface RecommenderOptions {
   readonly neumfShare?: () => number;
   /** Events MF has learnt (the version in modelVersion; default: the index's change count). */
   readonly learnt?: () => number;
+  /** The session signal's lists (undefined: no session source, model.session.enabled false). */
+  readonly transitions?: TransitionIndex;
+  /** How a session query is formed and weighed (config model.session). */
+  readonly session?: { readonly recent: number; readonly recentDecay: number; readonly weight: number };
   /** True while the process is saturated (load-gauge.ts): requests compute no neighbour lists. */
   readonly busy?: () => boolean;
   readonly clock?: () => number;
 }
 
-/** History items used for content candidates, and for the session vector. */
+/** History items used for content candidates, and for `similar` (MF neighbours). */
 const CONTENT_HISTORY = 10;
-const SESSION_HISTORY = 5;
+const SIMILAR_HISTORY = 5;
+/** A session query's defaults (the offline session model's, item-transitions.ts). */
+const SESSION_QUERY = { recent: 10, recentDecay: 0.5, weight: SESSION_SHARE };
 /** Neighbours kept per item (content and MF). */
 const NEIGHBORS = 50;
 /**
@@ -122,8 +131,9 @@ function rulesOf(request: RecommendRequest): string {
 
 /**
  * The recommendation path: candidates from MF (exact or ANN), popularity for the request's
- * context segment, content similar to the user's history and the session (items near the last
- * few the user touched); NeuMF re-ranks the best with the context; everything is blended by
+ * context segment, content similar to the user's history, the session signal (what tends to
+ * follow the user's latest items, learnt by the trainer) and `similar` (items whose MF vectors
+ * are near the last few the user touched); NeuMF re-ranks the best with the context; everything is blended by
  * interaction counts (blend.ts); then the rules: exclude, category, hidden, seen, diversity and
  * paging through a stored ranking.
  */
@@ -144,11 +154,15 @@ export class Recommender {
     }
     return this.#contentChanges.size > 0;
   };
-  readonly #session: NeighborCache;
+  readonly #similar: NeighborCache;
   // Per-request scratch, reused by every request (#rank never awaits, so one request at a time).
   readonly #found = new CandidateSet();
   readonly #marks = new Stamps();
   readonly #blendOut = { score: 0, source: 0 };
+  readonly #signals = { mf: 0, neumf: 0, popular: 0, content: 0, session: 0, similar: 0 };
+  /** Session scores by position for one request (a stamp says which are this request's). */
+  #sessionScores = new Float64Array(0);
+  readonly #sessionMarks = new Stamps();
   readonly #popularMerged = new Map<
     string,
     { own: PopularEntry | undefined; global: PopularEntry | undefined; items: PopularEntry['items'] }
@@ -192,7 +206,7 @@ export class Recommender {
       this.#contentChanges.add(p);
       background.add(this.#applyContentChange);
     });
-    this.#session = new NeighborCache({
+    this.#similar = new NeighborCache({
       compute: (p) => index.similar(p, NEIGHBORS, () => false),
       ttlMs: 60_000,
       clock: this.#clock,
@@ -404,18 +418,19 @@ export class Recommender {
         },
         lists,
       );
-      // Session: items whose MF vectors are near the last few the user touched.
-      const last = history.slice(-SESSION_HISTORY);
-      this.#session.nearInto(
+      // Similar: items whose MF vectors are near the last few the user touched.
+      const last = history.slice(-SIMILAR_HISTORY);
+      this.#similar.nearInto(
         last,
         new Float64Array(last.length).fill(1),
         Math.ceil(depth / 2),
         skip,
         (p, score) => {
-          found.session[found.at(p)] = Math.min(1, score);
+          found.similar[found.at(p)] = Math.min(1, score);
         },
         lists,
       );
+      this.#sessionCandidates(history, skip, depth);
     }
     const n = found.size;
     const positions = found.positions;
@@ -444,10 +459,22 @@ export class Recommender {
     absent(found.mf, mf);
     absent(found.popular, pop);
     absent(found.content, content);
-    const session = this.#buffer(3, n);
+    const similar = this.#buffer(3, n);
+    for (let c = 0; c < n; c++) {
+      const v = found.similar[c] as number;
+      similar[c] = Number.isNaN(v) ? Number.NaN : Math.min(1, Math.max(0, v));
+    }
+    // The session signal over its best candidate; once the request has one, the candidates it
+    // knows nothing of score 0 (not absent), as in the offline hybrid.
+    const session = this.#buffer(8, n);
+    let sessionMax = 0;
     for (let c = 0; c < n; c++) {
       const v = found.session[c] as number;
-      session[c] = Number.isNaN(v) ? Number.NaN : Math.min(1, Math.max(0, v));
+      if (v > sessionMax) sessionMax = v;
+    }
+    for (let c = 0; c < n; c++) {
+      const v = found.session[c] as number;
+      session[c] = sessionMax === 0 ? Number.NaN : Number.isNaN(v) ? 0 : v / sessionMax;
     }
     // Learnt features speak for a user without history as `blendInteractions` interactions would:
     // a newcomer whose features others share gets half the weight on the model side (cold start
@@ -457,6 +484,8 @@ export class Recommender {
     const weights = this.#buffer(4, n);
     for (let c = 0; c < n; c++) weights[c] = wUser * itemWeight(index, positions[c] as number, half);
     const share = this.#o.neumfShare?.() ?? NEUMF_SHARE;
+    const sessionShare = (this.#o.session ?? SESSION_QUERY).weight;
+    const signals = this.#signals;
     const scores = this.#buffer(5, n);
     const sources = new Uint8Array(n);
     const out = this.#blendOut;
@@ -465,16 +494,13 @@ export class Recommender {
       const count = from === undefined ? n : from.length;
       for (let i = 0; i < count; i++) {
         const c = from === undefined ? i : (from[i] as number);
-        blendRaw(
-          mf[c] as number,
-          neumf[c] as number,
-          pop[c] as number,
-          content[c] as number,
-          session[c] as number,
-          weights[c] as number,
-          share,
-          out,
-        );
+        signals.mf = mf[c] as number;
+        signals.neumf = neumf[c] as number;
+        signals.popular = pop[c] as number;
+        signals.content = content[c] as number;
+        signals.session = session[c] as number;
+        signals.similar = similar[c] as number;
+        blendRaw(signals, weights[c] as number, share, sessionShare, out);
         scores[c] = out.score;
         sources[c] = out.source;
       }
@@ -506,6 +532,42 @@ export class Recommender {
     const kept = new Float32Array(n);
     for (let c = 0; c < n; c++) kept[c] = scores[c] as number;
     return new Ranking(positions.slice(0, n), kept, sources, this.#idAt);
+  }
+
+  /**
+   * The session signal's candidates: scoreFromRecent over the user's latest items (most recent
+   * first), summed per item; the best `depth` not skipped go into the candidate set.
+   */
+  #sessionCandidates(history: readonly number[], skip: (p: number) => boolean, depth: number): void {
+    const transitions = this.#o.transitions;
+    if (transitions === undefined) return;
+    const query = this.#o.session ?? SESSION_QUERY;
+    const recent: number[] = [];
+    for (let j = history.length - 1; j >= 0 && recent.length < query.recent; j--)
+      recent.push(history[j] as number);
+    const size = this.#o.index.size;
+    if (this.#sessionScores.length < size) this.#sessionScores = new Float64Array(Math.max(1_024, 2 * size));
+    const scores = this.#sessionScores;
+    const marks = this.#sessionMarks;
+    marks.next(size);
+    const touched: number[] = [];
+    scoreFromRecent(transitions, recent, query, (q, score) => {
+      if (q >= size || skip(q)) return;
+      if (!marks.has(q)) {
+        marks.mark(q);
+        scores[q] = 0;
+        touched.push(q);
+      }
+      scores[q] = (scores[q] as number) + score;
+    });
+    if (touched.length === 0) return;
+    const values = new Float32Array(touched.length);
+    for (let j = 0; j < touched.length; j++) values[j] = scores[touched[j] as number] as number;
+    const found = this.#found;
+    for (const j of selectTopK(values, depth).indices) {
+      const q = touched[j] as number;
+      found.session[found.at(q)] = scores[q] as number;
+    }
   }
 
   /** Reused scratch array number `slot`, at least `n` long (contents: whatever was left). */

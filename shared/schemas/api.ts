@@ -16,9 +16,19 @@ export const API_LIMITS = {
 
 export const Context = ContextMap('Request context: device, hour (0-23), dow (0-6), locale, page, ...');
 
+/**
+ * Where a recommended item came from (docs/api.md "Sources"): the one list (serving's blend,
+ * metrics and the API schema read it; `SOURCES[code]` is how rankings store a source).
+ */
+export const SOURCES = ['mf', 'neumf', 'content', 'popular', 'session', 'similar'] as const;
+export type SourceName = (typeof SOURCES)[number];
+
 export const Source = Type.Union(
-  ['mf', 'neumf', 'content', 'popular', 'session'].map((s) => Type.Literal(s)),
-  { description: 'Where the item came from.' },
+  SOURCES.map((s) => Type.Literal(s)),
+  {
+    description:
+      'Where the item came from: mf (matrix factorization), neumf (the NeuMF re-ranker), content (features like the recent history), popular, session (what tends to follow your latest items), similar (items whose MF vectors are near your latest items).',
+  },
 );
 
 export const RecommendationItem = Type.Object(

@@ -42,9 +42,26 @@ describe('blend', () => {
 
   it('labels the fallback when it outweighs the model', () => {
     // 0.2 * 0.5 = 0.1 vs 0.8 * 0.9 = 0.72
-    const out = blend({ mf: 0.5, session: 0.9 }, 0.2);
+    const out = blend({ mf: 0.5, similar: 0.9 }, 0.2);
     expect(out.score).toBeCloseTo(0.82, 12);
-    expect(out.source).toBe('session');
+    expect(out.source).toBe('similar');
+  });
+
+  it('adds the session signal to the personal side: (model + share * session) / (1 + share)', () => {
+    // (0.6 + 1 * 0.9) / 2 = 0.75, the session's part the larger
+    expect(blend({ mf: 0.6, session: 0.9 }, 1)).toEqual({ score: 0.75, source: 'session' });
+    // weight 3: (0.6 + 3 * 0.1) / 4 = 0.225; 3 * 0.1 is below 0.6 -> mf
+    const weighted = blend({ mf: 0.6, session: 0.1 }, 1, 2, 3);
+    expect(weighted.score).toBeCloseTo(0.225, 12);
+    expect(weighted.source).toBe('mf');
+    // An item the session knows nothing of scores 0 there: (0.8 + 0) / 2
+    expect(blend({ mf: 0.8, session: 0 }, 1)).toEqual({ score: 0.4, source: 'mf' });
+    // Weight 0: the model alone
+    expect(blend({ mf: 0.8, session: 1 }, 1, 2, 0)).toEqual({ score: 0.8, source: 'mf' });
+    // w = 0.5: 0.5 * (0.4 + 1) / 2 + 0.5 * max(session 1, similar 0.3) = 0.35 + 0.5
+    const mixed = blend({ mf: 0.4, session: 1, similar: 0.3 }, 0.5);
+    expect(mixed.score).toBeCloseTo(0.85, 12);
+    expect(mixed.source).toBe('session');
   });
 
   it('keeps the model label for a model-only candidate, even at w = 0', () => {

@@ -260,6 +260,45 @@ describe('context', () => {
     expect(await top2(20)).toEqual(Array(5).fill('drama'));
   });
 
+  it('puts what tends to follow the latest item first (source session), from the lists the trainer stored', async () => {
+    const items: Record<string, RowValue> = { x: row([0, 0, 1, 0], 0, 50) };
+    for (let i = 0; i < 5; i++) {
+      items[`drama-${i}`] = row([1, 0, 0, 0.01 * i], 0, 50);
+      items[`comedy-${i}`] = row([0, 1, 0, 0.01 * i], 0, 50);
+    }
+    const follows = (neighborId: string, by: number) => ({
+      transitions: {
+        limit: 100,
+        increments: [
+          { itemId: 'x', neighborId, by },
+          { itemId: neighborId, neighborId: 'x', by },
+        ],
+      },
+    });
+    const top = async (h: Harness) => (await recommend(h, { userId: 'u', k: 3 })).items;
+    for (const enabled of [true, false]) {
+      const h = await harness({ config: { model: { session: { enabled } } } });
+      // Transitions first: the list names items the index learns of afterwards.
+      await h.store.commit(follows('comedy-2', 5));
+      await h.engine.refreshOnce();
+      await seedModel(h.store, { items, users: { u: row([1, 0, 0, 0], 0, 40) }, histories: { u: ['x'] } });
+      await h.engine.refreshOnce();
+      await h.engine.refreshOnce();
+      if (!enabled) {
+        // MF alone: u = [1, 0, 0, 0] prefers drama.
+        expect((await top(h)).map((i) => i.itemId.split('-')[0])).toEqual(['drama', 'drama', 'drama']);
+        continue;
+      }
+      // comedy-2: MF ties the comedies at rank 5 of 10 (0.5), the session's best (1): (0.5 + 1) / 2
+      // beats the best drama's (1 + 0) / 2.
+      expect((await top(h))[0]).toMatchObject({ itemId: 'comedy-2', source: 'session' });
+      // A later batch makes comedy-4 the stronger follower: the change stream brings it.
+      await h.store.commit(follows('comedy-4', 20));
+      await h.engine.refreshOnce();
+      expect((await top(h)).slice(0, 2).map((i) => i.itemId)).toEqual(['comedy-4', 'comedy-2']);
+    }
+  });
+
   it('is context-free when model.mf.context is off', async () => {
     const h = await harness({ config: { model: { mf: { context: false } } } });
     await seedModel(h.store, {
