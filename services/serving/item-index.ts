@@ -1,3 +1,4 @@
+import { addRowMean } from '../../shared/model/composite.ts';
 import { ContentIndex } from '../../shared/model/content-similarity.ts';
 import { DotScan } from '../../shared/model/dot-scan.ts';
 import { featuresOf, type Feature, type FeatureSource } from '../../shared/model/features.ts';
@@ -536,16 +537,8 @@ export class ItemIndex {
     next.set(this.#idRow(position));
     const feats = this.#itemFeatures;
     const count = feats.length(position);
-    if (count > 0) {
-      const scale = 1 / count;
-      const start = feats.start(position);
-      for (let k = 0; k < count; k++) {
-        const w = scale * (feats.weights[start + k] as number);
-        const base = (feats.ids[start + k] as number) * dim;
-        for (let d = 0; d < dim; d++)
-          next[d] = (next[d] as number) + w * (this.#featureRows[base + d] as number);
-      }
-    }
+    if (count > 0)
+      addRowMean(next, this.#featureRows, feats.ids, feats.weights, feats.start(position), count, dim);
     const matrix = this.#dots.matrix;
     const out = this.vector(position);
     const biasAt = position * this.#stride + dim;

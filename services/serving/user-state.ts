@@ -1,3 +1,4 @@
+import { addVectorMean } from '../../shared/model/composite.ts';
 import { contextKeys, type Context, type ContextEncoder } from '../../shared/model/context.ts';
 import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
 import { addContextVectors } from '../../shared/model/hybrid-mf.ts';
@@ -132,12 +133,11 @@ export class UserStateReader {
       features.map((f) => f.key),
       this.#options.featureTtlMs ?? 60_000,
     );
-    const scale = 1 / features.length;
     let trained = 0;
-    for (const [k, f] of features.entries()) {
+    const vectors = features.map((f, k) => {
       const row = rows[k]?.vector;
       if (row !== undefined) trained++;
-      const vector =
+      return (
         row ??
         initialVector(
           new Float32Array(out.length),
@@ -145,10 +145,14 @@ export class UserStateReader {
           'mf:user-feature',
           f.key,
           this.#options.initStd,
-        );
-      for (let d = 0; d < out.length; d++)
-        out[d] = (out[d] as number) + scale * f.weight * (vector[d] as number);
-    }
+        )
+      );
+    });
+    addVectorMean(
+      out,
+      vectors,
+      features.map((f) => f.weight),
+    );
     return trained / features.length;
   }
 }

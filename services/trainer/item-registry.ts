@@ -1,3 +1,4 @@
+import { drawUniform, type Exclusion } from '../../shared/model/negative-sampler.ts';
 import { Random, hashString } from '../../shared/model/random.ts';
 import type { ModelStore } from '../../shared/ports/index.ts';
 import type { RecentItems } from './user-histories.ts';
@@ -25,6 +26,11 @@ export class ItemRegistry {
 
   idAt(position: number): string {
     return this.#ids[position] as string;
+  }
+
+  /** The position of an id (-1: not registered). */
+  positionOf(id: string): number {
+    return this.#positions.get(id) ?? -1;
   }
 
   /** Reads what the store has beyond what is known locally (after a start or a failed write). */
@@ -71,8 +77,8 @@ export function eventRandom(seed: number, partition: number, offset: number): Ra
 
 /**
  * Draws `count` negatives for a user among the first `size` registry positions, avoiding the
- * positive and the user's recent items (eight tries each, then a scan from a random start, as
- * the model's own sampler does). Returns registry positions.
+ * positive and the user's recent items, by the models' one draw rule (drawUniform). Returns
+ * registry positions.
  */
 export function drawNegatives(
   random: Random,
@@ -83,28 +89,10 @@ export function drawNegatives(
   excluded: RecentItems,
 ): number[] {
   const out: number[] = [];
-  if (size < 2) return out;
-  const usable = (position: number): boolean => {
-    const id = registry.idAt(position);
-    return id !== positive && !excluded.has(id);
-  };
+  const recent: Exclusion = { has: (position) => excluded.has(registry.idAt(position)) };
+  const at = registry.positionOf(positive);
   for (let n = 0; n < count; n++) {
-    let found = -1;
-    for (let attempt = 0; attempt < 8 && found < 0; attempt++) {
-      const position = random.int(size);
-      if (usable(position)) found = position;
-    }
-    if (found < 0) {
-      const start = random.int(size);
-      let fallback = -1;
-      for (let k = 0; k < size && found < 0; k++) {
-        const position = (start + k) % size;
-        if (registry.idAt(position) === positive) continue;
-        if (!excluded.has(registry.idAt(position))) found = position;
-        else if (fallback < 0) fallback = position;
-      }
-      if (found < 0) found = fallback;
-    }
+    const found = drawUniform(random, size, at, recent);
     if (found >= 0) out.push(found);
   }
   return out;

@@ -1,3 +1,4 @@
+import { addRowMean, addVectorMean } from './composite.ts';
 import { bprDots, bprStepPlain, type BprDots, type BprRows } from './bpr-kernel.ts';
 import { EmbeddingTable, type TableState } from './embedding-table.ts';
 import type { Feature } from './features.ts';
@@ -684,18 +685,9 @@ export class HybridMF {
     out: Float32Array,
   ): Float32Array {
     const dim = this.config.dim;
-    const base = index * dim;
-    const vectors = ids.vectors;
-    for (let d = 0; d < dim; d++) out[d] = vectors[base + d] as number;
-    if (feats !== undefined && weights !== undefined) {
-      const scale = 1 / feats.length;
-      const fv = features.vectors;
-      for (let k = 0; k < feats.length; k++) {
-        const w = scale * (weights[k] as number);
-        const fb = (feats[k] as number) * dim;
-        for (let d = 0; d < dim; d++) out[d] = (out[d] as number) + w * (fv[fb + d] as number);
-      }
-    }
+    out.set(ids.vectors.subarray(index * dim, (index + 1) * dim));
+    if (feats !== undefined && weights !== undefined)
+      addRowMean(out, features.vectors, feats, weights, 0, feats.length, dim);
     return out;
   }
 
@@ -733,17 +725,8 @@ export function addContextRows(
   context: ContextRows,
   dim: number,
 ): void {
-  addRowMean(out, contexts.vectors, context.shared, dim);
-  addRowMean(out, userContexts.vectors, context.crosses, dim);
-}
-
-/** Adds the mean of rows `indices` of `vectors` to `out` (no allocation: the training path). */
-function addRowMean(out: Float32Array, vectors: Float32Array, indices: Int32Array, dim: number): void {
-  const w = 1 / Math.max(1, indices.length);
-  for (let r = 0; r < indices.length; r++) {
-    const base = (indices[r] as number) * dim;
-    for (let d = 0; d < dim; d++) out[d] = (out[d] as number) + w * (vectors[base + d] as number);
-  }
+  addRowMean(out, contexts.vectors, context.shared, undefined, 0, context.shared.length, dim);
+  addRowMean(out, userContexts.vectors, context.crosses, undefined, 0, context.crosses.length, dim);
 }
 
 /**
@@ -758,13 +741,8 @@ export function addContextVectors(
   shared: readonly (Float32Array | undefined)[],
   crosses: readonly (Float32Array | undefined)[],
 ): void {
-  for (const group of [shared, crosses]) {
-    const w = 1 / Math.max(1, group.length);
-    for (const row of group) {
-      if (row === undefined) continue;
-      for (let d = 0; d < out.length; d++) out[d] = (out[d] as number) + w * (row[d] as number);
-    }
-  }
+  addVectorMean(out, shared);
+  addVectorMean(out, crosses);
 }
 
 function packLists(

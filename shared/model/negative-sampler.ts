@@ -27,48 +27,72 @@ export interface SamplerState {
 
 const RETRIES = 8;
 
+/** Items a draw avoids (the user's recent items). */
+export interface Exclusion {
+  has(item: number): boolean;
+}
+
 /**
- * After the random draws failed (a user who interacted with much of a small catalog): walk the
- * catalog from a random start and take the first item that is not the positive and not in the
- * history; if every item is in the history, any item but the positive. -1 only without one.
+ * One uniform negative among items `[0, size)` (the one draw rule: the models' samplers here and
+ * the trainer's registry draws): RETRIES random tries for an item that is neither `positive` nor
+ * excluded; then a walk of the catalog from a random start, taking the first such item; if every
+ * item but the positive is excluded, the first excluded one met. -1 when there is no other item.
  */
-function scanForNegative(
-  random: Random,
-  history: UserHistory,
-  user: number,
-  itemCount: number,
-  positive: number,
-): number {
-  const start = random.int(itemCount);
+export function drawUniform(random: Random, size: number, positive: number, excluded: Exclusion): number {
+  if (size < 2) return -1;
+  for (let attempt = 0; attempt < RETRIES; attempt++) {
+    const item = random.int(size);
+    if (item !== positive && !excluded.has(item)) return item;
+  }
+  return scanForNegative(random, size, positive, excluded);
+}
+
+/**
+ * After the random draws failed (a user who interacted with much of a small catalog): walks the
+ * catalog from a random start and takes the first item that is not the positive and not
+ * excluded; if every item is excluded, any item but the positive. -1 only without one.
+ */
+function scanForNegative(random: Random, size: number, positive: number, excluded: Exclusion): number {
+  const start = random.int(size);
   let fallback = -1;
-  for (let k = 0; k < itemCount; k++) {
-    const item = (start + k) % itemCount;
+  for (let k = 0; k < size; k++) {
+    const item = (start + k) % size;
     if (item === positive) continue;
-    if (!history.has(user, item)) return item;
+    if (!excluded.has(item)) return item;
     if (fallback < 0) fallback = item;
   }
   return fallback;
 }
 
+/** A user's history as an Exclusion (one object, re-pointed per draw: no allocation). */
+class HistoryExclusion implements Exclusion {
+  user = 0;
+  readonly #history: UserHistory;
+
+  constructor(history: UserHistory) {
+    this.#history = history;
+  }
+
+  has(item: number): boolean {
+    return this.#history.has(this.user, item);
+  }
+}
+
 export class UniformSampler implements NegativeSampler {
   readonly kind = 'uniform' as const;
   readonly #random: Random;
-  readonly #history: UserHistory;
+  readonly #excluded: HistoryExclusion;
 
   constructor(random: Random, history: UserHistory) {
     this.#random = random;
-    this.#history = history;
+    this.#excluded = new HistoryExclusion(history);
   }
 
   observe(): void {}
 
   sample(user: number, itemCount: number, positive: number): number {
-    if (itemCount < 2) return -1;
-    for (let attempt = 0; attempt < RETRIES; attempt++) {
-      const item = this.#random.int(itemCount);
-      if (item !== positive && !this.#history.has(user, item)) return item;
-    }
-    return scanForNegative(this.#random, this.#history, user, itemCount, positive);
+    this.#excluded.user = user;
+    return drawUniform(this.#random, itemCount, positive, this.#excluded);
   }
 
   toState(): SamplerState {
@@ -82,6 +106,7 @@ export class PopularitySampler implements NegativeSampler {
   readonly kind = 'popularity' as const;
   readonly #random: Random;
   readonly #history: UserHistory;
+  readonly #excluded: HistoryExclusion;
   readonly #reservoir: Int32Array;
   #filled = 0;
   #seen = 0;
@@ -89,6 +114,7 @@ export class PopularitySampler implements NegativeSampler {
   constructor(random: Random, history: UserHistory, reservoirSize = 1 << 20) {
     this.#random = random;
     this.#history = history;
+    this.#excluded = new HistoryExclusion(history);
     this.#reservoir = new Int32Array(reservoirSize);
   }
 
@@ -115,7 +141,8 @@ export class PopularitySampler implements NegativeSampler {
           : (this.#reservoir[this.#random.int(this.#filled)] as number);
       if (item !== positive && !this.#history.has(user, item)) return item;
     }
-    return scanForNegative(this.#random, this.#history, user, itemCount, positive);
+    this.#excluded.user = user;
+    return scanForNegative(this.#random, itemCount, positive, this.#excluded);
   }
 
   toState(): SamplerState {
