@@ -109,6 +109,11 @@ export const RecommendationsQuery = Type.Object(
   },
 );
 
+/** The query keys of GET /v1/recommendations that are not context (every other key is a context field). */
+export const RECOMMENDATION_QUERY_KEYS: readonly string[] = Object.keys(
+  RecommendationsQuery.properties,
+).filter((key) => !(key in CONTEXT_PROPERTIES));
+
 export const SimilarQuery = Type.Object(
   { k: Type.Optional(Type.Integer({ minimum: 1, maximum: API_LIMITS.maxK })) },
   { additionalProperties: false },

@@ -10,6 +10,7 @@ import {
   RecommendationsResponse,
   SimilarQuery,
   UserIdParams,
+  RECOMMENDATION_QUERY_KEYS,
 } from '../../../shared/schemas/api.ts';
 import { RecsysError } from '../../../shared/errors/index.ts';
 import type { ServingEngine } from '../engine.ts';
@@ -24,15 +25,7 @@ export interface RecommendationRoutesDeps {
   readonly filterSeenDefault: boolean;
 }
 
-const QUERY_KEYS = new Set([
-  'k',
-  'offset',
-  'exclude',
-  'category',
-  'filterSeen',
-  'maxPerCategory',
-  'resultId',
-]);
+const QUERY_KEYS = new Set(RECOMMENDATION_QUERY_KEYS);
 const errors = { 400: routeSchema(ErrorResponse), 503: routeSchema(ErrorResponse) };
 
 /** Context from query keys other than the route's own: numbers where they look like numbers. */

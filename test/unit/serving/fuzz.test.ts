@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CATALOGUE } from '../../../shared/errors/index.ts';
+import { RECOMMENDATION_QUERY_KEYS } from '../../../shared/schemas/api.ts';
 import { row, seedModel, servingHarness } from '../../support/serving.ts';
 
 /**
@@ -202,17 +203,7 @@ describe('fuzzing every route', () => {
   it('survives random query strings on every GET route', async () => {
     const key = fc.oneof(
       hostile,
-      fc.constantFrom(
-        'k',
-        'offset',
-        'exclude',
-        'category',
-        'filterSeen',
-        'maxPerCategory',
-        'resultId',
-        'device',
-        'hour',
-      ),
+      fc.constantFrom(...RECOMMENDATION_QUERY_KEYS, 'device', 'hour'),
       fc.string({ maxLength: 8 }),
     );
     const val = fc.oneof(
