@@ -1,3 +1,4 @@
+import type { ModelName } from '../shared/model/registry.ts';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
@@ -69,7 +70,7 @@ interface World {
   cleanup(): Promise<void>;
 }
 
-async function openWorld(options: ServingBenchOptions, models: ('mf' | 'neumf')[]): Promise<World> {
+async function openWorld(options: ServingBenchOptions, models: ModelName[]): Promise<World> {
   const id = randomUUID().slice(0, 8);
   const prefix = `bench-serving-${id}`;
   const overrides: DeepPartial<Config> = {
@@ -490,7 +491,7 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
   const wanted = (scenario: ServingScenario) => options.only === undefined || options.only.includes(scenario);
 
   // 1 and 2: 10,000 items, 100,000 users, dimension 64; with NeuMF re-ranking, then MF only.
-  for (const models of [['mf', 'neumf'], ['mf']] as ('mf' | 'neumf')[][]) {
+  for (const models of [['mf', 'neumf'], ['mf']] as ModelName[][]) {
     const neumf = models.includes('neumf');
     if (neumf ? !wanted('neumf') : !wanted('mf') && !wanted('ingest')) continue;
     const world = await openWorld(options, models);

@@ -1,3 +1,4 @@
+import type { ModelName } from '../shared/model/registry.ts';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -36,11 +37,7 @@ interface Run {
   readonly configFile: string;
 }
 
-async function prepare(
-  options: TrainerBenchOptions,
-  models: ('mf' | 'neumf')[],
-  partitions: number,
-): Promise<Run> {
+async function prepare(options: TrainerBenchOptions, models: ModelName[], partitions: number): Promise<Run> {
   const id = randomUUID().slice(0, 8);
   const topic = `bench-${id}`;
   const prefix = `bench-${id}`;
@@ -180,7 +177,7 @@ async function cleanup(run: Run, options: TrainerBenchOptions): Promise<void> {
 /** Events/second of one consumer group over a backlog of `count` events, and the peak RSS. */
 async function throughput(
   options: TrainerBenchOptions,
-  model: 'mf' | 'neumf',
+  model: ModelName,
   count: number,
 ): Promise<{ perSecond: number; sustained: number; startupSeconds: number; peakRss: number }> {
   const say = options.onProgress ?? (() => undefined);

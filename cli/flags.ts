@@ -1,3 +1,4 @@
+import { MODEL_NAMES, isModelName, type ModelName } from '../shared/model/registry.ts';
 import { InvalidArgumentError } from 'commander';
 
 /** Commander parser of a port flag. */
@@ -9,12 +10,14 @@ export function parsePort(value: string): number {
 }
 
 /** Commander parser of a model list flag (`mf`, `neumf`, `mf,neumf`). */
-export function parseModels(value: string): ('mf' | 'neumf')[] {
+export function parseModels(value: string): ModelName[] {
   const models = value.split(',').map((m) => m.trim());
   for (const m of models)
-    if (m !== 'mf' && m !== 'neumf')
-      throw new InvalidArgumentError(`unknown model "${m}"; use mf, neumf or mf,neumf.`);
-  return models as ('mf' | 'neumf')[];
+    if (!isModelName(m))
+      throw new InvalidArgumentError(
+        `unknown model "${m}"; use one or more of ${MODEL_NAMES.join(', ')}, comma-separated.`,
+      );
+  return models as ModelName[];
 }
 
 /** Commander parser of a worker count flag: a whole number from 0 (one per core) to 256. */

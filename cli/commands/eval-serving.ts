@@ -1,3 +1,4 @@
+import type { ModelName } from '../../shared/model/registry.ts';
 import type { Config, DeepPartial, RecsysConfig } from '../../shared/config/index.ts';
 import { demoWorld } from '../../shared/demo/world.ts';
 import { loadMovieLens100k } from '../../shared/evaluation/movielens.ts';
@@ -26,7 +27,7 @@ export interface ServedEvalFlags {
   readonly block?: number;
   readonly freshness?: number;
   readonly sample?: number;
-  readonly models?: ('mf' | 'neumf')[];
+  readonly models?: ModelName[];
   readonly seed: number;
   readonly json?: boolean;
 }

@@ -1,3 +1,4 @@
+import type { ModelName } from '../../shared/model/registry.ts';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import type { Config, DeepPartial, RecsysConfig } from '../../shared/config/index.ts';
 import { EVAL_MODELS, runEvaluation, type EvaluationOptions } from '../../shared/evaluation/run.ts';
@@ -22,7 +23,7 @@ interface EvalFlags {
   lift?: boolean;
   block?: number;
   freshness?: number;
-  models?: ('mf' | 'neumf')[];
+  models?: ModelName[];
   feedback: EvaluationOptions['feedback'];
   epochs?: number;
   seed: number;

@@ -1,3 +1,4 @@
+import { MF_TABLES, NEUMF_TABLES } from '../../shared/model/registry.ts';
 import { Command } from 'commander';
 import { openModelStore } from '../../shared/adapters/open.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
@@ -6,8 +7,8 @@ import { EXIT } from '../exit-codes.ts';
 import { toolLogger, type CommandIo } from '../run-command.ts';
 
 const TABLES = {
-  user: ['mf:user', 'ncf:gmf:user', 'ncf:mlp:user'],
-  item: ['mf:item', 'ncf:gmf:item', 'ncf:mlp:item'],
+  user: [MF_TABLES.user, NEUMF_TABLES.gmfUser, NEUMF_TABLES.mlpUser],
+  item: [MF_TABLES.item, NEUMF_TABLES.gmfItem, NEUMF_TABLES.mlpItem],
 } as const;
 
 interface RowSummary {

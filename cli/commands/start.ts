@@ -1,3 +1,4 @@
+import type { ModelName } from '../../shared/model/registry.ts';
 import { Command } from 'commander';
 import { parseModels, parsePort } from '../flags.ts';
 import { startServing } from '../../services/serving/main.ts';
@@ -23,7 +24,7 @@ export interface StartFlags {
   readonly host?: string;
   /** undefined: seed the demo when the embedded store and log are empty; true: also on Kafka/Redis. */
   readonly demo?: boolean;
-  readonly models?: ('mf' | 'neumf')[];
+  readonly models?: ModelName[];
 }
 
 /** `recsys start`: trainer and serving in one process, the README's first command. */

@@ -1,3 +1,4 @@
+import type { ModelName } from '../../shared/model/registry.ts';
 import { Command } from 'commander';
 import { parseModels, parsePort } from '../flags.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
@@ -28,7 +29,7 @@ Examples:
 Without KAFKA_BROKERS and REDIS_URL it runs on the embedded event log and model store (data/).
 Stop it with SIGTERM or Ctrl-C: it finishes the batch in progress, writes it and exits 0.`,
     )
-    .action(async (flags: { models?: ('mf' | 'neumf')[]; metricsPort?: number }) => {
+    .action(async (flags: { models?: ModelName[]; metricsPort?: number }) => {
       const config = loadConfig({
         trainer: {
           ...(flags.models ? { models: flags.models } : {}),

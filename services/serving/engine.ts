@@ -135,6 +135,7 @@ export class ServingEngine {
         ...(config.model.mf.context
           ? { context: { encoder: contextEncoder, crosses: config.model.context.crosses } }
           : {}),
+        ...(session.enabled ? { session: { encoder: contextEncoder, by: session.by } } : {}),
       }),
       encoder: contextEncoder,
       candidates: config.serving.candidates,

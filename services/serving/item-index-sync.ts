@@ -1,3 +1,4 @@
+import { MF_TABLES, MODELS } from '../../shared/model/registry.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import { CATALOG_STREAM, type ModelStore } from '../../shared/ports/index.ts';
 import { ChangeFollower } from './change-follower.ts';
@@ -36,7 +37,7 @@ export class ItemIndexSync {
   readonly #index: ItemIndex;
   readonly #store: ModelStore;
   readonly #logger: Logger;
-  readonly #rows = new ChangeFollower('mf');
+  readonly #rows = new ChangeFollower(MODELS.mf.changes);
   readonly #catalog = new ChangeFollower(CATALOG_STREAM);
   #registryPosition = 0;
   /** Milliseconds since the epoch of the last successful refresh (0: never). */
@@ -105,7 +106,7 @@ export class ItemIndexSync {
     const index = this.#index;
     for (let start = 0; start < ids.length; start += CHUNK) {
       const chunk = ids.slice(start, start + CHUNK);
-      const values = await this.#store.getRows('mf:item', chunk);
+      const values = await this.#store.getRows(MF_TABLES.item, chunk);
       chunk.forEach((id, k) => index.setRow(index.ensure(id), values[k]));
     }
   }
@@ -127,7 +128,7 @@ export class ItemIndexSync {
       const ids = Array.from({ length: Math.min(pace.chunk, index.size - start) }, (_, k) =>
         index.idAt(start + k),
       );
-      const rows = await this.#store.getRows('mf:item', ids);
+      const rows = await this.#store.getRows(MF_TABLES.item, ids);
       pace.begin();
       rows.forEach((row, k) => index.setRow(start + k, row));
       index.recomputeRange(start, start + pace.chunk);
@@ -146,7 +147,7 @@ export class ItemIndexSync {
     this.#featuresReadAt = this.#clock();
     for (let start = 0; start < features.length; start += CHUNK) {
       const keys = features.slice(start, start + CHUNK);
-      const rows = await this.#store.getRows('mf:item-feature', keys);
+      const rows = await this.#store.getRows(MF_TABLES.itemFeature, keys);
       for (const f of index.setFeatureRows(keys, rows, tolerance)) replaced.add(f);
     }
     return replaced;
@@ -216,7 +217,7 @@ export class ItemIndexSync {
       if (missing.size > 0 && this.loaded) {
         // New features (a new tag): read their rows now so new items score sensibly at once.
         const keys = [...missing];
-        index.setFeatureRows(keys, await this.#store.getRows('mf:item-feature', keys));
+        index.setFeatureRows(keys, await this.#store.getRows(MF_TABLES.itemFeature, keys));
         for (const id of chunk) index.recomputeRange(index.indexOf(id), index.indexOf(id) + 1);
       }
     }

@@ -1,3 +1,4 @@
+import { MF_TABLES } from '../../shared/model/registry.ts';
 import { addRowMean } from '../../shared/model/composite.ts';
 import { ContentIndex } from '../../shared/model/content-similarity.ts';
 import { DotScan } from '../../shared/model/dot-scan.ts';
@@ -125,7 +126,7 @@ export class ItemIndex {
     this.#positions.set(id, position);
     this.#categories.push(undefined);
     const { seed, initStd } = this.#options;
-    if (initStd > 0) initialVector(this.#idRow(position), seed, 'mf:item', id, initStd);
+    if (initStd > 0) initialVector(this.#idRow(position), seed, MF_TABLES.item, id, initStd);
     this.#recompute(position);
     return position;
   }
@@ -593,7 +594,7 @@ export class ItemIndex {
       initialVector(
         this.#featureRows.subarray(f * this.dim, (f + 1) * this.dim),
         seed,
-        'mf:item-feature',
+        MF_TABLES.itemFeature,
         key,
         initStd,
       );

@@ -1,3 +1,4 @@
+import { MODELS, NEUMF_TABLES } from '../../shared/model/registry.ts';
 import { ContextEncoder, type Context } from '../../shared/model/context.ts';
 import { EmbeddingTable } from '../../shared/model/embedding-table.ts';
 import { grown } from '../../shared/model/stamps.ts';
@@ -35,7 +36,7 @@ export class NcfIndex {
   denseVersion = 0;
   readonly #store: ModelStore;
   readonly #logger: Logger;
-  readonly #items = new ChangeFollower('neumf');
+  readonly #items = new ChangeFollower(MODELS.neumf.changes);
   readonly #contextKeys = new Set<string>();
   readonly #pendingContexts = new Set<string>();
   #registryPosition = 0;
@@ -65,9 +66,9 @@ export class NcfIndex {
     this.shape = { gmfDim: config.gmfDim, mlpDim: config.mlpDim, contextWidth, hidden: config.hidden };
     const table = (name: string, dim: number) =>
       new EmbeddingTable({ name, dim, seed: config.seed, initStd: config.initStd, adagrad: false });
-    this.gmfItems = table('ncf:gmf:item', config.gmfDim);
-    this.mlpItems = table('ncf:mlp:item', config.mlpDim);
-    this.contexts = table('ncf:context', Math.max(1, config.contextDim));
+    this.gmfItems = table(NEUMF_TABLES.gmfItem, config.gmfDim);
+    this.mlpItems = table(NEUMF_TABLES.mlpItem, config.mlpDim);
+    this.contexts = table(NEUMF_TABLES.context, Math.max(1, config.contextDim));
   }
 
   /** True once a tower of the configured shape is loaded. */
@@ -220,8 +221,8 @@ export class NcfIndex {
     const table = (name: string, dim: number) =>
       new EmbeddingTable({ name, dim, seed: c.seed, initStd: c.initStd, adagrad: false });
     return {
-      gmf: table('ncf:gmf:user', c.gmfDim).initialRow(userId),
-      mlp: table('ncf:mlp:user', c.mlpDim).initialRow(userId),
+      gmf: table(NEUMF_TABLES.gmfUser, c.gmfDim).initialRow(userId),
+      mlp: table(NEUMF_TABLES.mlpUser, c.mlpDim).initialRow(userId),
     };
   }
 
@@ -260,8 +261,8 @@ export class NcfIndex {
     for (let start = 0; start < ids.length; start += CHUNK) {
       const chunk = ids.slice(start, start + CHUNK);
       const [gmf, mlp] = await Promise.all([
-        this.#store.getRows('ncf:gmf:item', chunk),
-        this.#store.getRows('ncf:mlp:item', chunk),
+        this.#store.getRows(NEUMF_TABLES.gmfItem, chunk),
+        this.#store.getRows(NEUMF_TABLES.mlpItem, chunk),
       ]);
       chunk.forEach((id, k) => {
         setRow(this.gmfItems, id, gmf[k]);
@@ -276,7 +277,7 @@ export class NcfIndex {
   async #loadContexts(keys: readonly string[]): Promise<void> {
     for (let start = 0; start < keys.length; start += CHUNK) {
       const chunk = keys.slice(start, start + CHUNK);
-      const rows = await this.#store.getRows('ncf:context', chunk);
+      const rows = await this.#store.getRows(NEUMF_TABLES.context, chunk);
       chunk.forEach((key, k) => setRow(this.contexts, key, rows[k]));
     }
   }

@@ -430,7 +430,16 @@ export class Recommender {
         },
         lists,
       );
-      this.#sessionCandidates(history, skip, depth);
+    }
+    if (user.session.length > 0) {
+      // The session's latest items (this device's), most recent first.
+      const recent: number[] = [];
+      const want = (this.#o.session ?? SESSION_QUERY).recent;
+      for (let j = user.session.length - 1; j >= 0 && recent.length < want; j--) {
+        const p = index.indexOf(user.session[j] as string);
+        if (p >= 0) recent.push(p);
+      }
+      this.#sessionCandidates(recent, skip, depth);
     }
     const n = found.size;
     const positions = found.positions;
@@ -535,16 +544,13 @@ export class Recommender {
   }
 
   /**
-   * The session signal's candidates: scoreFromRecent over the user's latest items (most recent
-   * first), summed per item; the best `depth` not skipped go into the candidate set.
+   * The session signal's candidates: scoreFromRecent over the session's latest items (`recent`,
+   * most recent first), summed per item; the best `depth` not skipped go into the candidate set.
    */
-  #sessionCandidates(history: readonly number[], skip: (p: number) => boolean, depth: number): void {
+  #sessionCandidates(recent: readonly number[], skip: (p: number) => boolean, depth: number): void {
     const transitions = this.#o.transitions;
     if (transitions === undefined) return;
     const query = this.#o.session ?? SESSION_QUERY;
-    const recent: number[] = [];
-    for (let j = history.length - 1; j >= 0 && recent.length < query.recent; j--)
-      recent.push(history[j] as number);
     const size = this.#o.index.size;
     if (this.#sessionScores.length < size) this.#sessionScores = new Float64Array(Math.max(1_024, 2 * size));
     const scores = this.#sessionScores;

@@ -1,5 +1,6 @@
+import { MF_TABLES, NEUMF_TABLES } from '../../shared/model/registry.ts';
 import { addVectorMean } from '../../shared/model/composite.ts';
-import { contextKeys, type Context, type ContextEncoder } from '../../shared/model/context.ts';
+import { contextKeys, sessionKey, type Context, type ContextEncoder } from '../../shared/model/context.ts';
 import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
 import { addContextVectors } from '../../shared/model/hybrid-mf.ts';
 import { initialVector } from '../../shared/model/random.ts';
@@ -24,6 +25,11 @@ export interface UserState {
     { readonly gmf: Float32Array; readonly mlp: Float32Array; readonly count: number } | undefined;
   /** Recent items, oldest first. */
   readonly history: readonly string[];
+  /**
+   * The latest items of the request's session (the user's items on this device: sessionKey),
+   * oldest first; the user's history when the session is the user's or has no items yet.
+   */
+  readonly session: readonly string[];
   /** True when the store could not be read: the user is treated as new. */
   readonly degraded: boolean;
 }
@@ -39,14 +45,16 @@ export interface UserStateOptions {
   readonly featureTtlMs?: number;
   /** MF's context features (undefined: MF is context-free) and the fields crossed with the user. */
   readonly context?: { readonly encoder: ContextEncoder; readonly crosses: readonly string[] };
+  /** The fields that split a user's session (model.session.by) and their encoding. */
+  readonly session?: { readonly encoder: ContextEncoder; readonly by: readonly string[] };
   /** How long shared context rows (`device=mobile`) are cached. */
   readonly contextTtlMs?: number;
   /** The clock of those cache lifetimes (serving's clock). */
   readonly clock?: () => number;
 }
 
-const MF_TABLES: readonly RowTable[] = ['mf:user'];
-const NEUMF_TABLES: readonly RowTable[] = ['mf:user', 'ncf:gmf:user', 'ncf:mlp:user'];
+const MF_USER_TABLES: readonly RowTable[] = [MF_TABLES.user];
+const NEUMF_USER_TABLES: readonly RowTable[] = [MF_TABLES.user, NEUMF_TABLES.gmfUser, NEUMF_TABLES.mlpUser];
 
 /**
  * Reads a user's rows, history and record in one store call (getUserState, bounded by the store
@@ -75,13 +83,22 @@ export class UserStateReader {
       this.#options.context === undefined
         ? undefined
         : contextKeys(this.#options.context.encoder, context, now, userId, this.#options.context.crosses);
+    const session =
+      this.#options.session === undefined
+        ? userId
+        : sessionKey(this.#options.session.encoder, context, now, userId, this.#options.session.by);
     try {
-      const [state, crossRows, sharedRows] = await Promise.all([
-        guard.call('getUserState', () => store.getUserState(userId, neumf ? NEUMF_TABLES : MF_TABLES)),
+      const [state, crossRows, sharedRows, sessionItems] = await Promise.all([
+        guard.call('getUserState', () =>
+          store.getUserState(userId, neumf ? NEUMF_USER_TABLES : MF_USER_TABLES),
+        ),
         keys === undefined || keys.crosses.length === 0
           ? undefined
-          : guard.call('getRows', () => store.getRows('mf:user-context', keys.crosses)),
+          : guard.call('getRows', () => store.getRows(MF_TABLES.userContext, keys.crosses)),
         keys === undefined ? undefined : this.#sharedContextRows(keys.shared),
+        session === userId
+          ? undefined
+          : guard.call('getHistories', async () => (await store.getHistories([session]))[0] ?? []),
       ]);
       const [mfRow, gmf, mlp] = state.rows;
       const record = state.record as FeatureSource | undefined;
@@ -92,7 +109,7 @@ export class UserStateReader {
         mf = new Float32Array(this.#options.dim);
         if (mfRow !== undefined) mf.set(mfRow.vector.subarray(0, this.#options.dim));
         else if (this.#options.initStd > 0)
-          initialVector(mf, this.#options.seed, 'mf:user', userId, this.#options.initStd);
+          initialVector(mf, this.#options.seed, MF_TABLES.user, userId, this.#options.initStd);
         if (features.length > 0) trainedFeatures = await this.#addFeatures(mf, features);
         // Context rows start at zero in the trainer: a missing one adds nothing (context-free).
         addContextVectors(
@@ -110,17 +127,26 @@ export class UserStateReader {
             ? { gmf: gmf.vector, mlp: mlp.vector, count: gmf.count }
             : undefined,
         history: state.history,
+        session: sessionItems === undefined || sessionItems.length === 0 ? state.history : sessionItems,
         degraded: false,
       };
     } catch (error) {
       if (error instanceof TypeError || error instanceof RangeError) throw error;
-      return { mf: undefined, mfCount: 0, trainedFeatures: 0, ncf: undefined, history: [], degraded: true };
+      return {
+        mf: undefined,
+        mfCount: 0,
+        trainedFeatures: 0,
+        ncf: undefined,
+        history: [],
+        session: [],
+        degraded: true,
+      };
     }
   }
 
   /** Shared context rows (`device=mobile`), cached for contextTtlMs. */
   #sharedContextRows(keys: readonly string[]): Promise<(Row | undefined)[]> {
-    return this.#features.rows('mf:context', keys, this.#options.contextTtlMs ?? 5_000);
+    return this.#features.rows(MF_TABLES.context, keys, this.#options.contextTtlMs ?? 5_000);
   }
 
   /** Adds the mean of the feature rows to `out`; returns the share of them that were learnt. */
@@ -129,7 +155,7 @@ export class UserStateReader {
     features: readonly { key: string; weight: number }[],
   ): Promise<number> {
     const rows = await this.#features.rows(
-      'mf:user-feature',
+      MF_TABLES.userFeature,
       features.map((f) => f.key),
       this.#options.featureTtlMs ?? 60_000,
     );
@@ -142,7 +168,7 @@ export class UserStateReader {
         initialVector(
           new Float32Array(out.length),
           this.#options.seed,
-          'mf:user-feature',
+          MF_TABLES.userFeature,
           f.key,
           this.#options.initStd,
         )

@@ -100,7 +100,7 @@ export class GroupWorker {
     this.#context = new ContextEncoder({ fields: deps.config.model.context.fields });
     this.#session =
       deps.primary && deps.config.model.session.enabled
-        ? new SessionLearner(deps.config.model.session)
+        ? new SessionLearner(deps.config.model.session, deps.config.model.context)
         : undefined;
   }
 
@@ -300,8 +300,13 @@ export class GroupWorker {
       ],
       ...(this.#deps.primary ? this.#servingData(events) : {}),
     };
-    const transitions = this.#session?.writes();
-    if (transitions !== undefined) write = { ...write, transitions };
+    const session = this.#session?.writes();
+    if (session !== undefined)
+      write = {
+        ...write,
+        ...(session.transitions === undefined ? {} : { transitions: session.transitions }),
+        history: [...(write.history ?? []), ...session.history],
+      };
     this.#writing = true;
     this.#inflight = this.#write(write, pending, model.done).finally(() => (this.#writing = false));
   }

@@ -1,3 +1,4 @@
+import { MODELS, type ModelName } from '../../shared/model/registry.ts';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 
 /**
@@ -174,13 +175,13 @@ function mean(values: Float64Array, count: number): number {
  */
 export function initTrainerSeries(
   metrics: ReturnType<typeof createTrainerMetrics>,
-  model: string,
+  model: ModelName,
   tables: readonly string[],
 ): void {
   metrics.rejectedSteps.inc({ model }, 0);
   metrics.fenced.inc({ model }, 0);
   metrics.rowsCreated.inc({ model }, 0);
-  if (model === 'neumf') metrics.densePublished.inc({ model }, 0);
+  if (MODELS[model].dense) metrics.densePublished.inc({ model }, 0);
   for (const code of ['EVENT_INVALID', 'MALFORMED_JSON', 'PAYLOAD_TOO_LARGE'])
     metrics.deadLetters.inc({ model, code }, 0);
   for (const code of ['STORE_UNAVAILABLE', 'LOG_UNAVAILABLE']) metrics.retries.inc({ model, code }, 0);

@@ -1,3 +1,4 @@
+import { MODELS } from '../../shared/model/registry.ts';
 import { mfConfigFrom, type RecsysConfig } from '../../shared/config/index.ts';
 import { ContextEncoder, contextKeys, type ContextKeys } from '../../shared/model/context.ts';
 import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
@@ -369,7 +370,7 @@ export class MfTrainer implements ModelTrainer {
         counters,
         ...(pendingItems.length > 0 ? { newItems: { registry: 'mf', ids: pendingItems } } : {}),
         ...(t.items.size > 0
-          ? { changedItems: { stream: 'mf', ids: [...t.items].map((i) => model.items.idAt(i)) } }
+          ? { changedItems: { stream: MODELS.mf.changes, ids: [...t.items].map((i) => model.items.idAt(i)) } }
           : {}),
       },
       done: () => {

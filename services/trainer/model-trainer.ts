@@ -1,3 +1,4 @@
+import type { ModelName } from '../../shared/model/registry.ts';
 import type { CommitBatch } from '../../shared/ports/index.ts';
 import type { BatchEvent } from './decode.ts';
 
@@ -34,7 +35,7 @@ export interface PendingWrite {
  * failed (the local rows then hold changes the store does not have).
  */
 export interface ModelTrainer {
-  readonly name: 'mf' | 'neumf';
+  readonly name: ModelName;
   /** After partitions were assigned: the rows of users may have moved; read them again. */
   onAssign(): Promise<void>;
   /**
@@ -59,6 +60,8 @@ export interface ModelTrainer {
   cacheRows(): number;
   /** Called between writes (at most every second): periodic publishing. */
   tick?(now: number): Promise<void>;
+  /** At a clean stop, after the last write: final publishing (NeuMF's tower). */
+  finish?(): Promise<void>;
   /** Releases resources (TF.js tensors). */
   dispose?(): void;
 }

@@ -1,3 +1,4 @@
+import { MODELS } from '../../shared/model/registry.ts';
 import { rankAmong } from '../../shared/model/rank.ts';
 import { neumfConfigFrom, type RecsysConfig } from '../../shared/config/index.ts';
 import { DENSE_CHUNK, DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../../shared/model/neumf/dense-layout.ts';
@@ -216,7 +217,7 @@ export class NeuMfTrainer implements ModelTrainer {
         puts,
         deltas,
         ...(pending.length > 0 ? { newItems: { registry: 'neumf', ids: pending } } : {}),
-        ...(changed.length > 0 ? { changedItems: { stream: 'neumf', ids: changed } } : {}),
+        ...(changed.length > 0 ? { changedItems: { stream: MODELS.neumf.changes, ids: changed } } : {}),
       },
       done: () => {
         for (const d of done) d();
@@ -256,6 +257,11 @@ export class NeuMfTrainer implements ModelTrainer {
   async publish(): Promise<void> {
     await this.#mergeDense();
     this.#lastPublish = Date.now();
+  }
+
+  /** At a clean stop: the tower as trained so far. */
+  finish(): Promise<void> {
+    return this.publish();
   }
 
   dispose(): void {

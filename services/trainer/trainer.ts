@@ -1,5 +1,6 @@
 import type { Registry } from 'prom-client';
 import type { RecsysConfig } from '../../shared/config/index.ts';
+import { MODEL_NAMES, MODELS, type ModelName } from '../../shared/model/registry.ts';
 import { probe, type Logger } from '../../shared/observability/index.ts';
 import type { EventLog, ModelStore } from '../../shared/ports/index.ts';
 import { createEventCodec } from '../../shared/schemas/index.ts';
@@ -8,7 +9,6 @@ import { startOpsServer } from './http.ts';
 import { createTrainerMetrics, initTrainerSeries } from './metrics.ts';
 import { MfTrainer } from './mf-trainer.ts';
 import type { ModelTrainer } from './model-trainer.ts';
-import type { NeuMfTrainer } from './neumf-trainer.ts';
 
 export interface TrainerDeps {
   readonly config: RecsysConfig;
@@ -42,27 +42,9 @@ export async function startTrainer(deps: TrainerDeps): Promise<Trainer> {
   const metrics = createTrainerMetrics(registry);
   const codec = createEventCodec({ types: config.events.types, maxBytes: config.events.maxBytes });
   const trainers: ModelTrainer[] = [];
-  for (const name of config.trainer.models) {
-    if (name === 'neumf') {
-      // Loaded on demand: an MF-only trainer never loads TF.js.
-      const [{ useBackend }, { NeuMfTrainer }] = await Promise.all([
-        import('../../shared/model/tf-backend.ts'),
-        import('./neumf-trainer.ts'),
-      ]);
-      const backend = await useBackend(config.model.backend);
-      metrics.backend.set({ backend }, 1);
-      log.info({ backend }, 'NeuMF runs on this TF.js backend');
-      trainers.push(new NeuMfTrainer({ config, store }));
-    } else {
-      trainers.push(new MfTrainer({ config, store }));
-    }
-  }
-  for (const trainer of trainers)
-    initTrainerSeries(
-      metrics,
-      trainer.name,
-      EVICTED_TABLES.filter((t) => t.startsWith(trainer.name === 'mf' ? 'mf:' : 'ncf:')),
-    );
+  for (const name of config.trainer.models)
+    trainers.push(await TRAINERS[name]({ config, store, metrics, logger: log }));
+  for (const trainer of trainers) initTrainerSeries(metrics, trainer.name, MODELS[trainer.name].evicted);
   const onFatal = deps.onFatal ?? (() => undefined);
   const workers = trainers.map(
     (trainer, i) =>
@@ -125,10 +107,9 @@ export async function startTrainer(deps: TrainerDeps): Promise<Trainer> {
         clearInterval(evictor);
         await Promise.all(workers.map((w) => w.stop()));
         for (const trainer of trainers) {
-          if (trainer.name === 'neumf')
-            await (trainer as NeuMfTrainer)
-              .publish()
-              .catch((error: unknown) => log.warn({ err: error }, 'final publish of the NeuMF tower failed'));
+          await trainer
+            .finish?.()
+            .catch((error: unknown) => log.warn({ err: error, model: trainer.name }, 'final publish failed'));
           trainer.dispose?.();
         }
         await ops?.close();
@@ -139,15 +120,30 @@ export async function startTrainer(deps: TrainerDeps): Promise<Trainer> {
   };
 }
 
-const EVICTED_TABLES = [
-  'mf:user',
-  'mf:item',
-  'mf:user-context',
-  'ncf:gmf:user',
-  'ncf:mlp:user',
-  'ncf:gmf:item',
-  'ncf:mlp:item',
-];
+/** How each model's trainer is made (NeuMF's module, and TF.js with it, loads only when asked for). */
+const TRAINERS: Record<
+  ModelName,
+  (deps: {
+    config: RecsysConfig;
+    store: ModelStore;
+    metrics: ReturnType<typeof createTrainerMetrics>;
+    logger: Logger;
+  }) => Promise<ModelTrainer>
+> = {
+  mf: async ({ config, store }) => new MfTrainer({ config, store }),
+  neumf: async ({ config, store, metrics, logger }) => {
+    const [{ useBackend }, { NeuMfTrainer }] = await Promise.all([
+      import('../../shared/model/tf-backend.ts'),
+      import('./neumf-trainer.ts'),
+    ]);
+    const backend = await useBackend(config.model.backend);
+    metrics.backend.set({ backend }, 1);
+    logger.info({ backend }, 'NeuMF runs on this TF.js backend');
+    return new NeuMfTrainer({ config, store });
+  },
+};
+
+const EVICTED_TABLES = MODEL_NAMES.flatMap((name) => MODELS[name].evicted);
 
 /** Deletes rows not written for trainer.evictAfterMs, every evictIntervalMs (when enabled). */
 function startEvictor(

@@ -88,6 +88,7 @@ export function defaultConfig(): Config {
         recentDecay: 0.5,
         neighbors: 100,
         weight: 1,
+        by: ['device'],
       },
       mf: {
         dim: 64,

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MODEL_NAMES } from '../model/registry.ts';
 
 /**
  * The shape of the configuration. Every field has a default (shared/config/defaults.ts); a config
@@ -194,6 +195,11 @@ export const ConfigSchema = Type.Object(
             neighbors: Type.Integer({ minimum: 1, maximum: 10_000 }),
             /** Its weight against the model score in the served blend (serving/blend.ts). */
             weight: Type.Number({ minimum: 0, maximum: 100 }),
+            /** Context fields that split a user's session (one per device by default); [] for one per user. */
+            by: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,31}$' }), {
+              maxItems: 4,
+              uniqueItems: true,
+            }),
           },
           { additionalProperties: false },
         ),
@@ -233,9 +239,9 @@ export const ConfigSchema = Type.Object(
     trainer: Type.Object(
       {
         /** Models to train, each in its own consumer group; the first also writes serving data. */
-        models: Type.Array(Type.Union([Type.Literal('mf'), Type.Literal('neumf')]), {
+        models: Type.Array(Type.Union(MODEL_NAMES.map((name) => Type.Literal(name))), {
           minItems: 1,
-          maxItems: 2,
+          maxItems: MODEL_NAMES.length,
           uniqueItems: true,
         }),
         /** Consumer group of a model: `<groupPrefix>-<model>`. */

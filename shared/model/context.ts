@@ -65,6 +65,28 @@ export interface ContextKeys {
 }
 
 /**
+ * Whose session an event or a request belongs to: the user, split by the `by` fields that have a
+ * value (`<user>\u001fdevice=mobile`), or the user alone when none has. A phone's visit and a desktop's
+ * are two sessions: what the user just did on the other device says little about this one.
+ */
+export function sessionKey(
+  encoder: ContextEncoder,
+  context: Context | undefined,
+  timeMs: number,
+  userId: string,
+  by: readonly string[],
+): string {
+  const parts: string[] = [];
+  for (const field of by) {
+    if (!encoder.fields.includes(field)) continue;
+    const value = encoder.value(field, context, timeMs);
+    if (value !== '?') parts.push(`${field}=${value}`);
+  }
+  // U+001F cannot occur in an id (shared/schemas/limits.ts): no user's id is another's session.
+  return parts.length === 0 ? userId : `${userId}\u001f${parts.join('|')}`;
+}
+
+/**
  * Context keys for the factorization: a field without a value (`?`) has no row, so what is not
  * known adds nothing to the query. `crosses`: the fields that also get a per-user row.
  */

@@ -1,3 +1,4 @@
+import { MF_TABLES } from './registry.ts';
 import { addRowMean, addVectorMean } from './composite.ts';
 import { bprDots, bprStepPlain, type BprDots, type BprRows } from './bpr-kernel.ts';
 import { EmbeddingTable, type TableState } from './embedding-table.ts';
@@ -183,12 +184,12 @@ export class HybridMF {
     const adagrad = this.config.optimizer.kind === 'adagrad' || this.config.biasOptimizer.kind === 'adagrad';
     const table = (name: string, std: number) =>
       new EmbeddingTable({ name, dim, seed, initStd: std, adagrad });
-    this.users = table('mf:user', initStd);
-    this.items = table('mf:item', initStd);
-    this.userFeatures = table('mf:user-feature', initStd);
-    this.itemFeatures = table('mf:item-feature', initStd);
-    this.contexts = table('mf:context', 0);
-    this.userContexts = table('mf:user-context', 0);
+    this.users = table(MF_TABLES.user, initStd);
+    this.items = table(MF_TABLES.item, initStd);
+    this.userFeatures = table(MF_TABLES.userFeature, initStd);
+    this.itemFeatures = table(MF_TABLES.itemFeature, initStd);
+    this.contexts = table(MF_TABLES.context, 0);
+    this.userContexts = table(MF_TABLES.userContext, 0);
     this.history = new UserHistory(this.config.historySize);
     this.random = new Random(seed);
     this.sampler =

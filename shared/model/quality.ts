@@ -1,3 +1,5 @@
+import type { ModelName } from './registry.ts';
+
 /**
  * Live model quality, shared by the trainer (which measures it) and serving (which weighs the
  * models by it). The trainer ranks a sample of events before learning them (prequential
@@ -7,7 +9,7 @@
 export const QUALITY_COUNTER = 'quality';
 
 /** Counter fields of a model: sampled events and top-10 hits among them. */
-export function qualityFields(model: 'mf' | 'neumf'): { readonly trials: string; readonly hits: string } {
+export function qualityFields(model: ModelName): { readonly trials: string; readonly hits: string } {
   return { trials: `${model}:trials`, hits: `${model}:hits` };
 }
 

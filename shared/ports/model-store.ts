@@ -1,3 +1,5 @@
+import { MODEL_NAMES, MODELS } from '../model/registry.ts';
+
 /**
  * The model store: embedding rows and the consumed offsets they reflect (Redis, or the embedded
  * in-memory store). Rows are sparse: each training step reads the rows it needs and writes back
@@ -199,20 +201,7 @@ export type SnapshotEntry =
   | { readonly kind: 'user'; readonly id: string; readonly record: CatalogRecord };
 
 /** Every row table the models write (what a snapshot exports). */
-export const MODEL_TABLES: readonly RowTable[] = [
-  'mf:user',
-  'mf:item',
-  'mf:user-feature',
-  'mf:item-feature',
-  'mf:context',
-  'mf:user-context',
-  'ncf:gmf:user',
-  'ncf:gmf:item',
-  'ncf:mlp:user',
-  'ncf:mlp:item',
-  'ncf:context',
-  'ncf:dense',
-];
+export const MODEL_TABLES: readonly RowTable[] = MODEL_NAMES.flatMap((name) => MODELS[name].tables);
 
 /** A row as a snapshot entry. */
 export function rowEntry(table: RowTable, id: string, row: Row): SnapshotEntry {

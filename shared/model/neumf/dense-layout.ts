@@ -1,11 +1,12 @@
+import { NEUMF_TABLES } from '../registry.ts';
 /**
  * How the NeuMF dense tower is laid out in the model store, shared by the trainer (which publishes
  * it) and serving (which reads it).
  */
 /** Store table of the dense tower: its weights flattened in Tower.variables order, in chunks d0, d1, ... */
-export const DENSE_TABLE = 'ncf:dense';
+export const DENSE_TABLE = NEUMF_TABLES.dense;
 /** Counter hash whose `version` field counts dense publications. */
-export const DENSE_COUNTER = 'ncf:dense';
+export const DENSE_COUNTER = NEUMF_TABLES.dense;
 /** Values per stored row of the dense tower. */
 export const DENSE_CHUNK = 4_096;
 

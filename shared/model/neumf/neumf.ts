@@ -1,3 +1,4 @@
+import { NEUMF_TABLES } from '../registry.ts';
 import * as tf from '@tensorflow/tfjs';
 import { ContextEncoder, type Context } from '../context.ts';
 import { EmbeddingTable, type TableState } from '../embedding-table.ts';
@@ -149,11 +150,11 @@ export class NeuMF {
     const adagrad = c.rowOptimizer.kind === 'adagrad';
     const table = (name: string, dim: number) =>
       new EmbeddingTable({ name, dim, seed: c.seed, initStd: c.initStd, adagrad });
-    this.gmfUsers = table('ncf:gmf:user', c.gmfDim);
-    this.gmfItems = table('ncf:gmf:item', c.gmfDim);
-    this.mlpUsers = table('ncf:mlp:user', c.mlpDim);
-    this.mlpItems = table('ncf:mlp:item', c.mlpDim);
-    this.contexts = table('ncf:context', Math.max(1, c.contextDim));
+    this.gmfUsers = table(NEUMF_TABLES.gmfUser, c.gmfDim);
+    this.gmfItems = table(NEUMF_TABLES.gmfItem, c.gmfDim);
+    this.mlpUsers = table(NEUMF_TABLES.mlpUser, c.mlpDim);
+    this.mlpItems = table(NEUMF_TABLES.mlpItem, c.mlpDim);
+    this.contexts = table(NEUMF_TABLES.context, Math.max(1, c.contextDim));
     this.history = new UserHistory(c.historySize);
     this.random = new Random(c.seed);
     this.sampler =

@@ -299,6 +299,37 @@ describe('context', () => {
     }
   });
 
+  it("starts a session query from the latest items on the request's device", async () => {
+    const items: Record<string, RowValue> = { x: row([0, 0, 1, 0], 0, 50), m: row([0, 0, 1, 0], 0, 50) };
+    for (let i = 0; i < 5; i++) items[`drama-${i}`] = row([1, 0, 0, 0.01 * i], 0, 50);
+    const h = await harness();
+    await seedModel(h.store, {
+      items,
+      users: { u: row([0, 0, 0, 1], 0, 40) },
+      // The user's latest item overall is x (desktop); on the phone it was m.
+      histories: { u: ['m', 'x'], 'u\u001fdevice=mobile': ['m'], 'u\u001fdevice=desktop': ['x'] },
+    });
+    await h.store.commit({
+      transitions: {
+        limit: 100,
+        increments: [
+          { itemId: 'x', neighborId: 'drama-1', by: 5 },
+          { itemId: 'drama-1', neighborId: 'x', by: 5 },
+          { itemId: 'm', neighborId: 'drama-3', by: 5 },
+          { itemId: 'drama-3', neighborId: 'm', by: 5 },
+        ],
+      },
+    });
+    await h.engine.refreshOnce();
+    const first = async (context?: Record<string, unknown>) =>
+      (await recommend(h, { userId: 'u', k: 1, ...(context === undefined ? {} : { context }) })).items[0];
+    expect(await first({ device: 'mobile' })).toMatchObject({ itemId: 'drama-3', source: 'session' });
+    expect(await first({ device: 'desktop' })).toMatchObject({ itemId: 'drama-1', source: 'session' });
+    // A device never used, or none: the user's own latest items.
+    expect(await first({ device: 'tv' })).toMatchObject({ itemId: 'drama-1', source: 'session' });
+    expect(await first()).toMatchObject({ itemId: 'drama-1', source: 'session' });
+  });
+
   it('is context-free when model.mf.context is off', async () => {
     const h = await harness({ config: { model: { mf: { context: false } } } });
     await seedModel(h.store, {

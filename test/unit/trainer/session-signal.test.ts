@@ -5,9 +5,17 @@ import { trainUntilConsumed } from '../../support/embedded-trainer.ts';
 
 const T0 = Date.UTC(2026, 0, 5);
 
-const click = (userId: string, itemId: string, n: number) => ({
+const click = (userId: string, itemId: string, n: number, device?: string) => ({
   key: userId,
-  value: Buffer.from(JSON.stringify({ userId, itemId, type: 'click', timestamp: T0 + n * 1_000 })),
+  value: Buffer.from(
+    JSON.stringify({
+      userId,
+      itemId,
+      type: 'click',
+      timestamp: T0 + n * 1_000,
+      ...(device === undefined ? {} : { context: { device } }),
+    }),
+  ),
 });
 
 /** u1 clicks a, b, c; u2 clicks c, a (one partition: log order is time order). */
@@ -70,6 +78,41 @@ describe('the session signal in the trainer', () => {
     expect(await store.getTransitions(['c'])).toEqual([undefined]);
     await run(store, EVENTS);
     expect(await store.getTransitions(['a', 'b', 'c'])).toEqual([EXPECTED.a, EXPECTED.b, EXPECTED.c]);
+  });
+
+  it("keeps a phone's session apart from a desktop's: pairs and lists per device", async () => {
+    const store = new MemoryModelStore();
+    // Phone: a, then b; desktop in between: x. Then y with no device (the user's own list).
+    await run(store, [
+      click('u1', 'a', 0, 'mobile'),
+      click('u1', 'x', 1, 'desktop'),
+      click('u1', 'b', 2, 'mobile'),
+      click('u1', 'y', 3),
+    ]);
+    // b pairs with a (the phone's previous item), never with x; y with the user's latest two (b, x).
+    expect(await store.getTransitions(['a', 'b', 'x', 'y'])).toEqual([
+      { degree: 1, neighbors: [{ itemId: 'b', weight: 1 }] },
+      {
+        degree: 2,
+        neighbors: [
+          { itemId: 'y', weight: 1 },
+          { itemId: 'a', weight: 1 },
+        ],
+      },
+      { degree: 0.5, neighbors: [{ itemId: 'y', weight: 0.5 }] },
+      {
+        degree: 1.5,
+        neighbors: [
+          { itemId: 'b', weight: 1 },
+          { itemId: 'x', weight: 0.5 },
+        ],
+      },
+    ]);
+    expect(await store.getHistories(['u1', 'u1\u001fdevice=mobile', 'u1\u001fdevice=desktop'])).toEqual([
+      ['a', 'x', 'b', 'y'],
+      ['a', 'b'],
+      ['x'],
+    ]);
   });
 
   it('learns nothing when turned off', async () => {

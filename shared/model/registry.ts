@@ -1,0 +1,62 @@
+/**
+ * The models recsys trains, in one place: their names, the row tables each writes, which of those
+ * hold per-user or per-item rows that may be evicted, and the change stream serving follows.
+ * Everything that lists models (configuration, command-line flags, quality counters, snapshots,
+ * the trainer's factory) reads it; adding a model starts here (docs/architecture.md, "Adding a
+ * model").
+ */
+export const MODEL_NAMES = ['mf', 'neumf'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+/** Hybrid MF's row tables. */
+export const MF_TABLES = {
+  user: 'mf:user',
+  item: 'mf:item',
+  userFeature: 'mf:user-feature',
+  itemFeature: 'mf:item-feature',
+  context: 'mf:context',
+  userContext: 'mf:user-context',
+} as const;
+
+/** NeuMF's row tables (`ncf`: Neural Collaborative Filtering, the paper's name). */
+export const NEUMF_TABLES = {
+  gmfUser: 'ncf:gmf:user',
+  gmfItem: 'ncf:gmf:item',
+  mlpUser: 'ncf:mlp:user',
+  mlpItem: 'ncf:mlp:item',
+  context: 'ncf:context',
+  dense: 'ncf:dense',
+} as const;
+
+export interface ModelDescriptor {
+  readonly name: ModelName;
+  /** Every row table it writes (what a snapshot exports). */
+  readonly tables: readonly string[];
+  /** Tables of per-user and per-item rows, deleted when not written for trainer.evictAfterMs. */
+  readonly evicted: readonly string[];
+  /** The change stream naming the items whose rows it changed. */
+  readonly changes: string;
+  /** It publishes dense weights (a tower) besides rows. */
+  readonly dense: boolean;
+}
+
+export const MODELS: Readonly<Record<ModelName, ModelDescriptor>> = {
+  mf: {
+    name: 'mf',
+    tables: Object.values(MF_TABLES),
+    evicted: [MF_TABLES.user, MF_TABLES.item, MF_TABLES.userContext],
+    changes: 'mf',
+    dense: false,
+  },
+  neumf: {
+    name: 'neumf',
+    tables: Object.values(NEUMF_TABLES),
+    evicted: [NEUMF_TABLES.gmfUser, NEUMF_TABLES.mlpUser, NEUMF_TABLES.gmfItem, NEUMF_TABLES.mlpItem],
+    changes: 'neumf',
+    dense: true,
+  },
+};
+
+export function isModelName(value: string): value is ModelName {
+  return (MODEL_NAMES as readonly string[]).includes(value);
+}
