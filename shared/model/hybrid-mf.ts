@@ -1,6 +1,14 @@
 import { MF_TABLES } from './registry.ts';
 import { addRowMean, addVectorMean } from './composite.ts';
-import { bprDots, bprStepPlain, type BprDots, type BprRows } from './bpr-kernel.ts';
+import {
+  bprDots,
+  bprStepContext,
+  bprStepPlain,
+  type BprDots,
+  type BprRows,
+  type ContextScratch,
+  type ContextStepRows,
+} from './bpr-kernel.ts';
 import { EmbeddingTable, type TableState } from './embedding-table.ts';
 import type { Feature } from './features.ts';
 import { dot, sigmoid, softplus } from './math.ts';
@@ -177,6 +185,21 @@ export class HybridMF {
   readonly #negCoef: Float64Array;
   readonly #bprRows: BprRows;
   readonly #bprDots: BprDots = { uu: 0, ii: 0, jj: 0, ui: 0, uj: 0, ij: 0 };
+  readonly #contextRows: ContextStepRows = {
+    count: 0,
+    vectors: [],
+    accum: [],
+    index: new Int32Array(16),
+    alpha: new Float64Array(16),
+  };
+  readonly #contextScratch: ContextScratch = {
+    q: new Float32Array(0),
+    delta: new Float32Array(0),
+    rr: new Float64Array(16),
+    ri: new Float64Array(16),
+    rj: new Float64Array(16),
+    diff: 0,
+  };
 
   constructor(config: Partial<HybridMfConfig> = {}) {
     this.config = { ...DEFAULT_MF_CONFIG, ...config };
@@ -418,15 +441,55 @@ export class HybridMF {
   #learnBpr(x: Interaction): number {
     if (
       this.#negativeCount() === 1 &&
-      this.#context === undefined &&
       this.#userFeat[x.user] === undefined &&
       this.#itemFeat[x.item] === undefined
     ) {
       const j = this.#negative(0, x);
-      if (j >= 0 && j !== x.item && this.#itemFeat[j] === undefined) return this.#learnBprPlain(x, j);
+      if (j >= 0 && j !== x.item && this.#itemFeat[j] === undefined)
+        return this.#context === undefined ? this.#learnBprPlain(x, j) : this.#learnBprContext(x, j);
       return this.#learnBprGeneral(x, j);
     }
     return this.#learnBprGeneral(x);
+  }
+
+  /** One negative, plain rows, context rows: the fused context kernel (bpr-kernel.ts). */
+  #learnBprContext(x: Interaction, j: number): number {
+    const context = this.#context as ContextRows;
+    const rows = this.#bprRows;
+    rows.users = this.users.vectors;
+    rows.userAccum = this.users.accum;
+    rows.items = this.items.vectors;
+    rows.itemAccum = this.items.accum;
+    const step = this.#contextRows;
+    const k = context.shared.length + context.crosses.length;
+    if (step.index.length < k) return this.#learnBprGeneral(x, j);
+    step.count = 0;
+    for (const [indices, table] of [
+      [context.shared, this.contexts],
+      [context.crosses, this.userContexts],
+    ] as const) {
+      const alpha = 1 / Math.max(1, indices.length);
+      for (let r = 0; r < indices.length; r++) {
+        const a = step.count++;
+        step.vectors[a] = table.vectors;
+        step.accum[a] = table.accum;
+        step.index[a] = indices[r] as number;
+        step.alpha[a] = alpha;
+      }
+    }
+    const biases = this.items.biases;
+    const useBias = this.config.implicitItemBias;
+    const bias = useBias ? (biases[x.item] as number) - (biases[j] as number) : 0;
+    const scratch = this.#contextScratch;
+    const c = bprStepContext(rows, x.user, x.item, j, step, scratch, bias, x.weight, this.config.optimizer);
+    if (Number.isNaN(c)) return Number.NaN;
+    if (useBias && c !== 0) {
+      const { biasOptimizer, l2Bias } = this.config;
+      updateScalar(biases, this.items.biasAccum, x.item, -c, biasOptimizer, l2Bias);
+      updateScalar(biases, this.items.biasAccum, j, c, biasOptimizer, l2Bias);
+    }
+    this.items.markDirty(j, x.time);
+    return x.weight * softplus(-scratch.diff);
   }
 
   /** One negative, every row plain: the fused kernel (bpr-kernel.ts), same math in two passes. */

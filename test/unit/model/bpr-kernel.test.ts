@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { bprDots, bprStepPlain } from '../../../shared/model/bpr-kernel.ts';
+import { bprDots, bprStepContext, bprStepPlain } from '../../../shared/model/bpr-kernel.ts';
+import { sigmoid } from '../../../shared/model/math.ts';
 import { updateRow, type RowOptimizerConfig } from '../../../shared/model/optimizer.ts';
 
 /**
@@ -113,5 +114,111 @@ describe('the fused BPR kernel', () => {
     expect(Array.from(rows.users)).toEqual([1, 1]);
     expect(Array.from(rows.items)).toEqual([1, 1, 2, 2]);
     expect(Array.from(rows.itemAccum)).toEqual([0, 0]);
+  });
+
+  it('with context rows, equals the unfused updates of both items, the user and each context row', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 12 }).chain((dim) =>
+          fc.record({
+            dim: fc.constant(dim),
+            rows: fc.array(fc.array(value, { minLength: dim, maxLength: dim }), {
+              minLength: 7,
+              maxLength: 7,
+            }),
+            shared: fc.integer({ min: 0, max: 3 }),
+            crosses: fc.integer({ min: 0, max: 1 }),
+            bias: fc.double({ min: -1, max: 1, noNaN: true }),
+            weight: fc.constantFrom(1, 2.5),
+            kind: fc.constantFrom('sgd' as const, 'adagrad' as const),
+            lr: fc.double({ min: 0.001, max: 0.5, noNaN: true }),
+            l2: fc.constantFrom(0, 0.01),
+            clipNorm: fc.constantFrom(0, 5),
+            maxNorm: fc.constantFrom(0, 1, 2),
+          }),
+        ),
+        (p) => {
+          const config: RowOptimizerConfig = {
+            kind: p.kind,
+            learningRate: p.lr,
+            l2: p.l2,
+            clipNorm: p.clipNorm,
+            maxNorm: p.maxNorm,
+            epsilon: 1e-8,
+            initialAccumulator: 0.1,
+          };
+          const dim = p.dim;
+          const [u0, vi0, vj0, ...ctx0] = p.rows as number[][];
+          const k = p.shared + p.crosses;
+          const alpha = [
+            ...Array(p.shared).fill(1 / Math.max(1, p.shared)),
+            ...Array(p.crosses).fill(1 / Math.max(1, p.crosses)),
+          ] as number[];
+          // Unfused: the query and the score from the values before the step, then updateRow per row.
+          const u1 = Float32Array.from(u0 as number[]);
+          const v1 = Float32Array.from([...(vi0 as number[]), ...(vj0 as number[])]);
+          const r1 = Float32Array.from(ctx0.slice(0, k).flat());
+          const ua1 = Float32Array.of(0.3);
+          const va1 = Float32Array.of(0.2, 0.1);
+          const ra1 = new Float32Array(Math.max(1, k)).fill(0.05);
+          const q = Float32Array.from({ length: dim }, (_, d) => {
+            let x = u1[d] as number;
+            for (let a = 0; a < k; a++) x += (alpha[a] as number) * (r1[a * dim + d] as number);
+            return x;
+          });
+          const delta = Float32Array.from(
+            { length: dim },
+            (_, d) => (v1[d] as number) - (v1[dim + d] as number),
+          );
+          let diff = p.bias;
+          for (let d = 0; d < dim; d++) diff += (q[d] as number) * (delta[d] as number);
+          const c = p.weight * sigmoid(-diff);
+          updateRow(v1, va1, 0, q, -c, dim, config);
+          updateRow(v1, va1, 1, q, c, dim, config);
+          updateRow(u1, ua1, 0, delta, -c, dim, config);
+          for (let a = 0; a < k; a++) updateRow(r1, ra1, a, delta, -c * (alpha[a] as number), dim, config);
+          // Fused.
+          const u2 = Float32Array.from(u0 as number[]);
+          const v2 = Float32Array.from([...(vi0 as number[]), ...(vj0 as number[])]);
+          const r2 = Float32Array.from(ctx0.slice(0, k).flat());
+          const ua2 = Float32Array.of(0.3);
+          const va2 = Float32Array.of(0.2, 0.1);
+          const ra2 = new Float32Array(Math.max(1, k)).fill(0.05);
+          const scratch = {
+            q: new Float32Array(0),
+            delta: new Float32Array(0),
+            rr: new Float64Array(0),
+            ri: new Float64Array(0),
+            rj: new Float64Array(0),
+            diff: 0,
+          };
+          const got = bprStepContext(
+            { users: u2, userAccum: ua2, items: v2, itemAccum: va2, dim },
+            0,
+            0,
+            1,
+            {
+              count: k,
+              vectors: Array(k).fill(r2) as Float32Array[],
+              accum: Array(k).fill(ra2) as Float32Array[],
+              index: Int32Array.from({ length: k }, (_, a) => a),
+              alpha: Float64Array.from(alpha),
+            },
+            scratch,
+            p.bias,
+            p.weight,
+            config,
+          );
+          expect(got).toBeCloseTo(c, 6);
+          expect(scratch.diff).toBeCloseTo(diff, 5);
+          for (let d = 0; d < dim; d++) expect(u2[d]).toBeCloseTo(u1[d] as number, 4);
+          for (let d = 0; d < 2 * dim; d++) expect(v2[d]).toBeCloseTo(v1[d] as number, 4);
+          for (let d = 0; d < k * dim; d++) expect(r2[d]).toBeCloseTo(r1[d] as number, 4);
+          for (let a = 0; a < k; a++) expect(ra2[a]).toBeCloseTo(ra1[a] as number, 4);
+          expect(ua2[0]).toBeCloseTo(ua1[0] as number, 4);
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
