@@ -163,10 +163,9 @@ export interface ContextStepRows {
 export interface ContextScratch {
   q: Float32Array;
   delta: Float32Array;
-  /** Per context row: |r|^2, r.v_i, r.v_j. */
+  /** Per context row: |r|^2 and r.(v_i - v_j). */
   rr: Float64Array;
-  ri: Float64Array;
-  rj: Float64Array;
+  rd: Float64Array;
   /** Out: the step's score difference (b_i - b_j + q.(v_i - v_j)). */
   diff: number;
 }
@@ -207,13 +206,12 @@ export function bprStepContext(
   const k = context.count;
   if (scratch.rr.length < k) {
     scratch.rr = new Float64Array(2 * k);
-    scratch.ri = new Float64Array(2 * k);
-    scratch.rj = new Float64Array(2 * k);
+    scratch.rd = new Float64Array(2 * k);
   }
-  const { rr, ri, rj } = scratch;
-  // Pass 1: the query, and every dot product the gradients' norms and the caps need. The
-  // context rows' sums follow, a row at a time (q.v_i and q.v_j follow from the others:
-  // q.v = u.v + sum_a alpha_a r_a.v), then |q|^2.
+  const { rr, rd } = scratch;
+  // Pass 1: the query, and every dot product the gradients' norms and the caps need: first the
+  // user's and the items', then each context row's |r|^2 and r.d (its gradient is along d), then
+  // the query's with the items.
   let uu = 0;
   let ii = 0;
   let jj = 0;
@@ -233,32 +231,30 @@ export function bprStepContext(
     uj += u * vj;
     ij += vi * vj;
   }
-  let qq = 0;
-  let qi = ui;
-  let qj = uj;
   for (let a = 0; a < k; a++) {
     const R = context.vectors[a] as Float32Array;
     const ro = (context.index[a] as number) * dim;
     const alpha = context.alpha[a] as number;
     let sr = 0;
-    let si = 0;
-    let sj = 0;
+    let sd = 0;
     for (let d = 0; d < dim; d++) {
       const r = R[ro + d] as number;
-      const vi = V[io + d] as number;
-      const vj = V[jo + d] as number;
       sr += r * r;
-      si += r * vi;
-      sj += r * vj;
+      sd += r * (delta[d] as number);
       q[d] = (q[d] as number) + alpha * r;
     }
     rr[a] = sr;
-    ri[a] = si;
-    rj[a] = sj;
-    qi += alpha * si;
-    qj += alpha * sj;
+    rd[a] = sd;
   }
-  for (let d = 0; d < dim; d++) qq += (q[d] as number) * (q[d] as number);
+  let qq = 0;
+  let qi = 0;
+  let qj = 0;
+  for (let d = 0; d < dim; d++) {
+    const x = q[d] as number;
+    qq += x * x;
+    qi += x * (V[io + d] as number);
+    qj += x * (V[jo + d] as number);
+  }
   const diff = bias + qi - qj;
   scratch.diff = diff;
   if (!Number.isFinite(diff)) return Number.NaN;
@@ -292,17 +288,12 @@ export function bprStepContext(
   for (let a = 0; a < k; a++) {
     const alpha = context.alpha[a] as number;
     const ac = alpha * c;
-    const na = Math.max(
-      0,
-      ac * ac * dd - 2 * ac * l2 * ((ri[a] as number) - (rj[a] as number)) + l2 * l2 * (rr[a] as number),
-    );
+    const na = Math.max(0, ac * ac * dd - 2 * ac * l2 * (rd[a] as number) + l2 * l2 * (rr[a] as number));
     const R = context.vectors[a] as Float32Array;
     const row = context.index[a] as number;
     const s = stepSize(context.accum[a] as Float32Array, row, na, dim, config);
     const f = capFactor(
-      (rr[a] as number) -
-        2 * s * (l2 * (rr[a] as number) - ac * ((ri[a] as number) - (rj[a] as number))) +
-        s * s * na,
+      (rr[a] as number) - 2 * s * (l2 * (rr[a] as number) - ac * (rd[a] as number)) + s * s * na,
       max,
     );
     const ar = f * (1 - s * l2);

@@ -196,8 +196,7 @@ export class HybridMF {
     q: new Float32Array(0),
     delta: new Float32Array(0),
     rr: new Float64Array(16),
-    ri: new Float64Array(16),
-    rj: new Float64Array(16),
+    rd: new Float64Array(16),
     diff: 0,
   };
 

@@ -188,8 +188,7 @@ describe('the fused BPR kernel', () => {
             q: new Float32Array(0),
             delta: new Float32Array(0),
             rr: new Float64Array(0),
-            ri: new Float64Array(0),
-            rj: new Float64Array(0),
+            rd: new Float64Array(0),
             diff: 0,
           };
           const got = bprStepContext(
