@@ -288,7 +288,7 @@ async function start(
   const deadline = Date.now() + 30 * 60_000;
   while (
     !serving.engine.loaded ||
-    (serving.engine.config.trainer.models.includes('neumf') && serving.engine.ncf?.ready !== true)
+    (serving.engine.config.trainer.models.includes('neumf') && serving.engine.neumf?.ready !== true)
   ) {
     if (Date.now() > deadline) throw new Error('serving did not load within 30 minutes');
     await new Promise((r) => setTimeout(r, 200));

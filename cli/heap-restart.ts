@@ -7,7 +7,7 @@ import {
   operatorNodeFlags,
   restartWithHeapFlags,
   servingMemoryBytes,
-} from '../services/serving/heap.ts';
+} from '../services/serving/process/v8-flags.ts';
 
 /**
  * Not configuration: the environment this process was launched with, which a process restarted

@@ -1,6 +1,6 @@
 import { ServingEngine } from '../services/serving/engine.ts';
-import { createServingMetrics } from '../services/serving/metrics.ts';
-import { SOURCES, type Source } from '../services/serving/blend.ts';
+import { createServingMetrics } from '../services/serving/process/metrics.ts';
+import { SOURCES, type Source } from '../services/serving/ranking/blend.ts';
 import { startTrainer } from '../services/trainer/trainer.ts';
 import { MemoryEventLog, MemoryModelStore } from '../shared/adapters/memory/index.ts';
 import type { RecsysConfig } from '../shared/config/index.ts';

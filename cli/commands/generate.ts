@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { openEventLog, openModelStore } from '../../shared/adapters/open.ts';
-import { RecsysClient } from '../../shared/client/index.ts';
+import { RecsysClient } from '../../shared/client/recsys-client.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
 import { demoWorld } from '../../shared/demo/world.ts';
 import { createEventCodec, type InteractionEvent } from '../../shared/schemas/index.ts';

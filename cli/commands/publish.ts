@@ -3,7 +3,7 @@ import { createReadStream, statSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { openEventLog } from '../../shared/adapters/open.ts';
-import { RecsysClient } from '../../shared/client/index.ts';
+import { RecsysClient } from '../../shared/client/recsys-client.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
 import type { RecsysError } from '../../shared/errors/index.ts';
 import { createEventCodec, parseJson, type InteractionEvent } from '../../shared/schemas/index.ts';

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { Command } from 'commander';
 import { parsePort, parseWorkers } from '../flags.ts';
 import type { Config, DeepPartial, RecsysConfig } from '../../shared/config/index.ts';
-import { servingWorkerCount } from '../../services/serving/cluster.ts';
+import { servingWorkerCount } from '../../services/serving/process/cluster.ts';
 import { runServingProcess } from '../../services/serving/main.ts';
 import { launchEnvironment, restartWithServingHeapFlags } from '../heap-restart.ts';
 

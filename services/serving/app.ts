@@ -10,7 +10,7 @@ import { RecsysError } from '../../shared/errors/index.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import type { EventLog } from '../../shared/ports/index.ts';
 import { createEventCodec, createValidator, decodeUtf8, parseJson } from '../../shared/schemas/index.ts';
-import type { MetricsSource } from './metrics.ts';
+import type { MetricsSource } from './process/metrics.ts';
 import type { ServingEngine } from './engine.ts';
 import { ApiKeys, type Access } from './http/auth.ts';
 import { registerCatalogRoutes } from './http/catalog-routes.ts';
@@ -25,7 +25,7 @@ import {
 import { registerEventRoutes } from './http/event-routes.ts';
 import { registerOpsRoutes } from './http/ops-routes.ts';
 import { registerRecommendationRoutes } from './http/recommendation-routes.ts';
-import type { ServingMetrics } from './metrics.ts';
+import type { ServingMetrics } from './process/metrics.ts';
 import { WindowedCap } from '../../shared/model/windowed-cap.ts';
 
 export interface ServingAppDeps {

@@ -5,19 +5,19 @@ import { DEFAULT_NEUMF_CONFIG } from '../../shared/model/neumf/neumf.ts';
 import { RecsysError } from '../../shared/errors/index.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import type { ModelStore } from '../../shared/ports/index.ts';
-import { DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
-import { AnnShare } from './ann-share.ts';
-import { ItemIndexSync } from './item-index-sync.ts';
-import { ItemIndex } from './item-index.ts';
-import { ModelQuality } from './model-quality.ts';
-import type { ServingMetrics } from './metrics.ts';
-import { NcfIndex } from './ncf-index.ts';
-import { PopularCache } from './popular-cache.ts';
-import { LoadGauge } from './load-gauge.ts';
-import { Recommender } from './recommender.ts';
-import { StoreGuard, type BreakerState } from './store-guard.ts';
-import { TransitionIndex } from './transition-index.ts';
-import { UserStateReader } from './user-state.ts';
+import { DEFAULT_ANN_PARAMS, type AnnParams } from './index/ann-index.ts';
+import { AnnShare } from './index/ann-share.ts';
+import { ItemIndexSync } from './index/item-index-sync.ts';
+import { ItemIndex } from './index/item-index.ts';
+import { ModelQuality } from './ranking/model-quality.ts';
+import type { ServingMetrics } from './process/metrics.ts';
+import { NeumfScorer } from './ranking/neumf-scorer.ts';
+import { PopularCache } from './index/popular-cache.ts';
+import { LoadGauge } from './process/load-gauge.ts';
+import { Recommender } from './ranking/recommender.ts';
+import { StoreGuard, type BreakerState } from './process/store-guard.ts';
+import { TransitionIndex } from './index/transition-index.ts';
+import { UserStateReader } from './ranking/user-state.ts';
 
 export interface ServingEngineDeps {
   readonly config: RecsysConfig;
@@ -45,7 +45,7 @@ const QUALITY_POLL_MS = 1_000;
 export class ServingEngine {
   readonly config: RecsysConfig;
   readonly index: ItemIndex;
-  readonly ncf: NcfIndex | undefined;
+  readonly neumf: NeumfScorer | undefined;
   readonly guard: StoreGuard;
   readonly popular: PopularCache;
   /** The session signal's lists (undefined when model.session.enabled is false). */
@@ -68,7 +68,7 @@ export class ServingEngine {
   #refreshing: Promise<void> | undefined;
   /** The periodic full reload under way (it runs beside the incremental refreshes). */
   #reload: Promise<void> | undefined;
-  #ncfReloading = false;
+  #neumfReloading = false;
   /** True once the first refresh loaded the index, the NeuMF side and the models' quality. */
   #ready = false;
   #learnt = 0;
@@ -97,8 +97,8 @@ export class ServingEngine {
     this.#sync = new ItemIndexSync(this.index, syncStore, this.#logger, deps.clock);
     metrics.probes.indexAgeSeconds = () => this.indexAgeSeconds();
     const useNeumf = config.trainer.models.includes('neumf');
-    this.ncf = useNeumf
-      ? new NcfIndex({ ...DEFAULT_NEUMF_CONFIG, ...neumfConfigFrom(config) }, syncStore, this.#logger)
+    this.neumf = useNeumf
+      ? new NeumfScorer({ ...DEFAULT_NEUMF_CONFIG, ...neumfConfigFrom(config) }, syncStore, this.#logger)
       : undefined;
     const states: Record<BreakerState, number> = { closed: 0, 'half-open': 1, open: 2 };
     this.guard = new StoreGuard({
@@ -122,7 +122,7 @@ export class ServingEngine {
     const contextEncoder = new ContextEncoder(config.model.context);
     this.recommender = new Recommender({
       index: this.index,
-      ncf: this.ncf,
+      neumf: this.neumf,
       popular: this.popular,
       users: new UserStateReader({
         store,
@@ -228,7 +228,7 @@ export class ServingEngine {
       if (!this.#sync.loaded) {
         await this.#sync.load();
         await this.transitions?.load();
-        await this.ncf?.load();
+        await this.neumf?.load();
         this.#lastFull = now;
       } else {
         if (now - this.#lastFull >= this.config.serving.fullReloadMs && this.#reload === undefined) {
@@ -237,7 +237,7 @@ export class ServingEngine {
         }
         await this.#sync.refresh();
         await this.transitions?.refresh();
-        if (!this.#ncfReloading) await this.ncf?.refresh();
+        if (!this.#neumfReloading) await this.neumf?.refresh();
       }
       if (now - this.#lastQuality >= QUALITY_POLL_MS) {
         await this.quality.poll(this.#syncStore, now);
@@ -255,8 +255,8 @@ export class ServingEngine {
     metrics.annActive.set(this.index.annActive ? 1 : 0);
     metrics.annBuilds.inc(this.index.annBuilds - this.#annBuildsCounted);
     this.#annBuildsCounted = this.index.annBuilds;
-    metrics.towerVersion.set(this.ncf?.ready === true ? this.ncf.denseVersion : 0);
-    metrics.neumfShare.set(this.ncf?.ready === true ? this.quality.neumfShare() : 0);
+    metrics.towerVersion.set(this.neumf?.ready === true ? this.neumf.denseVersion : 0);
+    metrics.neumfShare.set(this.neumf?.ready === true ? this.quality.neumfShare() : 0);
   }
 
   /**
@@ -282,14 +282,14 @@ export class ServingEngine {
       await this.#sync.load();
       if (this.#stopped) return;
       await this.transitions?.load();
-      this.#ncfReloading = true;
-      await this.ncf?.load();
+      this.#neumfReloading = true;
+      await this.neumf?.load();
     } catch (error) {
       if (error instanceof TypeError || error instanceof RangeError) throw error;
       this.#deps.metrics.refreshErrors.inc();
       this.#logger.warn({ err: error }, 'full reload failed; the next one is due in fullReloadMs');
     } finally {
-      this.#ncfReloading = false;
+      this.#neumfReloading = false;
     }
   }
 

@@ -6,14 +6,14 @@ import { openEventLog, openModelStore } from '../../shared/adapters/open.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
 import { createLogger, createMetricsRegistry, type Logger } from '../../shared/observability/index.ts';
 import type { EventLog, ModelStore } from '../../shared/ports/index.ts';
-import type { AnnParams } from './ann-index.ts';
+import type { AnnParams } from './index/ann-index.ts';
 import { ProcessLifetime } from '../../shared/process/lifetime.ts';
 import { buildServingApp } from './app.ts';
-import { runServingPrimary, servingWorkerCount, workerMetrics } from './cluster.ts';
-import type { MetricsSource } from './metrics.ts';
+import { runServingPrimary, servingWorkerCount, workerMetrics } from './process/cluster.ts';
+import type { MetricsSource } from './process/metrics.ts';
 import { ServingEngine } from './engine.ts';
-import { currentHeapFlags } from './heap.ts';
-import { createServingMetrics, initServingSeries, listenMetricsPort } from './metrics.ts';
+import { currentHeapFlags } from './process/v8-flags.ts';
+import { createServingMetrics, initServingSeries, listenMetricsPort } from './process/metrics.ts';
 
 export interface ServingDeps {
   readonly config: RecsysConfig;

@@ -193,7 +193,7 @@ export const ConfigSchema = Type.Object(
             recentDecay: Type.Number({ exclusiveMinimum: 0, maximum: 1 }),
             /** Neighbours kept per item in the store (a list is trimmed past twice this). */
             neighbors: Type.Integer({ minimum: 1, maximum: 10_000 }),
-            /** Its weight against the model score in the served blend (serving/blend.ts). */
+            /** Its weight against the model score in the served blend (services/serving/ranking/blend.ts). */
             weight: Type.Number({ minimum: 0, maximum: 100 }),
             /** Context fields that split a user's session (one per device by default); [] for one per user. */
             by: Type.Array(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]{0,31}$' }), {

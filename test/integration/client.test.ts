@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RecsysClient, RecsysClientError } from '../../shared/client/index.ts';
+import { RecsysClient, RecsysClientError } from '../../shared/client/recsys-client.ts';
 import type { InteractionEvent } from '../../shared/schemas/index.ts';
 import { StartProcess } from '../support/start-process.ts';
 import { waitUntil } from '../support/wait.ts';

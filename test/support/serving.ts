@@ -4,8 +4,8 @@ import { createLogger, createMetricsRegistry } from '../../shared/observability/
 import type { EventLog, ModelStore, RowValue } from '../../shared/ports/index.ts';
 import { buildServingApp } from '../../services/serving/app.ts';
 import { ServingEngine } from '../../services/serving/engine.ts';
-import type { LoadGauge } from '../../services/serving/load-gauge.ts';
-import { createServingMetrics } from '../../services/serving/metrics.ts';
+import type { LoadGauge } from '../../services/serving/process/load-gauge.ts';
+import { createServingMetrics } from '../../services/serving/process/metrics.ts';
 
 /** Deep merge of plain objects (arrays are replaced). */
 export function merge<T>(base: T, over: unknown): T {

@@ -4,7 +4,7 @@ import { RecsysError, isRecsysError } from '../../../shared/errors/index.ts';
 import type { EventLog, LogRecord } from '../../../shared/ports/index.ts';
 import { API_LIMITS, ErrorResponse, EventsResponse } from '../../../shared/schemas/api.ts';
 import { InteractionEventSchema, type EventCodec } from '../../../shared/schemas/index.ts';
-import type { ServingMetrics } from '../metrics.ts';
+import type { ServingMetrics } from '../process/metrics.ts';
 import type { WindowedCap } from '../../../shared/model/windowed-cap.ts';
 import { routeSchema } from './schema-doc.ts';
 

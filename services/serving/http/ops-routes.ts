@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { RecsysError } from '../../../shared/errors/index.ts';
 import { probe } from '../../../shared/observability/index.ts';
 import type { EventLog } from '../../../shared/ports/index.ts';
-import type { MetricsSource } from '../metrics.ts';
+import type { MetricsSource } from '../process/metrics.ts';
 import type { ServingEngine } from '../engine.ts';
 import { sendError } from './errors.ts';
 

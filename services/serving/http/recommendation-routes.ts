@@ -14,8 +14,8 @@ import {
 } from '../../../shared/schemas/api.ts';
 import { RecsysError } from '../../../shared/errors/index.ts';
 import type { ServingEngine } from '../engine.ts';
-import type { ServingMetrics } from '../metrics.ts';
-import type { RecommendRequest, Recommendation } from '../recommender.ts';
+import type { ServingMetrics } from '../process/metrics.ts';
+import type { RecommendRequest, Recommendation } from '../ranking/recommender.ts';
 import { routeSchema } from './schema-doc.ts';
 
 export interface RecommendationRoutesDeps {

@@ -58,7 +58,7 @@ export function unflattenTower(shape: TowerShape, flat: Float32Array): TowerWeig
 /**
  * An item's share of the first layer's pre-activation: its MLP row times the kernel rows that
  * read it (rows m..2m-1). It depends only on the item and the tower, so serving computes it once
- * per item and tower version (NcfIndex) instead of once per request: it is almost half of a
+ * per item and tower version (NeumfScorer) instead of once per request: it is almost half of a
  * candidate's arithmetic. Written into `out` (the first layer's width).
  */
 export function itemFirstLayer(

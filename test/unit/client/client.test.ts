@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecsysClient, RecsysClientError } from '../../../shared/client/index.ts';
+import { RecsysClient, RecsysClientError } from '../../../shared/client/recsys-client.ts';
 
 type Reply = { status: number; body: unknown; headers?: Record<string, string> } | Error;
 

@@ -2,8 +2,8 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { AnnShare } from '../../../services/serving/ann-share.ts';
-import { ItemIndex } from '../../../services/serving/item-index.ts';
+import { AnnShare } from '../../../services/serving/index/ann-share.ts';
+import { ItemIndex } from '../../../services/serving/index/item-index.ts';
 import { Random } from '../../../shared/model/random.ts';
 import type { Row } from '../../../shared/ports/index.ts';
 

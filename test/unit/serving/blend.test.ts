@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blend, interactionWeight, rankNormalize } from '../../../services/serving/blend.ts';
+import { blend, interactionWeight, rankNormalize } from '../../../services/serving/ranking/blend.ts';
 
 describe('rankNormalize', () => {
   it('gives the best n/n, the worst 1/n and a missing signal 0', () => {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseWorkers } from '../../../cli/flags.ts';
 import { loadConfig } from '../../../shared/config/index.ts';
 import { RecsysError } from '../../../shared/errors/index.ts';
-import { assertClusterable, servingWorkerCount } from '../../../services/serving/cluster.ts';
+import { assertClusterable, servingWorkerCount } from '../../../services/serving/process/cluster.ts';
 
 const shared = { REDIS_URL: 'redis://127.0.0.1:6379', KAFKA_BROKERS: '127.0.0.1:9092' };
 

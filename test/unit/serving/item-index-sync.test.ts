@@ -2,8 +2,8 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryModelStore } from '../../../shared/adapters/memory/index.ts';
 import { createLogger } from '../../../shared/observability/index.ts';
 import type { Row, RowTable } from '../../../shared/ports/index.ts';
-import { ItemIndex } from '../../../services/serving/item-index.ts';
-import { FEATURE_REFRESH_MS, ItemIndexSync } from '../../../services/serving/item-index-sync.ts';
+import { ItemIndex } from '../../../services/serving/index/item-index.ts';
+import { FEATURE_REFRESH_MS, ItemIndexSync } from '../../../services/serving/index/item-index-sync.ts';
 import { row, seedModel } from '../../support/serving.ts';
 
 const ITEMS = 2_000;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_ANN_PARAMS, annSearchBeam } from '../../../services/serving/ann-index.ts';
-import { ItemIndex } from '../../../services/serving/item-index.ts';
+import { DEFAULT_ANN_PARAMS, annSearchBeam } from '../../../services/serving/index/ann-index.ts';
+import { ItemIndex } from '../../../services/serving/index/item-index.ts';
 import type { Row } from '../../../shared/ports/index.ts';
 import { BruteForceTopK } from '../../../shared/model/topk.ts';
 import { Random } from '../../../shared/model/random.ts';

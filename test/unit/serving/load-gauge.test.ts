@@ -1,6 +1,6 @@
 import type { EventLoopUtilization } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
-import { LoadGauge } from '../../../services/serving/load-gauge.ts';
+import { LoadGauge } from '../../../services/serving/process/load-gauge.ts';
 
 /** A fake eventLoopUtilization: cumulative active and idle milliseconds the test advances. */
 function fakeLoop() {

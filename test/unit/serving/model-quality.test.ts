@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { blend } from '../../../services/serving/blend.ts';
-import { MIN_TRIALS, ModelQuality, neumfShare } from '../../../services/serving/model-quality.ts';
+import { blend } from '../../../services/serving/ranking/blend.ts';
+import { MIN_TRIALS, ModelQuality, neumfShare } from '../../../services/serving/ranking/model-quality.ts';
 import { MemoryModelStore } from '../../../shared/adapters/memory/index.ts';
 import { QUALITY_COUNTER, qualityFields } from '../../../shared/model/quality.ts';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NeighborCache } from '../../../services/serving/neighbor-cache.ts';
+import { NeighborCache } from '../../../services/serving/ranking/neighbor-cache.ts';
 
 const turn = () => new Promise((r) => setImmediate(r));
 

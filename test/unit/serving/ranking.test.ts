@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { Ranking } from '../../../services/serving/ranking.ts';
+import { Ranking } from '../../../services/serving/ranking/ranking.ts';
 
 /** The order by definition: score descending, ties by item id ascending. */
 function reference(scores: readonly number[], ids: readonly string[]): number[] {

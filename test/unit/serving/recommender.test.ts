@@ -8,8 +8,8 @@ import {
 } from '../../../shared/model/neumf/dense-layout.ts';
 import { NeuMF } from '../../../shared/model/neumf/neumf.ts';
 import { useBackend } from '../../../shared/model/tf-backend.ts';
-import { LoadGauge } from '../../../services/serving/load-gauge.ts';
-import { ALL_LISTS_UP_TO } from '../../../services/serving/recommender.ts';
+import { LoadGauge } from '../../../services/serving/process/load-gauge.ts';
+import { ALL_LISTS_UP_TO } from '../../../services/serving/ranking/recommender.ts';
 import type { RowValue } from '../../../shared/ports/index.ts';
 import { row, seedModel, servingHarness } from '../../support/serving.ts';
 
@@ -434,7 +434,7 @@ describe('NeuMF re-ranking', () => {
       newItems: { registry: 'neumf', ids: items },
     });
     await h.engine.refreshOnce();
-    expect(h.engine.ncf?.ready).toBe(true);
+    expect(h.engine.neumf?.ready).toBe(true);
     const result = await recommend(h, { userId: 'u', k: 3, context: { device: 'tv' } });
     expect(result.modelVersion).toMatch(/-neumf\.1$/);
     expect(result.items.some((i) => i.source === 'neumf')).toBe(true);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { StoreGuard } from '../../../services/serving/store-guard.ts';
+import { StoreGuard } from '../../../services/serving/process/store-guard.ts';
 import { isRecsysError } from '../../../shared/errors/index.ts';
 
 const never = () => new Promise<never>(() => undefined);

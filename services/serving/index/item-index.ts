@@ -1,12 +1,12 @@
-import { MF_TABLES } from '../../shared/model/registry.ts';
-import { addRowMean } from '../../shared/model/composite.ts';
-import { ContentIndex } from '../../shared/model/content-similarity.ts';
-import { DotScan } from '../../shared/model/dot-scan.ts';
-import { featuresOf, type Feature, type FeatureSource } from '../../shared/model/features.ts';
-import { initialVector } from '../../shared/model/random.ts';
-import { selectTopK, selectTopKOf, type TopKResult } from '../../shared/model/topk.ts';
-import { PackedLists } from '../../shared/model/packed-lists.ts';
-import type { CatalogRecord, Row } from '../../shared/ports/index.ts';
+import { MF_TABLES } from '../../../shared/model/registry.ts';
+import { addRowMean } from '../../../shared/model/composite.ts';
+import { ContentIndex } from '../../../shared/model/content-similarity.ts';
+import { DotScan } from '../../../shared/model/dot-scan.ts';
+import { featuresOf, type Feature, type FeatureSource } from '../../../shared/model/features.ts';
+import { initialVector } from '../../../shared/model/random.ts';
+import { selectTopK, selectTopKOf, type TopKResult } from '../../../shared/model/topk.ts';
+import { PackedLists } from '../../../shared/model/packed-lists.ts';
+import type { CatalogRecord, Row } from '../../../shared/ports/index.ts';
 import { AnnIndex, DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
 import type { AnnShare } from './ann-share.ts';
 

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { RecsysError } from '../../shared/errors/index.ts';
-import type { Context, ContextEncoder } from '../../shared/model/context.ts';
-import { sigmoid } from '../../shared/model/math.ts';
-import { selectTopK } from '../../shared/model/topk.ts';
-import { scoreFromRecent } from '../../shared/model/item-transitions.ts';
+import { RecsysError } from '../../../shared/errors/index.ts';
+import type { Context, ContextEncoder } from '../../../shared/model/context.ts';
+import { sigmoid } from '../../../shared/model/math.ts';
+import { selectTopK } from '../../../shared/model/topk.ts';
+import { scoreFromRecent } from '../../../shared/model/item-transitions.ts';
 import {
   NEUMF_SHARE,
   SESSION_SHARE,
@@ -13,14 +13,14 @@ import {
   rankNormalizeInto,
   type Source,
 } from './blend.ts';
-import { Stamps } from '../../shared/model/stamps.ts';
+import { Stamps } from '../../../shared/model/stamps.ts';
 import { CandidateSet } from './candidates.ts';
-import { BackgroundPacer } from './background.ts';
+import { BackgroundPacer } from '../process/pacer.ts';
 import { NeighborCache } from './neighbor-cache.ts';
-import type { ItemIndex } from './item-index.ts';
-import type { NcfIndex } from './ncf-index.ts';
-import type { PopularCache, PopularEntry } from './popular-cache.ts';
-import type { TransitionIndex } from './transition-index.ts';
+import type { ItemIndex } from '../index/item-index.ts';
+import type { NeumfScorer } from './neumf-scorer.ts';
+import type { PopularCache, PopularEntry } from '../index/popular-cache.ts';
+import type { TransitionIndex } from '../index/transition-index.ts';
 import { Ranking } from './ranking.ts';
 import { ResultCache } from './result-cache.ts';
 import type { UserState, UserStateReader } from './user-state.ts';
@@ -53,7 +53,7 @@ export interface Recommendation {
 
 export interface RecommenderOptions {
   readonly index: ItemIndex;
-  readonly ncf: NcfIndex | undefined;
+  readonly neumf: NeumfScorer | undefined;
   readonly popular: PopularCache;
   readonly users: UserStateReader;
   /** Encodes the popularity segment of a context (the trainer's encoding). */
@@ -215,10 +215,10 @@ export class Recommender {
   }
 
   modelVersion(): string {
-    const ncf = this.#o.ncf;
+    const scorer = this.#o.neumf;
     return (
       `mf.${this.#o.learnt?.() ?? this.#o.index.version}` +
-      (ncf?.ready === true ? `-neumf.${ncf.denseVersion}` : '')
+      (scorer?.ready === true ? `-neumf.${scorer.denseVersion}` : '')
     );
   }
 
@@ -515,15 +515,15 @@ export class Recommender {
       }
     };
     blendAll(undefined);
-    const ncf = this.#o.ncf;
-    if (ncf?.ready === true && user.ncf !== undefined && wUser > 0 && n > 0 && share > 0) {
+    const scorer = this.#o.neumf;
+    if (scorer?.ready === true && user.neumf !== undefined && wUser > 0 && n > 0 && share > 0) {
       const chosen = selectTopK(scores, this.#o.rerank, n).indices;
       const at = new Int32Array(chosen.length);
       for (let r = 0; r < chosen.length; r++) at[r] = positions[chosen[r] as number] as number;
-      const logits = ncf.scorePositions(
-        user.ncf.gmf,
-        user.ncf.mlp,
-        ncf.contextVector(request.context, now),
+      const logits = scorer.scorePositions(
+        user.neumf.gmf,
+        user.neumf.mlp,
+        scorer.contextVector(request.context, now),
         at,
         this.#idAt,
         new Float32Array(at.length),

@@ -1,4 +1,4 @@
-import type { ModelStore } from '../../shared/ports/index.ts';
+import type { ModelStore } from '../../../shared/ports/index.ts';
 
 /**
  * Follows one of the store's change streams from a position: each poll returns the ids changed

@@ -4,12 +4,12 @@ import type { Server } from 'node:http';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AggregatorRegistry, Counter, Gauge, Registry } from 'prom-client';
-import { openEventLog } from '../../shared/adapters/open.ts';
-import { describeDeployment, type RecsysConfig } from '../../shared/config/index.ts';
-import { RecsysError } from '../../shared/errors/index.ts';
-import type { Logger } from '../../shared/observability/index.ts';
-import { ProcessLifetime } from '../../shared/process/lifetime.ts';
-import { operatorNodeFlags, servingHeapFlags, servingMemoryBytes } from './heap.ts';
+import { openEventLog } from '../../../shared/adapters/open.ts';
+import { describeDeployment, type RecsysConfig } from '../../../shared/config/index.ts';
+import { RecsysError } from '../../../shared/errors/index.ts';
+import type { Logger } from '../../../shared/observability/index.ts';
+import { ProcessLifetime } from '../../../shared/process/lifetime.ts';
+import { operatorNodeFlags, servingHeapFlags, servingMemoryBytes } from './v8-flags.ts';
 import { listenMetricsPort, type MetricsSource } from './metrics.ts';
 
 /**

@@ -1,4 +1,4 @@
-import { Stamps, grown } from '../../shared/model/stamps.ts';
+import { Stamps, grown } from '../../../shared/model/stamps.ts';
 
 /**
  * The candidates of one request and their signals, in typed arrays reused by every request (the

@@ -1,4 +1,4 @@
-import { SOURCES, type SourceName } from '../../shared/schemas/api.ts';
+import { SOURCES, type SourceName } from '../../../shared/schemas/api.ts';
 
 /**
  * How model scores and fallback scores are combined into one ranking (pure functions, unit-tested

@@ -1,6 +1,6 @@
-import { grown } from '../../shared/model/stamps.ts';
-import { selectTopK, type TopKResult } from '../../shared/model/topk.ts';
-import { BackgroundPacer } from './background.ts';
+import { grown } from '../../../shared/model/stamps.ts';
+import { selectTopK, type TopKResult } from '../../../shared/model/topk.ts';
+import { BackgroundPacer } from '../process/pacer.ts';
 
 export interface NeighborCacheOptions {
   /** Computes an item's neighbours (positions and similarities, best first). */

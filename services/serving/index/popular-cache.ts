@@ -1,6 +1,6 @@
-import { relativeToTop } from '../../shared/model/popularity.ts';
-import type { ModelStore } from '../../shared/ports/index.ts';
-import type { StoreGuard } from './store-guard.ts';
+import { relativeToTop } from '../../../shared/model/popularity.ts';
+import type { ModelStore } from '../../../shared/ports/index.ts';
+import type { StoreGuard } from '../process/store-guard.ts';
 
 export interface PopularEntry {
   readonly items: readonly { readonly itemId: string; readonly score: number }[];

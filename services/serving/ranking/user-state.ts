@@ -1,11 +1,11 @@
-import { MF_TABLES, NEUMF_TABLES } from '../../shared/model/registry.ts';
-import { addVectorMean } from '../../shared/model/composite.ts';
-import { contextKeys, sessionKey, type Context, type ContextEncoder } from '../../shared/model/context.ts';
-import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
-import { addContextVectors } from '../../shared/model/hybrid-mf.ts';
-import { initialVector } from '../../shared/model/random.ts';
-import type { ModelStore, Row, RowTable } from '../../shared/ports/index.ts';
-import type { StoreGuard } from './store-guard.ts';
+import { MF_TABLES, NEUMF_TABLES } from '../../../shared/model/registry.ts';
+import { addVectorMean } from '../../../shared/model/composite.ts';
+import { contextKeys, sessionKey, type Context, type ContextEncoder } from '../../../shared/model/context.ts';
+import { featuresOf, type FeatureSource } from '../../../shared/model/features.ts';
+import { addContextVectors } from '../../../shared/model/hybrid-mf.ts';
+import { initialVector } from '../../../shared/model/random.ts';
+import type { ModelStore, Row, RowTable } from '../../../shared/ports/index.ts';
+import type { StoreGuard } from '../process/store-guard.ts';
 
 /** What a request knows about its user. */
 export interface UserState {
@@ -21,7 +21,7 @@ export interface UserState {
    * the same features): how much the feature part of `mf` says about a user with no history.
    */
   readonly trainedFeatures: number;
-  readonly ncf:
+  readonly neumf:
     { readonly gmf: Float32Array; readonly mlp: Float32Array; readonly count: number } | undefined;
   /** Recent items, oldest first. */
   readonly history: readonly string[];
@@ -122,7 +122,7 @@ export class UserStateReader {
         mf,
         mfCount: mfRow?.count ?? 0,
         trainedFeatures,
-        ncf:
+        neumf:
           gmf !== undefined && mlp !== undefined
             ? { gmf: gmf.vector, mlp: mlp.vector, count: gmf.count }
             : undefined,
@@ -136,7 +136,7 @@ export class UserStateReader {
         mf: undefined,
         mfCount: 0,
         trainedFeatures: 0,
-        ncf: undefined,
+        neumf: undefined,
         history: [],
         session: [],
         degraded: true,

@@ -1,4 +1,4 @@
-import { RecsysError, isRecsysError } from '../../shared/errors/index.ts';
+import { RecsysError, isRecsysError } from '../../../shared/errors/index.ts';
 
 export type BreakerState = 'closed' | 'open' | 'half-open';
 

@@ -1,4 +1,4 @@
-import { selectTopK } from '../../shared/model/topk.ts';
+import { selectTopK } from '../../../shared/model/topk.ts';
 
 /**
  * A request's ranking as kept for paging: item positions, scores and source codes in typed arrays

@@ -1,5 +1,5 @@
 import { totalmem } from 'node:os';
-import type { RecsysConfig } from '../../shared/config/index.ts';
+import type { RecsysConfig } from '../../../shared/config/index.ts';
 
 const SEMI_SPACE = '--max-semi-space-size';
 const OLD_SPACE = '--initial-old-space-size';

@@ -1,6 +1,6 @@
-import type { TransitionRows } from '../../shared/model/item-transitions.ts';
-import type { Logger } from '../../shared/observability/index.ts';
-import { TRANSITIONS_STREAM, type ModelStore, type TransitionList } from '../../shared/ports/index.ts';
+import type { TransitionRows } from '../../../shared/model/item-transitions.ts';
+import type { Logger } from '../../../shared/observability/index.ts';
+import { TRANSITIONS_STREAM, type ModelStore, type TransitionList } from '../../../shared/ports/index.ts';
 import { ChangeFollower } from './change-follower.ts';
 import type { ItemIndex } from './item-index.ts';
 

@@ -9,7 +9,7 @@ import {
 import { scoreCandidates, towerSize, unflattenTower } from '../../../shared/model/neumf/js-forward.ts';
 import { DEFAULT_NEUMF_CONFIG, type NeuMfConfig } from '../../../shared/model/neumf/neumf.ts';
 import { silentLogger } from '../../../shared/observability/index.ts';
-import { NcfIndex } from '../../../services/serving/ncf-index.ts';
+import { NeumfScorer } from '../../../services/serving/ranking/neumf-scorer.ts';
 import { row } from '../../support/serving.ts';
 
 let hidden = [4, 2];
@@ -70,7 +70,7 @@ function reference(
 }
 
 // [4, 2]: the plain JavaScript tower; [8, 4]: the WebAssembly SIMD one (widths multiple of 4).
-describe.each([[[4, 2]], [[8, 4]]])('NcfIndex first-layer cache, hidden %j', (layers) => {
+describe.each([[[4, 2]], [[8, 4]]])('NeumfScorer first-layer cache, hidden %j', (layers) => {
   it('scores by position as from scratch, and forgets cached shares when a row or the tower changes', async () => {
     hidden = layers;
     const store = new MemoryModelStore();
@@ -83,7 +83,7 @@ describe.each([[[4, 2]], [[8, 4]]])('NcfIndex first-layer cache, hidden %j', (la
     await putMlp(store, mlp);
     let tower = towerOf(1);
     await publish(store, tower);
-    const index = new NcfIndex(config(), store, silentLogger());
+    const index = new NeumfScorer(config(), store, silentLogger());
     await index.load();
     expect(index.ready).toBe(true);
     // Caller positions 10, 11, 12 name a, b, c.

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RecsysError } from '../../shared/errors/index.ts';
+import { RecsysError } from '../../../shared/errors/index.ts';
 
 /**
  * `serving.annShareDir`: serving processes on one machine (the workers of `serving.workers`, or

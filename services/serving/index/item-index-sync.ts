@@ -1,6 +1,6 @@
-import { MF_TABLES, MODELS } from '../../shared/model/registry.ts';
-import type { Logger } from '../../shared/observability/index.ts';
-import { CATALOG_STREAM, type ModelStore } from '../../shared/ports/index.ts';
+import { MF_TABLES, MODELS } from '../../../shared/model/registry.ts';
+import type { Logger } from '../../../shared/observability/index.ts';
+import { CATALOG_STREAM, type ModelStore } from '../../../shared/ports/index.ts';
 import { ChangeFollower } from './change-follower.ts';
 import type { ItemIndex } from './item-index.ts';
 

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { SOURCES } from '../../shared/schemas/api.ts';
+import { SOURCES } from '../../../shared/schemas/api.ts';
 
 /** What /metrics serves: one registry, or the whole cluster's figures (cluster.ts). */
 export interface MetricsSource {

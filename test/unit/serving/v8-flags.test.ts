@@ -5,7 +5,7 @@ import {
   heapRestartPlan,
   operatorNodeFlags,
   servingHeapFlags,
-} from '../../../services/serving/heap.ts';
+} from '../../../services/serving/process/v8-flags.ts';
 
 describe('the serving heap flags', () => {
   const GiB = 1_073_741_824;

@@ -1,6 +1,6 @@
-import type { ModelName } from '../../shared/model/registry.ts';
-import { QUALITY_COUNTER, qualityFields } from '../../shared/model/quality.ts';
-import type { ModelStore } from '../../shared/ports/index.ts';
+import type { ModelName } from '../../../shared/model/registry.ts';
+import { QUALITY_COUNTER, qualityFields } from '../../../shared/model/quality.ts';
+import type { ModelStore } from '../../../shared/ports/index.ts';
 import { NEUMF_SHARE } from './blend.ts';
 
 /** Sampled events a hit rate needs before it counts. */

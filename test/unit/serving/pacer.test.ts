@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BackgroundPacer, type PacerClock } from '../../../services/serving/background.ts';
+import { BackgroundPacer, type PacerClock } from '../../../services/serving/process/pacer.ts';
 
 /** A clock that moves only when a job works, and a scheduler the test runs by hand. */
 function manualClock() {

@@ -1,8 +1,8 @@
-import { MODELS, NEUMF_TABLES } from '../../shared/model/registry.ts';
-import { ContextEncoder, type Context } from '../../shared/model/context.ts';
-import { EmbeddingTable } from '../../shared/model/embedding-table.ts';
-import { grown } from '../../shared/model/stamps.ts';
-import { DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../../shared/model/neumf/dense-layout.ts';
+import { MODELS, NEUMF_TABLES } from '../../../shared/model/registry.ts';
+import { ContextEncoder, type Context } from '../../../shared/model/context.ts';
+import { EmbeddingTable } from '../../../shared/model/embedding-table.ts';
+import { grown } from '../../../shared/model/stamps.ts';
+import { DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../../../shared/model/neumf/dense-layout.ts';
 import {
   itemFirstLayer,
   scoreCandidates,
@@ -10,12 +10,12 @@ import {
   unflattenTower,
   type TowerShape,
   type TowerWeights,
-} from '../../shared/model/neumf/js-forward.ts';
-import type { NeuMfConfig } from '../../shared/model/neumf/neumf.ts';
-import { SimdTower, simdTowerSupported } from '../../shared/model/neumf/tower-simd.ts';
-import type { Logger } from '../../shared/observability/index.ts';
-import type { ModelStore, Row } from '../../shared/ports/index.ts';
-import { ChangeFollower } from './change-follower.ts';
+} from '../../../shared/model/neumf/js-forward.ts';
+import type { NeuMfConfig } from '../../../shared/model/neumf/neumf.ts';
+import { SimdTower, simdTowerSupported } from '../../../shared/model/neumf/tower-simd.ts';
+import type { Logger } from '../../../shared/observability/index.ts';
+import type { ModelStore, Row } from '../../../shared/ports/index.ts';
+import { ChangeFollower } from '../index/change-follower.ts';
 
 const CHUNK = 1_000;
 
@@ -25,7 +25,7 @@ const CHUNK = 1_000;
  * rows and the tower weights, refreshed from the `neumf` change stream and the tower's publication
  * counter. Re-ranking is off until a tower of the configured shape has been published.
  */
-export class NcfIndex {
+export class NeumfScorer {
   readonly config: NeuMfConfig;
   readonly encoder: ContextEncoder;
   readonly shape: TowerShape;
