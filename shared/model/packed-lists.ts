@@ -2,9 +2,9 @@ import { grown } from './stamps.ts';
 
 /**
  * Short weighted lists, one per slot (an item's feature ids and weights), packed into a few
- * growing typed arrays instead of an object and two typed arrays per slot: that was ~550 bytes
- * and five heap objects per item (273 MB for a 500,000-item content index, measured), and every
- * full garbage collection of a serving process marked them all (~1 s of marking every ~12 s).
+ * growing typed arrays instead of an object and two typed arrays per slot: five heap objects per
+ * item, which every full garbage collection of a serving process had to mark (docs/serving.md,
+ * "Garbage collection").
  *
  * A list that grows moves to the end of the arrays; the space it leaves is reclaimed when they
  * are full (the live lists are copied into new arrays twice their size). Read a list as

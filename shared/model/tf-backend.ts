@@ -44,9 +44,8 @@ export function restoreRemovedUtilFunctions(): void {
 
 /**
  * Defaults for libtensorflow, read when it loads; a value the user set wins. oneDNN's custom
- * kernels cost more per op than they save on NeuMF's small matrices (training 50,000 -> 70,000
- * examples/s, scoring 1,000 candidates 0.98 -> 0.78 ms; no loss on a 256-128-64 tower:
- * docs/backends.md), and TensorFlow's INFO lines would interleave with the JSON logs on stderr.
+ * kernels cost more per op than they save on NeuMF's small matrices (docs/backends.md), and
+ * TensorFlow's INFO lines would interleave with the JSON logs on stderr.
  */
 export function nativeEnvironmentDefaults(env: NodeJS.ProcessEnv): void {
   env['TF_ENABLE_ONEDNN_OPTS'] ??= '0';

@@ -17,17 +17,12 @@ export interface AnnParams {
 }
 
 /**
- * Measured on 64-d items shaped like trained MF rows (bench/serving.ts `embedding`), with the
- * serving path (100 ANN candidates re-scored exactly, top 10), degree 16 and build beam 128
- * (2026-11-30, docs/benchmarks.md "ANN parameters"):
- * - 100,000 items: search beam 256 finds 98.5% of the true top 10 in f32, f16 and i8 alike; a
- *   search costs 0.45 ms in f32 and 0.26 ms in i8, and the build 31 s against 17 s;
- * - 1,000,000 items: beam 256 finds 94.7% in i8 and 94.8% in f32 (0.73 against 1.15 ms a
- *   search), beam 384 96.6% and 96.5% (1.0 against 1.7 ms); the i8 build is about a third shorter.
- * So i8 storage (usearch scales each cosine-normalised vector to bytes; the exact re-score of the
- * candidates undoes the rounding), and a beam that widens with the catalog (annSearchBeam).
- * iid Gaussian vectors, which no trained model produces, defeat every setting (37% and 63% at
- * 100,000 items with the two larger beams).
+ * Chosen on 64-d items shaped like trained MF rows, through the serving path (100 ANN candidates
+ * re-scored exactly, top 10; docs/benchmarks.md "ANN parameters" has the table): i8 storage
+ * (usearch scales each cosine-normalised vector to bytes; the exact re-score of the candidates
+ * undoes the rounding) finds as much of the true top 10 as f32 and searches and builds faster,
+ * and the search beam widens with the catalog (annSearchBeam) to keep recall@10 above 0.95 at a
+ * million items. iid Gaussian vectors, which no trained model produces, defeat every setting.
  */
 export const DEFAULT_ANN_PARAMS: AnnParams = {
   connectivity: 16,

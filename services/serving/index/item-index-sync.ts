@@ -7,11 +7,10 @@ import type { ItemIndex } from './item-index.ts';
 const CHUNK = 1_000;
 /**
  * Items a periodic full reload applies between pauses, and how long it pauses: nine times what
- * the batch took, so a reload takes at most a tenth of the process's time. At 1,000,000 items a
- * reload is ~20 s of CPU, which in one go (batches of 1,000, ~25 ms each) took that much
- * capacity from the requests at once; it is a safety net (the change streams carry every
- * change), so it goes slowly: ~200 s at a million items, within the 5-minute period. The first
- * load is not paced (nothing is served yet).
+ * the batch took, so a reload takes at most a tenth of the process's time. A reload is a safety
+ * net (the change streams carry every change): unpaced, a large catalog's took its whole CPU
+ * from the requests at once; paced, a million items reload well within the 5-minute period. The
+ * first load is not paced (nothing is served yet).
  */
 const PACED_CHUNK = 250;
 const PAUSE_FACTOR = 9;

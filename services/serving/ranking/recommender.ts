@@ -102,10 +102,9 @@ const CONTENT_LIST_TTL_MS = 10 * 60_000;
  * first); the others are computed in the background (neighbor-cache.ts). Enough for what a
  * user just did to count at once; bounded for a large catalog whose lists are mostly cold.
  * None while the process is saturated (RecommenderOptions.busy), and none while the catalog is
- * searched through the ANN index: there a list costs an HNSW search or a content ranking (~1 ms
- * each at 1,000,000 items, on top of the ~1 ms MF search), which tripled a request's cost and put
- * the ANN p99 in seconds; the background computes them, and requests use them once ready (a
- * popular item's list nearly always is).
+ * searched through the ANN index: there a list costs an HNSW search or a content ranking, each
+ * as much as the request's own MF search; the background computes them, and requests use them
+ * once ready (a popular item's list nearly always is).
  */
 const LISTS_PER_REQUEST = 1;
 /**
