@@ -7,7 +7,7 @@
  * A numeric attribute's weight is its value clamped to [-1, 1]: a feature row is scaled by its
  * weight, so an unscaled value (a year, a price) would swamp every other feature and the id row.
  * Scale numeric attributes to [-1, 1] yourself (rating / 5, a z-score clipped) or send values
- * like a year as categories (`decade: "1990s"`). docs/serving.md ("Routes", PUT /v1/items) says the same to users.
+ * like a year as categories (`decade: "1990s"`). docs/serving.md (routes, `PUT /v1/items`) says the same to users.
  */
 export interface Feature {
   readonly key: string;
