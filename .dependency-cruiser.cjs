@@ -4,7 +4,9 @@
  *  - shared/ importing a service, the CLI or a script;
  *  - one service importing another (trainer <-> serving);
  *  - shared/model importing a driver, an adapter or any I/O module (it is pure math);
- *  - shared/ports importing adapters (ports are interfaces; adapters implement them).
+ *  - shared/ports importing adapters (ports are interfaces; adapters implement them);
+ *  - within serving: index/ importing ranking/ or http/, ranking/ importing http/, process/
+ *    importing index/, ranking/ or http/.
  * test/unit/import-rules.test.ts proves each rule fails when violated.
  */
 const DRIVERS = ['kafkajs', 'ioredis', 'fastify', '@fastify/[^/]+', 'pino', 'prom-client', 'testcontainers'];
@@ -48,6 +50,27 @@ module.exports = {
       comment: 'shared/model is pure math over typed arrays: no drivers, adapters or I/O modules.',
       from: { path: '^shared/model/' },
       to: { path: [driverPath, '^shared/(adapters|observability|config)/', ioBuiltins] },
+    },
+    {
+      name: 'serving-index-not-to-ranking',
+      severity: 'error',
+      comment: 'Serving by stage: what is loaded (index/) never depends on how a request ranks.',
+      from: { path: '^services/serving/index/' },
+      to: { path: '^services/serving/(ranking|http)/' },
+    },
+    {
+      name: 'serving-ranking-not-to-http',
+      severity: 'error',
+      comment: 'Serving by stage: ranking knows nothing of HTTP (routes call it, not the reverse).',
+      from: { path: '^services/serving/ranking/' },
+      to: { path: '^services/serving/http/' },
+    },
+    {
+      name: 'serving-process-alone',
+      severity: 'error',
+      comment: 'Serving by stage: the process plumbing (process/) imports neither index/ nor ranking/.',
+      from: { path: '^services/serving/process/' },
+      to: { path: '^services/serving/(index|ranking|http)/' },
     },
     {
       name: 'ports-are-interfaces',

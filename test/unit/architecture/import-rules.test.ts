@@ -100,4 +100,41 @@ describe('import rules (npm run lint)', () => {
       }),
     ).toEqual(['no-circular']);
   });
+
+  it('fail on serving stages importing against the pipeline: index -> ranking, ranking -> http, process -> index', () => {
+    expect(
+      violations({
+        'services/serving/ranking/blend.ts': 'export const blend = 1;\n',
+        'services/serving/http/routes.ts': 'export const routes = 1;\n',
+        'services/serving/index/items.ts': 'export const items = 1;\n',
+        'services/serving/index/sync.ts':
+          "import { blend } from '../ranking/blend.ts';\nexport const s = blend;\n",
+      }),
+    ).toEqual(['serving-index-not-to-ranking']);
+    expect(
+      violations({
+        'services/serving/http/routes.ts': 'export const routes = 1;\n',
+        'services/serving/ranking/rank.ts':
+          "import { routes } from '../http/routes.ts';\nexport const r = routes;\n",
+      }),
+    ).toEqual(['serving-ranking-not-to-http']);
+    expect(
+      violations({
+        'services/serving/index/items.ts': 'export const items = 1;\n',
+        'services/serving/process/metrics.ts':
+          "import { items } from '../index/items.ts';\nexport const m = items;\n",
+      }),
+    ).toEqual(['serving-process-alone']);
+    // The intended direction passes: ranking -> index, ranking -> process, http -> ranking.
+    expect(
+      violations({
+        'services/serving/index/items.ts': 'export const items = 1;\n',
+        'services/serving/process/pacer.ts': 'export const pacer = 1;\n',
+        'services/serving/ranking/rank.ts':
+          "import { items } from '../index/items.ts';\nimport { pacer } from '../process/pacer.ts';\nexport const r = items + pacer;\n",
+        'services/serving/http/routes.ts':
+          "import { r } from '../ranking/rank.ts';\nexport const routes = r;\n",
+      }),
+    ).toEqual([]);
+  });
 });
