@@ -1,4 +1,5 @@
 import { selectTopK } from '../../../shared/model/topk.ts';
+import { SOURCES, type Source } from './blend.ts';
 
 /**
  * A request's ranking as kept for paging: item positions, scores and source codes in typed arrays
@@ -31,6 +32,11 @@ export class Ranking {
 
   get length(): number {
     return this.positions.length;
+  }
+
+  /** The item id at a position (the index's). */
+  idAt(position: number): string {
+    return this.#idAt(position);
   }
 
   /** Entries in final order so far (for tests). */
@@ -84,6 +90,17 @@ export class Ranking {
   }
 
   /** A new ranking of the entries `keep` says to keep, in final order (sorts everything first). */
+  /** At most `maxPerCategory` items of any one category, in rank order (maxPerCategory). */
+  diversified(maxPerCategory: number, categoriesOf: (position: number) => readonly string[]): Ranking {
+    const used = new Map<string, number>();
+    return this.filter((p) => {
+      const categories = categoriesOf(p);
+      if (categories.some((c) => (used.get(c) ?? 0) >= maxPerCategory)) return false;
+      for (const c of categories) used.set(c, (used.get(c) ?? 0) + 1);
+      return true;
+    });
+  }
+
   filter(keep: (position: number, index: number) => boolean): Ranking {
     this.sortTo();
     const kept: number[] = [];
@@ -106,4 +123,23 @@ export class Ranking {
 function permute(a: Int32Array | Float32Array | Uint8Array, from: number, order: Int32Array): void {
   const copy = a.slice(from);
   for (let j = 0; j < order.length; j++) a[from + j] = copy[order[j] as number] as number;
+}
+
+/** The items of a ranking from `offset`, at most `k`, best first (ties by item id). */
+export function pageOf(
+  ranking: Ranking,
+  offset: number,
+  k: number,
+): { itemId: string; score: number; source: Source }[] {
+  const end = Math.min(ranking.length, offset + k);
+  ranking.sortTo(end);
+  const out: { itemId: string; score: number; source: Source }[] = [];
+  for (let j = offset; j < end; j++) {
+    out.push({
+      itemId: ranking.idAt(ranking.positions[j] as number),
+      score: ranking.scores[j] as number,
+      source: SOURCES[ranking.sources[j] as number] as Source,
+    });
+  }
+  return out;
 }
