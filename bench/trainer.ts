@@ -1,4 +1,7 @@
 import type { ModelName } from '../shared/model/registry.ts';
+import { defaultConfig } from '../shared/config/defaults.ts';
+
+const DEFAULT_WINDOW = defaultConfig().model.session.window;
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -273,6 +276,7 @@ export async function runTrainerBench(options: TrainerBenchOptions): Promise<Ben
   const mfCount = Math.max(50_000, Math.round(1_000_000 * options.scale));
   const mf = await throughput(options, 'mf', mfCount);
   const neumf = await throughput(options, 'neumf', Math.max(20_000, Math.round(200_000 * options.scale)));
+  const session = await throughput(options, 'session', mfCount);
   const p99 = await freshness(options);
   return [
     {
@@ -294,6 +298,12 @@ export async function runTrainerBench(options: TrainerBenchOptions): Promise<Ben
       unit: 'events/s',
       target: { op: '>=', value: TRAINER_TARGETS.neumfEventsPerSecond },
       note: `4 negatives per event; ${Math.round(neumf.perSecond).toLocaleString('en-US')}/s with the ${neumf.startupSeconds.toFixed(1)} s start-up`,
+    },
+    {
+      name: 'Session consumer group, Kafka to Redis, sustained',
+      value: session.sustained,
+      unit: 'events/s',
+      note: `window ${DEFAULT_WINDOW} (a pair weight per previous item, both ways), per-device sessions; reported without target`,
     },
     {
       name: 'Freshness p99 at 10,000 events/s (produced to row written)',

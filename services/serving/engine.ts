@@ -48,7 +48,7 @@ export class ServingEngine {
   readonly neumf: NeumfScorer | undefined;
   readonly guard: StoreGuard;
   readonly popular: PopularCache;
-  /** The session signal's lists (undefined when model.session.enabled is false). */
+  /** The session signal's lists (undefined when trainer.models has no `session`). */
   readonly transitions: TransitionIndex | undefined;
   readonly recommender: Recommender;
   readonly store: ModelStore;
@@ -118,7 +118,8 @@ export class ServingEngine {
       ttlMs: Math.max(1_000, config.serving.refreshMs * 4),
     });
     const session = config.model.session;
-    this.transitions = session.enabled ? new TransitionIndex(this.index, syncStore, this.#logger) : undefined;
+    const useSession = config.trainer.models.includes('session');
+    this.transitions = useSession ? new TransitionIndex(this.index, syncStore, this.#logger) : undefined;
     const contextEncoder = new ContextEncoder(config.model.context);
     this.recommender = new Recommender({
       index: this.index,
@@ -135,7 +136,7 @@ export class ServingEngine {
         ...(config.model.mf.context
           ? { context: { encoder: contextEncoder, crosses: config.model.context.crosses } }
           : {}),
-        ...(session.enabled ? { session: { encoder: contextEncoder, by: session.by } } : {}),
+        ...(useSession ? { session: { encoder: contextEncoder, by: session.by } } : {}),
       }),
       encoder: contextEncoder,
       candidates: config.serving.candidates,

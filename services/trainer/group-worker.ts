@@ -22,7 +22,6 @@ import type { EventCodec } from '../../shared/schemas/index.ts';
 import { WindowedCap } from '../../shared/model/windowed-cap.ts';
 import { decodeBatch, type BatchEvent } from './decode.ts';
 import { PrequentialWindow, type TrainerMetrics } from './metrics.ts';
-import { SessionLearner } from './session-learner.ts';
 import type { ModelTrainer, Prefetched, TrainStats } from './model-trainer.ts';
 
 /** Per-user event counters of a model: `events:<model>` -> userId -> count. */
@@ -36,7 +35,7 @@ export interface GroupWorkerDeps {
   readonly metrics: TrainerMetrics;
   readonly logger: Logger;
   readonly trainer: ModelTrainer;
-  /** The first model also writes what serving reads: histories, popularity and the session signal. */
+  /** The first model also writes what serving reads: histories and popularity. */
   readonly primary: boolean;
   /** Called when the consumer stopped on a non-retriable error. */
   readonly onFatal: (error: unknown) => void;
@@ -90,18 +89,12 @@ export class GroupWorker {
   #failures = 0;
   /** Per-partition cap on events per user per minute of event time (trainer.userEventsPerMinute). */
   readonly #caps = new Map<number, WindowedCap>();
-  /** The session signal (the primary group only, when model.session.enabled). */
-  readonly #session: SessionLearner | undefined;
 
   constructor(deps: GroupWorkerDeps) {
     this.#deps = deps;
     this.groupId = `${deps.config.trainer.groupPrefix}-${deps.trainer.name}`;
     this.#log = deps.logger.child({ component: 'trainer', model: deps.trainer.name, groupId: this.groupId });
     this.#context = new ContextEncoder({ fields: deps.config.model.context.fields });
-    this.#session =
-      deps.primary && deps.config.model.session.enabled
-        ? new SessionLearner(deps.config.model.session, deps.config.model.context)
-        : undefined;
   }
 
   get healthy(): boolean {
@@ -127,7 +120,6 @@ export class GroupWorker {
           await this.#flush();
           await this.#settle();
           await trainer.onAssign();
-          this.#session?.clear();
           this.#caps.clear(); // the partitions continue from the stored offsets: count afresh
           const stored = await store.getOffsets(this.groupId);
           this.#log.info(
@@ -232,10 +224,6 @@ export class GroupWorker {
       // bad record is written once, not once per model (at least once: a retried batch sends
       // them again). The others count them all the same.
       if (dead.length > 0 && this.#deps.primary) await eventLog.deadLetter(dead);
-      if (this.#session !== undefined) {
-        await this.#session.load(this.#deps.store, events);
-        this.#session.observe(events);
-      }
       stats = await trainer.train(events, this.#now(), prefetched);
     } catch (error) {
       // Nothing of this batch is marked processed: it comes back. Batches trained before it are
@@ -290,7 +278,7 @@ export class GroupWorker {
     const now = this.#now();
     const events = pending.flatMap((p) => p.events);
     const model = this.#deps.trainer.writes(now);
-    let write: CommitBatch = {
+    const write: CommitBatch = {
       ...model.writes,
       offsets: pending.map((p) => p.advance),
       counters: [
@@ -300,13 +288,7 @@ export class GroupWorker {
       ],
       ...(this.#deps.primary ? this.#servingData(events) : {}),
     };
-    const session = this.#session?.writes();
-    if (session !== undefined)
-      write = {
-        ...write,
-        ...(session.transitions === undefined ? {} : { transitions: session.transitions }),
-        history: [...(write.history ?? []), ...session.history],
-      };
+
     this.#writing = true;
     this.#inflight = this.#write(write, pending, model.done).finally(() => (this.#writing = false));
   }
@@ -346,7 +328,6 @@ export class GroupWorker {
       );
       void this.#serialize(async () => {
         this.#deps.trainer.discard(true);
-        this.#session?.clear();
         this.#caps.clear(); // what they counted is read again
         const all = [...pending, ...this.#pending];
         this.#pending = [];
@@ -357,7 +338,6 @@ export class GroupWorker {
     }
     this.#failures = 0;
     done();
-    this.#session?.committed();
     this.#writes++;
     // What gathered while this write was in flight goes next (after whatever runs now).
     if (this.#pending.length > 0) void this.#serialize(() => this.#flush());
@@ -433,7 +413,6 @@ export class GroupWorker {
     this.#pending = [];
     this.#pendingRecords = 0;
     this.#deps.trainer.discard(true);
-    this.#session?.clear();
     this.#caps.clear(); // what they counted is read again
     this.#seekBack(pending, new Map(), alsoFrom);
     if (!isRetriable(error)) return;

@@ -11,43 +11,43 @@ import type { BatchEvent } from './decode.ts';
 import { UserHistories } from './user-histories.ts';
 
 /**
- * The session signal in the trainer: each event is paired with the previous items of its session
- * by the rule the offline `session` model learns with (pairWithPrevious), and the pair weights go
- * into the batch's write, added to the store's transition lists (ModelStore transitions).
+ * The session signal's learning: each event is paired with the previous items of its session by
+ * the rule the offline `session` model learns with (pairWithPrevious); the pair weights and the
+ * session's new items are what a write adds (ModelStore transitions and history lists).
  *
- * A session is the user's, split by the `model.session.by` context fields (sessionKey: default
- * the device, `<user>\u001fdevice=mobile`): a phone's visit and a desktop's are two sessions. Its
- * previous items are its stored history plus the batch's own events: the user's history (which
- * the primary group writes in the same commit) when the event has none of those fields, else the
- * session's own list, which this learner appends to in the same commit. A replay from the stored
- * offsets finds every list as the commit before left it, so it pairs every event as the first
- * run did.
+ * A session is the user's, split by the `model.session.by` context fields (sessionKey: by default
+ * the device): a phone's visit and a desktop's are two sessions. Each session's latest items are a
+ * list of its own in the store, which only this learner writes, in the same commit as the pair
+ * weights and its group's offsets; a replay from the stored offsets finds every list as the commit
+ * before left it, so it pairs every event as the first run did.
  */
 export class SessionLearner {
   readonly #config: RecsysConfig['model']['session'];
   readonly #encoder: ContextEncoder;
-  readonly #histories: UserHistories;
+  readonly #lists: UserHistories;
   /** Pair weights learnt since the last `writes`, by `<item>\0<neighbour>`. */
   #sums = new Map<string, number>();
-  /** Items to append to split sessions' lists since the last `writes` (the user's own list is written elsewhere). */
+  /** Items appended to sessions' lists since the last `writes`. */
   #appends = new Map<string, string[]>();
-  /** Session keys of the events of `load`, reused by `observe`. */
+  /** Session keys of events seen by `load`, reused by `observe`. */
   #keys = new WeakMap<BatchEvent, string>();
 
   constructor(config: RecsysConfig['model']['session'], context: RecsysConfig['model']['context']) {
     this.#config = config;
     this.#encoder = new ContextEncoder(context);
-    this.#histories = new UserHistories(config.window);
+    this.#lists = new UserHistories(config.window);
+  }
+
+  /** Lists held (sessions read or started). */
+  get size(): number {
+    return this.#lists.size;
   }
 
   /** Reads the stored lists of the batch's sessions not held yet. */
   async load(store: ModelStore, events: readonly BatchEvent[]): Promise<void> {
-    // The user's own list too, always: it takes every event of the user (the primary group
-    // writes them all), so it must be held from the user's first event on, or a later read
-    // could miss events whose write is still in flight.
-    await this.#histories.load(
+    await this.#lists.load(
       store,
-      events.flatMap((e) => [e.event.userId, this.#keyOf(e)]),
+      events.map((e) => this.#keyOf(e)),
     );
   }
 
@@ -55,24 +55,20 @@ export class SessionLearner {
   observe(events: readonly BatchEvent[]): void {
     for (const e of events) {
       if (!(e.weight > 0)) continue; // as in the history serving reads
-      const { userId, itemId } = e.event;
+      const itemId = e.event.itemId;
       const key = this.#keyOf(e);
-      pairWithPrevious(this.#histories.list(key), itemId, e.weight, this.#config, (before, w) => {
+      pairWithPrevious(this.#lists.list(key), itemId, e.weight, this.#config, (before, w) => {
         this.#add(before, itemId, w);
         this.#add(itemId, before, w);
       });
-      this.#histories.add(key, itemId);
-      if (key !== userId) {
-        // The user's own list takes every event too (as the primary group's history write does).
-        this.#histories.add(userId, itemId);
-        const list = this.#appends.get(key);
-        if (list === undefined) this.#appends.set(key, [itemId]);
-        else list.push(itemId);
-      }
+      this.#lists.add(key, itemId);
+      const list = this.#appends.get(key);
+      if (list === undefined) this.#appends.set(key, [itemId]);
+      else list.push(itemId);
     }
   }
 
-  /** The pair weights and split sessions' items learnt since the last call. */
+  /** The pair weights and the sessions' new items learnt since the last call. */
   writes(): { transitions?: TransitionWrites; history: HistoryAppend[] } {
     const increments: TransitionIncrement[] = [];
     for (const [key, by] of this.#sums) {
@@ -90,12 +86,12 @@ export class SessionLearner {
 
   /** A write went through. */
   committed(): void {
-    this.#histories.committed();
+    this.#lists.committed();
   }
 
   /** After a failed or fenced write, or new partitions: everything is read again. */
   clear(): void {
-    this.#histories.clear();
+    this.#lists.clear();
     this.#sums = new Map();
     this.#appends = new Map();
   }

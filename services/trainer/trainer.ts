@@ -8,6 +8,7 @@ import { GroupWorker } from './group-worker.ts';
 import { startOpsServer } from './http.ts';
 import { createTrainerMetrics, initTrainerSeries } from './metrics.ts';
 import { MfTrainer } from './mf-trainer.ts';
+import { SessionTrainer } from './session-trainer.ts';
 import type { ModelTrainer } from './model-trainer.ts';
 
 export interface TrainerDeps {
@@ -131,6 +132,7 @@ const TRAINERS: Record<
   }) => Promise<ModelTrainer>
 > = {
   mf: async ({ config, store }) => new MfTrainer({ config, store }),
+  session: async ({ config, store }) => new SessionTrainer({ config, store }),
   neumf: async ({ config, store, metrics, logger }) => {
     const [{ useBackend }, { NeuMfTrainer }] = await Promise.all([
       import('../../shared/model/tf-backend.ts'),

@@ -79,9 +79,9 @@ export function defaultConfig(): Config {
       popularityHalfLifeMs: 7 * 24 * 3_600_000,
       context: { fields: [], crosses: ['device'] },
       // A window of 10 rather than the offline 20: each pair is a store write, and on MovieLens
-      // 100K (prequential) 10 keeps nearly all of the signal (docs/evaluation.md).
+      // 100K (prequential) 10 keeps nearly all of the signal (docs/evaluation.md). Learnt by the
+      // `session` model (trainer.models), in its own consumer group.
       session: {
-        enabled: true,
         window: 10,
         decay: 0.9,
         recent: 10,
@@ -119,7 +119,7 @@ export function defaultConfig(): Config {
       },
     },
     trainer: {
-      models: ['mf', 'neumf'],
+      models: ['mf', 'neumf', 'session'],
       groupPrefix: 'recsys-trainer',
       metricsHost: '127.0.0.1',
       metricsPort: 9464,

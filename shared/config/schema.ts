@@ -177,12 +177,11 @@ export const ConfigSchema = Type.Object(
         ),
         /**
          * The session signal (shared/model/item-transitions.ts): item-to-item transitions the
-         * trainer learns per event and serving scores from a user's latest items.
+         * `session` model (in trainer.models) learns per event and serving scores from a
+         * session's latest items.
          */
         session: Type.Object(
           {
-            /** Learn and serve it (false: the trainer writes no transitions, serving has no session source). */
-            enabled: Type.Boolean(),
             /** Previous events of the user each event is paired with (each pair is one store write). */
             window: Type.Integer({ minimum: 1, maximum: 100 }),
             /** Weight of a pair d events apart: decay^(d-1). */

@@ -65,9 +65,11 @@ export interface ContextKeys {
 }
 
 /**
- * Whose session an event or a request belongs to: the user, split by the `by` fields that have a
- * value (`<user>\u001fdevice=mobile`), or the user alone when none has. A phone's visit and a desktop's
- * are two sessions: what the user just did on the other device says little about this one.
+ * Whose session an event or a request belongs to, as the key of its list of latest items: the
+ * user, split by the `by` fields that have a value (`<user>` U+001F `device=mobile`; `<user>`
+ * U+001F alone when none has). A phone's visit and a desktop's are two sessions: what the user
+ * just did on the other device says little about this one. U+001F cannot occur in an id
+ * (shared/schemas/limits.ts), so no session's list is a user's history list.
  */
 export function sessionKey(
   encoder: ContextEncoder,
@@ -82,8 +84,7 @@ export function sessionKey(
     const value = encoder.value(field, context, timeMs);
     if (value !== '?') parts.push(`${field}=${value}`);
   }
-  // U+001F cannot occur in an id (shared/schemas/limits.ts): no user's id is another's session.
-  return parts.length === 0 ? userId : `${userId}\u001f${parts.join('|')}`;
+  return `${userId}\u001f${parts.join('|')}`;
 }
 
 /**

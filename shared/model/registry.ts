@@ -5,7 +5,7 @@
  * the trainer's factory) reads it; adding a model starts here (docs/architecture.md, "Adding a
  * model").
  */
-export const MODEL_NAMES = ['mf', 'neumf'] as const;
+export const MODEL_NAMES = ['mf', 'neumf', 'session'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /** Hybrid MF's row tables. */
@@ -54,6 +54,14 @@ export const MODELS: Readonly<Record<ModelName, ModelDescriptor>> = {
     evicted: [NEUMF_TABLES.gmfUser, NEUMF_TABLES.mlpUser, NEUMF_TABLES.gmfItem, NEUMF_TABLES.mlpItem],
     changes: 'neumf',
     dense: true,
+  },
+  // The session signal (item-item transitions, item-transitions.ts): no rows, its own lists.
+  session: {
+    name: 'session',
+    tables: [],
+    evicted: [],
+    changes: 'transitions',
+    dense: false,
   },
 };
 

@@ -1,4 +1,3 @@
-import type { ModelName } from '../../../shared/model/registry.ts';
 import { QUALITY_COUNTER, qualityFields } from '../../../shared/model/quality.ts';
 import type { ModelStore } from '../../../shared/ports/index.ts';
 import { NEUMF_SHARE } from './blend.ts';
@@ -50,7 +49,7 @@ export class ModelQuality {
   }
 
   /** HR@10 of a model over the window (or since the start), undefined below MIN_TRIALS. */
-  hitRate(model: ModelName): number | undefined {
+  hitRate(model: 'mf' | 'neumf'): number | undefined {
     const last = this.#snapshots.at(-1);
     if (last === undefined) return undefined;
     const first = this.#snapshots[0] as Snapshot;

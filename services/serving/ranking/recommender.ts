@@ -44,7 +44,7 @@ export interface RecommenderOptions {
   readonly neumfShare?: () => number;
   /** Events MF has learnt (the version in modelVersion; default: the index's change count). */
   readonly learnt?: () => number;
-  /** The session signal's lists (undefined: no session source, model.session.enabled false). */
+  /** The session signal's lists (undefined: no session source, trainer.models has no `session`). */
   readonly transitions?: TransitionIndex;
   /** How a session query is formed and weighed (config model.session). */
   readonly session?: { readonly recent: number; readonly recentDecay: number; readonly weight: number };

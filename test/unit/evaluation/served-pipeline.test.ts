@@ -10,7 +10,10 @@ const data = { name: 'demo', events: world.events, items: world.items, users: wo
 const config = (context: boolean) =>
   loadConfig({
     env: {},
-    overrides: { trainer: { models: ['mf'], metricsPort: 0, flushMs: 0 }, model: { mf: { context } } },
+    overrides: {
+      trainer: { models: ['mf', 'session'], metricsPort: 0, flushMs: 0 },
+      model: { mf: { context } },
+    },
   });
 
 describe('the served pipeline on the demo world', () => {

@@ -277,7 +277,7 @@ describe('context', () => {
     });
     const top = async (h: Harness) => (await recommend(h, { userId: 'u', k: 3 })).items;
     for (const enabled of [true, false]) {
-      const h = await harness({ config: { model: { session: { enabled } } } });
+      const h = await harness({ config: { trainer: { models: enabled ? ['mf', 'session'] : ['mf'] } } });
       // Transitions first: the list names items the index learns of afterwards.
       await h.store.commit(follows('comedy-2', 5));
       await h.engine.refreshOnce();
@@ -302,7 +302,7 @@ describe('context', () => {
   it("starts a session query from the latest items on the request's device", async () => {
     const items: Record<string, RowValue> = { x: row([0, 0, 1, 0], 0, 50), m: row([0, 0, 1, 0], 0, 50) };
     for (let i = 0; i < 5; i++) items[`drama-${i}`] = row([1, 0, 0, 0.01 * i], 0, 50);
-    const h = await harness();
+    const h = await harness({ config: { trainer: { models: ['mf', 'session'] } } });
     await seedModel(h.store, {
       items,
       users: { u: row([0, 0, 0, 1], 0, 40) },

@@ -58,9 +58,12 @@ const EXPECTED = {
 };
 
 const run = (store: MemoryModelStore, records: typeof EVENTS) =>
-  trainUntilConsumed({ trainer: { models: ['mf'] }, model: { session: SESSION } }, store, records, [
-    'recsys-trainer-mf',
-  ]);
+  trainUntilConsumed(
+    { trainer: { models: ['mf', 'session'] }, model: { session: SESSION } },
+    store,
+    records,
+    ['recsys-trainer-mf', 'recsys-trainer-session'],
+  );
 
 describe('the session signal in the trainer', () => {
   it('learns the pair weights of the offline rule and commits them with the batch', async () => {
@@ -89,40 +92,25 @@ describe('the session signal in the trainer', () => {
       click('u1', 'b', 2, 'mobile'),
       click('u1', 'y', 3),
     ]);
-    // b pairs with a (the phone's previous item), never with x; y with the user's latest two (b, x).
+    // b pairs with a (the phone's previous item), never with x; y (no device) is the first item
+    // of the user's device-less session.
     expect(await store.getTransitions(['a', 'b', 'x', 'y'])).toEqual([
       { degree: 1, neighbors: [{ itemId: 'b', weight: 1 }] },
-      {
-        degree: 2,
-        neighbors: [
-          { itemId: 'y', weight: 1 },
-          { itemId: 'a', weight: 1 },
-        ],
-      },
-      { degree: 0.5, neighbors: [{ itemId: 'y', weight: 0.5 }] },
-      {
-        degree: 1.5,
-        neighbors: [
-          { itemId: 'b', weight: 1 },
-          { itemId: 'x', weight: 0.5 },
-        ],
-      },
+      { degree: 1, neighbors: [{ itemId: 'a', weight: 1 }] },
+      undefined,
+      undefined,
     ]);
-    expect(await store.getHistories(['u1', 'u1\u001fdevice=mobile', 'u1\u001fdevice=desktop'])).toEqual([
-      ['a', 'x', 'b', 'y'],
-      ['a', 'b'],
-      ['x'],
-    ]);
+    // Each session's list is its own; the user's history (what serving filters) has every event.
+    expect(
+      await store.getHistories(['u1', 'u1\u001fdevice=mobile', 'u1\u001fdevice=desktop', 'u1\u001f']),
+    ).toEqual([['a', 'x', 'b', 'y'], ['a', 'b'], ['x'], ['y']]);
   });
 
-  it('learns nothing when turned off', async () => {
+  it('learns nothing without the session model', async () => {
     const store = new MemoryModelStore();
-    await trainUntilConsumed(
-      { trainer: { models: ['mf'] }, model: { session: { ...SESSION, enabled: false } } },
-      store,
-      EVENTS,
-      ['recsys-trainer-mf'],
-    );
+    await trainUntilConsumed({ trainer: { models: ['mf'] }, model: { session: SESSION } }, store, EVENTS, [
+      'recsys-trainer-mf',
+    ]);
     expect(await store.getTransitions(['a', 'b', 'c'])).toEqual([undefined, undefined, undefined]);
   });
 });
