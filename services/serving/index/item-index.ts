@@ -7,14 +7,12 @@ import { initialVector } from '../../../shared/model/random.ts';
 import { selectTopK, selectTopKOf, type TopKResult } from '../../../shared/model/topk.ts';
 import { PackedLists } from '../../../shared/model/packed-lists.ts';
 import type { CatalogRecord, Row } from '../../../shared/ports/index.ts';
-import { AnnIndex, DEFAULT_ANN_PARAMS, type AnnParams } from './ann-index.ts';
+import type { AnnParams } from './ann-index.ts';
 import type { AnnShare } from './ann-share.ts';
+import { ItemAnn } from './item-ann.ts';
 
 const HIDDEN = 1;
 const DELETED = 2;
-
-/** Ids of a shared build translated between two turns of the event loop. */
-const ADOPT_CHUNK = 50_000;
 
 export interface ItemIndexOptions {
   /** MF dimension, seed and initial spread: a row the trainer never wrote starts as it would. */
@@ -68,24 +66,8 @@ export class ItemIndex {
   readonly #featureKeys: string[] = [];
   #featureRows = new Float32Array(0);
   readonly #byCategory = new Map<string, Set<number>>();
-  #ann: AnnIndex | undefined;
-  /** Positions from here on are not in the ANN index (added after its snapshot): searched exactly. */
-  #annNewFrom = 0;
-  /**
-   * Items changed since the ANN snapshot, with the time of the change: searched exactly, next to
-   * the ANN results. Tracked while an index exists or is building, and (for adopting a shared
-   * build) once the first full load is done.
-   */
-  readonly #annDirty = new Map<number, number>();
-  #annBuild: Promise<void> | undefined;
-  #trackChanges = false;
-  /** HNSW builds this index completed. */
-  annBuilds = 0;
-  /** The shared build in use (its id), so that one is adopted once. */
-  #adopted: string | undefined;
-  /** The last shared build this index tried to adopt, and whether it is adopting one now. */
-  #triedBuild: string | undefined;
-  #adopting = false;
+  /** The HNSW index over a snapshot of the vectors, and what changed since (item-ann.ts). */
+  readonly #ann: ItemAnn;
   /** Scratch of #recompute and of the query builders. */
   #scratch = new Float32Array(0);
   readonly #query: Float32Array;
@@ -97,6 +79,7 @@ export class ItemIndex {
     this.#stride = this.#dots.width;
     this.#query = new Float32Array(this.#stride);
     this.#grow(1_024);
+    this.#ann = new ItemAnn(this, options);
   }
 
   get size(): number {
@@ -105,7 +88,7 @@ export class ItemIndex {
 
   /** True while MF candidates come from the ANN index. */
   get annActive(): boolean {
-    return this.#ann !== undefined;
+    return this.#ann.active;
   }
 
   indexOf(id: string): number {
@@ -335,17 +318,14 @@ export class ItemIndex {
       const scores = this.#dots.gather(this.#queryOf(query, withBias), positions, positions.length);
       return selectTopKOf(scores, positions, k, positions.length, skip);
     }
-    const ann = this.#ann;
-    if (ann === undefined) {
+    // A margin for items the filter drops (a user's seen items, exclusions): k + 128, not 4k, which
+    // at k = 200 made every search ask a million-item graph for 800 neighbours.
+    const found = this.#ann.candidates(query, Math.max(k + 128, 100), withBias);
+    if (found === undefined) {
       // Exact: a SIMD scan of the whole matrix, then the best k that pass the filter.
       if (this.size === 0 || k <= 0) return { indices: new Int32Array(0), scores: new Float32Array(0) };
       return this.#dots.top(this.#queryOf(query, withBias), this.size, k, skip);
     }
-    // A margin for items the filter drops (a user's seen items, exclusions): k + 128, not 4k, which
-    // at k = 200 made every search ask a million-item graph for 800 neighbours.
-    const found = new Set<number>(ann.search(query, Math.max(k + 128, 100), withBias));
-    for (const p of this.#annDirty.keys()) found.add(p);
-    for (let p = this.#annNewFrom; p < this.size; p++) found.add(p);
     return this.top(query, k, skip, found, withBias);
   }
 
@@ -365,12 +345,10 @@ export class ItemIndex {
     const query = this.#queryOf(this.vector(position), false);
     let positions: Int32Array | undefined;
     let dots: Float32Array;
-    if (this.#ann === undefined) {
+    const found = this.#ann.candidates(this.vector(position), Math.max(8 * k, 200), false);
+    if (found === undefined) {
       dots = this.#dots.scan(query, this.size);
     } else {
-      const found = new Set<number>(this.#ann.search(this.vector(position), Math.max(8 * k, 200), false));
-      for (const p of this.#annDirty.keys()) found.add(p);
-      for (let p = this.#annNewFrom; p < this.size; p++) found.add(p);
       positions = Int32Array.from(found);
       dots = this.#dots.gather(query, positions, positions.length);
     }
@@ -385,141 +363,43 @@ export class ItemIndex {
       : selectTopKOf(cosines, positions, k, n, exclude);
   }
 
-  /**
-   * Builds (or rebuilds) the ANN index over a snapshot when the catalog is above the threshold,
-   * in a worker; requests keep using the previous index (or exact scans) until it is ready.
-   */
+  /** The item biases of positions [0, count) (a copy). */
+  biases(count: number): Float32Array {
+    return this.#biases.slice(0, count);
+  }
+
+  /** Builds (or rebuilds) the ANN index when the catalog is above the threshold (ItemAnn.rebuild). */
   rebuildAnn(force = false): Promise<void> {
-    if (this.#annBuild !== undefined) return this.#annBuild;
-    if (this.size <= this.#options.annThreshold && !force) {
-      this.#ann?.close();
-      this.#ann = undefined;
-      this.#adopted = undefined;
-      return Promise.resolve();
-    }
-    const share = this.#options.annShare;
-    if (share !== undefined && !share.builder) return Promise.resolve();
-    const count = this.size;
-    const snapshotAt = Date.now();
-    const vectors = new Float32Array(count * this.dim);
-    for (let p = 0; p < count; p++) vectors.set(this.vector(p), p * this.dim);
-    const biases = this.#biases.slice(0, count);
-    const params = this.#options.annParams ?? DEFAULT_ANN_PARAMS;
-    const folder = share?.newBuildDir();
-    this.#annBuild = AnnIndex.build(vectors, biases, count, this.dim, params, folder?.dir)
-      .then((ann) => {
-        if (share !== undefined && folder !== undefined) {
-          const ids = this.#ids.slice(0, count);
-          // Items changed while it was building are not in it: adopters search them exactly too.
-          const changed: string[] = [];
-          for (const [p, at] of this.#annDirty) if (at >= snapshotAt && p < count) changed.push(this.idAt(p));
-          share.publish({ id: folder.id, count, dim: this.dim, snapshotAt }, ids, changed);
-          this.#adopted = folder.id;
-        }
-        this.#activate(ann, count, snapshotAt);
-        this.annBuilds++;
-      })
-      .finally(() => {
-        this.#annBuild = undefined;
-      });
-    return this.#annBuild;
+    return this.#ann.rebuild(force);
   }
 
-  /**
-   * Maps the shared build another process (or this one before a restart) published, when it is
-   * newer than the one in use. Its keys are translated by item id, in chunks between which requests
-   * run (a million ids take a few hundred milliseconds); items it does not have, and the ones
-   * changed since its snapshot, are searched exactly. Resolves true when it adopted one.
-   */
-  async adoptSharedAnn(): Promise<boolean> {
-    const share = this.#options.annShare;
-    if (
-      share === undefined ||
-      this.#adopting ||
-      this.#annBuild !== undefined ||
-      this.size <= this.#options.annThreshold
-    )
-      return false;
-    const info = share.current();
-    if (info === undefined || info.id === this.#adopted || info.id === this.#triedBuild) return false;
-    // Tried once: a build that cannot be mapped (removed, truncated, another dimension) is not
-    // retried at every refresh; the next published build is.
-    this.#triedBuild = info.id;
-    if (info.dim !== this.dim)
-      throw new Error(`the shared build ${info.id} has dimension ${info.dim}, this process ${this.dim}`);
-    this.#adopting = true;
-    try {
-      const files = await share.files(info);
-      const positions = new Int32Array(info.count);
-      for (let from = 0; from < info.count; from += ADOPT_CHUNK) {
-        const to = Math.min(info.count, from + ADOPT_CHUNK);
-        for (let key = from; key < to; key++) positions[key] = this.indexOf(files.ids[key] as string);
-        await new Promise((resolve) => setImmediate(resolve));
-      }
-      if (this.#annBuild !== undefined) return false; // this process started building meanwhile
-      const ann = AnnIndex.open(
-        files.index,
-        info.count,
-        this.dim,
-        this.#options.annParams ?? DEFAULT_ANN_PARAMS,
-        positions,
-      );
-      const now = Date.now();
-      const newFrom = this.size;
-      const covered = new Uint8Array(newFrom);
-      for (const p of positions) if (p >= 0) covered[p] = 1;
-      this.#activate(ann, newFrom, info.snapshotAt);
-      for (let p = 0; p < newFrom; p++) if (covered[p] === 0) this.#annDirty.set(p, now);
-      for (const id of files.changed) {
-        const p = this.indexOf(id);
-        if (p >= 0) this.#annDirty.set(p, now);
-      }
-      this.#adopted = info.id;
-      return true;
-    } finally {
-      this.#adopting = false;
-    }
+  /** Maps a newer shared build (ItemAnn.adoptShared); resolves true when it adopted one. */
+  adoptSharedAnn(): Promise<boolean> {
+    return this.#ann.adoptShared();
   }
 
-  /**
-   * With a shared build: from now on (the first full load is done), changes are remembered, so
-   * that the ones after a build's snapshot are searched exactly once it is adopted.
-   */
+  /** With a shared build: from now on (the first full load is done), changes are remembered. */
   trackChanges(): void {
-    if (this.#options.annShare !== undefined) this.#trackChanges = true;
-  }
-
-  /** Puts an index in use: positions from `newFrom` are not in it, nor changes from `snapshotAt` on. */
-  #activate(ann: AnnIndex, newFrom: number, snapshotAt: number): void {
-    this.#ann?.close();
-    this.#ann = ann;
-    this.#annNewFrom = newFrom;
-    for (const [p, at] of this.#annDirty) if (at < snapshotAt) this.#annDirty.delete(p);
+    this.#ann.trackChanges();
   }
 
   /** Items changed since the ANN snapshot (large: time to rebuild). */
   get annDirty(): number {
-    return this.#annDirty.size;
+    return this.#ann.dirty;
   }
 
-  /**
-   * True when rebuildAnn has work to do: the catalog crossed the threshold (either way), or more
-   * than `dirtyShare` of the items (at least 1,000) changed since the index was built. Changed
-   * items are scored exactly next to the index until then, so a rebuild is never urgent, and a
-   * large catalog's build takes minutes of a core: rebuilding on every full reload would keep a
-   * core busy for nothing.
-   */
+  /** HNSW builds this index completed. */
+  get annBuilds(): number {
+    return this.#ann.builds;
+  }
+
+  /** True when rebuildAnn has work to do (ItemAnn.stale). */
   annStale(dirtyShare: number): boolean {
-    if (this.#annBuild !== undefined) return false;
-    if (this.#options.annShare !== undefined && !this.#options.annShare.builder) return false;
-    if (this.size <= this.#options.annThreshold) return this.#ann !== undefined;
-    return this.#ann === undefined || this.#annDirty.size > Math.max(1_000, dirtyShare * this.size);
+    return this.#ann.stale(dirtyShare);
   }
 
   close(): void {
-    this.#ann?.close();
-    this.#ann = undefined;
-    this.#adopted = undefined;
+    this.#ann.close();
   }
 
   #idRow(position: number): Float32Array {
@@ -552,8 +432,7 @@ export class ItemIndex {
     let norm = 0;
     for (let d = 0; d < dim; d++) norm += (out[d] as number) ** 2;
     this.#norms[position] = Math.sqrt(norm);
-    if (this.#ann !== undefined || this.#annBuild !== undefined || this.#trackChanges)
-      this.#annDirty.set(position, Date.now());
+    this.#ann.changed(position);
     this.version++;
   }
 
