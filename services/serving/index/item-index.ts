@@ -1,8 +1,7 @@
 import { MF_TABLES } from '../../../shared/model/registry.ts';
 import { addRowMean } from '../../../shared/model/composite.ts';
-import { ContentIndex } from '../../../shared/model/content-similarity.ts';
+import type { ContentIndex } from '../../../shared/model/content-similarity.ts';
 import { DotScan } from '../../../shared/model/dot-scan.ts';
-import { featuresOf, type Feature, type FeatureSource } from '../../../shared/model/features.ts';
 import { initialVector } from '../../../shared/model/random.ts';
 import { selectTopK, selectTopKOf, type TopKResult } from '../../../shared/model/topk.ts';
 import { PackedLists } from '../../../shared/model/packed-lists.ts';
@@ -10,9 +9,7 @@ import type { CatalogRecord, Row } from '../../../shared/ports/index.ts';
 import type { AnnParams } from './ann-index.ts';
 import type { AnnShare } from './ann-share.ts';
 import { ItemAnn } from './item-ann.ts';
-
-const HIDDEN = 1;
-const DELETED = 2;
+import { ItemCatalog } from './item-catalog.ts';
 
 export interface ItemIndexOptions {
   /** MF dimension, seed and initial spread: a row the trainer never wrote starts as it would. */
@@ -36,12 +33,15 @@ export interface ItemIndexOptions {
  */
 export class ItemIndex {
   readonly dim: number;
-  readonly content = new ContentIndex();
   /** Bumped on every applied change: part of modelVersion. */
   version = 0;
-  /** Bumped on every change of an item's content features. */
-  catalogVersion = 0;
-  readonly #contentListeners: ((position: number) => void)[] = [];
+  /** Flags, categories and the content index (item-catalog.ts). */
+  readonly #catalog = new ItemCatalog();
+  /** Per item: its features' positions and weights (packed: no heap objects per item). */
+  readonly #itemFeatures = new PackedLists();
+  readonly #featurePositions = new Map<string, number>();
+  readonly #featureKeys: string[] = [];
+  #featureRows = new Float32Array(0);
   readonly #options: ItemIndexOptions;
   readonly #positions = new Map<string, number>();
   readonly #ids: string[] = [];
@@ -56,16 +56,6 @@ export class ItemIndex {
   #biases = new Float32Array(0);
   #counts = new Float64Array(0);
   #norms = new Float32Array(0);
-  #flags = new Uint8Array(0);
-  readonly #categories: (readonly string[] | undefined)[] = [];
-  /** Each distinct category list once: items share them (an array per item was heap to mark). */
-  readonly #categoryLists = new Map<string, readonly string[]>();
-  /** Per item: its features' positions and weights (packed: no heap objects per item). */
-  readonly #itemFeatures = new PackedLists();
-  readonly #featurePositions = new Map<string, number>();
-  readonly #featureKeys: string[] = [];
-  #featureRows = new Float32Array(0);
-  readonly #byCategory = new Map<string, Set<number>>();
   /** The HNSW index over a snapshot of the vectors, and what changed since (item-ann.ts). */
   readonly #ann: ItemAnn;
   /** Scratch of #recompute and of the query builders. */
@@ -107,7 +97,6 @@ export class ItemIndex {
     if (position >= this.#capacity) this.#grow(Math.max(1_024, this.#capacity * 2));
     this.#ids.push(id);
     this.#positions.set(id, position);
-    this.#categories.push(undefined);
     const { seed, initStd } = this.#options;
     if (initStd > 0) initialVector(this.#idRow(position), seed, MF_TABLES.item, id, initStd);
     this.#recompute(position);
@@ -128,27 +117,13 @@ export class ItemIndex {
    * not loaded yet (the caller reads them and calls setFeatureRows).
    */
   setCatalog(position: number, record: CatalogRecord | undefined): string[] {
-    if (record !== undefined && this.#sameCatalog(position, record)) return [];
-    for (const category of this.#categories[position] ?? []) this.#byCategory.get(category)?.delete(position);
+    const features = this.#catalog.set(position, record);
+    if (features === undefined) return [];
     if (record === undefined) {
-      this.#flags[position] = DELETED;
-      this.#categories[position] = undefined;
       this.#itemFeatures.set(position, [], []);
-      this.#setContent(position, []);
       this.#recompute(position);
       return [];
     }
-    const source = record as FeatureSource & { hidden?: boolean };
-    this.#flags[position] = source.hidden === true ? HIDDEN : 0;
-    const categories = (source.categories ?? []).map((c) => c.toLowerCase());
-    this.#categories[position] = categories.length > 0 ? this.#sharedCategories(categories) : undefined;
-    for (const category of categories) {
-      let set = this.#byCategory.get(category);
-      if (set === undefined) this.#byCategory.set(category, (set = new Set()));
-      set.add(position);
-    }
-    const features = featuresOf(source);
-    this.#setContent(position, features);
     const missing: string[] = [];
     this.#itemFeatures.set(
       position,
@@ -164,20 +139,19 @@ export class ItemIndex {
     return missing;
   }
 
-  /**
-   * An item's content features; only a real change counts (`catalogVersion`, the listeners): a
-   * full reload re-applies every record, and the content-neighbour lists depend on them.
-   */
-  #setContent(position: number, features: readonly Feature[]): void {
-    if (this.content.hasFeatures(position, features)) return;
-    this.catalogVersion++;
-    this.content.setItem(position, features);
-    for (const listener of this.#contentListeners) listener(position);
+  /** The content index over the items' features. */
+  get content(): ContentIndex {
+    return this.#catalog.content;
+  }
+
+  /** Bumped on every change of an item's content features. */
+  get catalogVersion(): number {
+    return this.#catalog.version;
   }
 
   /** Calls `listener` with the position of every item whose content features change from now on. */
   onContentChange(listener: (position: number) => void): void {
-    this.#contentListeners.push(listener);
+    this.#catalog.onContentChange(listener);
   }
 
   /** Sets feature rows (undefined: not trained yet, the initial row stays). Recompute items after. */
@@ -246,15 +220,15 @@ export class ItemIndex {
 
   /** True when an item may be recommended: known to the catalog or trained, not hidden or deleted. */
   servable(position: number): boolean {
-    return this.#flags[position] === 0;
+    return this.#catalog.servable(position);
   }
 
   hidden(position: number): boolean {
-    return this.#flags[position] !== 0;
+    return this.#catalog.hidden(position);
   }
 
   deleted(position: number): boolean {
-    return this.#flags[position] === DELETED;
+    return this.#catalog.deleted(position);
   }
 
   count(position: number): number {
@@ -262,12 +236,12 @@ export class ItemIndex {
   }
 
   categories(position: number): readonly string[] {
-    return this.#categories[position] ?? [];
+    return this.#catalog.categories(position);
   }
 
   /** Positions of the items of a category. */
   inCategory(category: string): ReadonlySet<number> {
-    return this.#byCategory.get(category.toLowerCase()) ?? new Set();
+    return this.#catalog.inCategory(category);
   }
 
   /** Euclidean norm of an item's composite vector. */
@@ -436,29 +410,6 @@ export class ItemIndex {
     this.version++;
   }
 
-  /**
-   * True when applying the record would change nothing (flags, categories, features): a full
-   * reload re-applies every record, and skipping the unchanged ones saves most of its work.
-   */
-  #sameCatalog(position: number, record: CatalogRecord): boolean {
-    const source = record as FeatureSource & { hidden?: boolean };
-    if (this.#flags[position] !== (source.hidden === true ? HIDDEN : 0)) return false;
-    const categories = source.categories ?? [];
-    const known = this.#categories[position] ?? [];
-    if (categories.length !== known.length) return false;
-    for (let i = 0; i < categories.length; i++)
-      if ((categories[i] as string).toLowerCase() !== known[i]) return false;
-    return this.content.hasFeatures(position, featuresOf(source));
-  }
-
-  #sharedCategories(categories: string[]): readonly string[] {
-    const key = categories.join('\u0000');
-    const known = this.#categoryLists.get(key);
-    if (known !== undefined) return known;
-    this.#categoryLists.set(key, categories);
-    return categories;
-  }
-
   #addFeature(key: string): number {
     const f = this.#featureKeys.length;
     this.#featureKeys.push(key);
@@ -495,7 +446,7 @@ export class ItemIndex {
     this.#biases = grow(this.#biases, capacity, (n) => new Float32Array(n));
     this.#counts = grow(this.#counts, capacity, (n) => new Float64Array(n));
     this.#norms = grow(this.#norms, capacity, (n) => new Float32Array(n));
-    this.#flags = grow(this.#flags, capacity, (n) => new Uint8Array(n));
+    this.#catalog.reserve(capacity);
     this.#capacity = capacity;
   }
 }
