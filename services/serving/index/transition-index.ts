@@ -34,13 +34,6 @@ export class TransitionIndex implements TransitionRows<number> {
     this.#logger = logger;
   }
 
-  /** Items with a list. */
-  get size(): number {
-    let n = 0;
-    for (const list of this.#neighbors) if (list !== undefined && list.length > 0) n++;
-    return n;
-  }
-
   degree(position: number): number {
     return position < this.#degrees.length ? (this.#degrees[position] as number) : 0;
   }

@@ -203,7 +203,12 @@ export class Recommender {
     const signals = this.#normalized;
     signals.normalize(found);
     const n = found.size;
-    const weights = this.#weights(user, found);
+    // Learnt features speak for a user without history as `blendInteractions` interactions would:
+    // a newcomer whose features others share gets half the weight on the model side (cold start
+    // by features), one without features popularity alone.
+    const half = this.#o.blendInteractions;
+    const wUser = interactionWeight(user.mfCount + user.trainedFeatures * half, half);
+    const weights = this.#weights(wUser, found);
     const scores = this.#buffer(5, n);
     const sources = new Uint8Array(n);
     const neumf = this.#buffer(6, n).fill(Number.NaN, 0, n);
@@ -211,7 +216,7 @@ export class Recommender {
     const blend = (from?: ArrayLike<number>) =>
       this.#blend(signals, neumf, weights, share, scores, sources, n, from);
     blend();
-    const reranked = this.#rerank(request, user, found, scores, share, now, neumf);
+    const reranked = wUser > 0 ? this.#rerank(request, user, found, scores, share, now, neumf) : undefined;
     if (reranked !== undefined) blend(reranked);
     // Kept in candidate order: the ranking sorts what a page reads (best first, ties by item id).
     const kept = new Float32Array(n);
@@ -262,16 +267,10 @@ export class Recommender {
     for (let j = 0; j < m; j++) found.mf[missing[j] as number] = scores[j] as number;
   }
 
-  /**
-   * Each candidate's weight of the personal side, wUser * wItem. Learnt features speak for a user
-   * without history as `blendInteractions` interactions would: a newcomer whose features others
-   * share gets half the weight on the model side (cold start by features), one without features
-   * popularity alone.
-   */
-  #weights(user: UserState, found: CandidateSet): Float64Array {
+  /** Each candidate's weight of the personal side, wUser * wItem. */
+  #weights(wUser: number, found: CandidateSet): Float64Array {
     const index = this.#o.index;
     const half = this.#o.blendInteractions;
-    const wUser = interactionWeight(user.mfCount + user.trainedFeatures * half, half);
     const weights = this.#buffer(4, found.size);
     for (let c = 0; c < found.size; c++)
       weights[c] = wUser * itemWeight(index, found.positions[c] as number, half);
@@ -309,7 +308,8 @@ export class Recommender {
 
   /**
    * NeuMF re-ranks the best `rerank` candidates in the request's context (when its tower is
-   * published, the user has NeuMF rows and some model weight, and its live quality allows):
+   * published, the user has NeuMF rows, and its live quality allows; the caller checks the user
+   * has some model weight):
    * their normalised scores go into `neumf`; returns which candidates it scored.
    */
   #rerank(
@@ -323,10 +323,7 @@ export class Recommender {
   ): Int32Array | undefined {
     const scorer = this.#o.neumf;
     const n = found.size;
-    const half = this.#o.blendInteractions;
-    const wUser = interactionWeight(user.mfCount + user.trainedFeatures * half, half);
-    if (scorer?.ready !== true || user.neumf === undefined || wUser === 0 || n === 0 || share <= 0)
-      return undefined;
+    if (scorer?.ready !== true || user.neumf === undefined || n === 0 || share <= 0) return undefined;
     const chosen = selectTopK(scores, this.#o.rerank, n).indices;
     const at = new Int32Array(chosen.length);
     for (let r = 0; r < chosen.length; r++) at[r] = found.positions[chosen[r] as number] as number;
