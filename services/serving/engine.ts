@@ -2,6 +2,7 @@ import { mfConfigFrom, neumfConfigFrom, type RecsysConfig } from '../../shared/c
 import { ContextEncoder } from '../../shared/model/context.ts';
 import { DEFAULT_MF_CONFIG } from '../../shared/model/hybrid-mf.ts';
 import { DEFAULT_NEUMF_CONFIG } from '../../shared/model/neumf/neumf.ts';
+import { hasSignal } from '../../shared/model/registry.ts';
 import { RecsysError } from '../../shared/errors/index.ts';
 import type { Logger } from '../../shared/observability/index.ts';
 import type { ModelStore } from '../../shared/ports/index.ts';
@@ -96,7 +97,7 @@ export class ServingEngine {
     });
     this.#sync = new ItemIndexSync(this.index, syncStore, this.#logger, deps.clock);
     metrics.probes.indexAgeSeconds = () => this.indexAgeSeconds();
-    const useNeumf = config.trainer.models.includes('neumf');
+    const useNeumf = hasSignal(config.trainer.models, 'rerank');
     this.neumf = useNeumf
       ? new NeumfScorer({ ...DEFAULT_NEUMF_CONFIG, ...neumfConfigFrom(config) }, syncStore, this.#logger)
       : undefined;
@@ -118,7 +119,7 @@ export class ServingEngine {
       ttlMs: Math.max(1_000, config.serving.refreshMs * 4),
     });
     const session = config.model.session;
-    const useSession = config.trainer.models.includes('session');
+    const useSession = hasSignal(config.trainer.models, 'session');
     this.transitions = useSession ? new TransitionIndex(this.index, syncStore, this.#logger) : undefined;
     const contextEncoder = new ContextEncoder(config.model.context);
     this.recommender = new Recommender({

@@ -1,6 +1,6 @@
 import { drawUniform, type Exclusion } from '../../shared/model/negative-sampler.ts';
 import { Random, hashString } from '../../shared/model/random.ts';
-import type { ModelStore } from '../../shared/ports/index.ts';
+import type { RowStore } from '../../shared/ports/index.ts';
 import type { RecentItems } from './user-histories.ts';
 
 /**
@@ -34,7 +34,7 @@ export class ItemRegistry {
   }
 
   /** Reads what the store has beyond what is known locally (after a start or a failed write). */
-  async refresh(store: ModelStore): Promise<void> {
+  async refresh(store: RowStore): Promise<void> {
     this.rollback();
     const tail = await store.getItemRegistry(this.name, this.#committed);
     for (const id of tail) this.#append(id);

@@ -3,7 +3,7 @@ import { ContextEncoder, sessionKey } from '../../shared/model/context.ts';
 import { pairWithPrevious } from '../../shared/model/item-transitions.ts';
 import type {
   HistoryAppend,
-  ModelStore,
+  ServingReads,
   TransitionIncrement,
   TransitionWrites,
 } from '../../shared/ports/index.ts';
@@ -44,7 +44,7 @@ export class SessionLearner {
   }
 
   /** Reads the stored lists of the batch's sessions not held yet. */
-  async load(store: ModelStore, events: readonly BatchEvent[]): Promise<void> {
+  async load(store: ServingReads, events: readonly BatchEvent[]): Promise<void> {
     await this.#lists.load(
       store,
       events.map((e) => this.#keyOf(e)),

@@ -1,5 +1,5 @@
 import type { EmbeddingTable } from '../../shared/model/embedding-table.ts';
-import type { ModelStore, Row, RowDelta, RowEntry, RowValue, TableRows } from '../../shared/ports/index.ts';
+import type { RowStore, Row, RowDelta, RowEntry, RowValue, TableRows } from '../../shared/ports/index.ts';
 
 /**
  * Keeps one model table (the local cache, typed arrays) in step with its rows in the model store
@@ -64,7 +64,7 @@ export class TableSync {
    * goes on with the cached values for that round trip; only rows never read hold a batch up.
    */
   async load(
-    store: ModelStore,
+    store: RowStore,
     ids: readonly string[],
     now: number,
     maxAgeMs: number,
@@ -111,7 +111,7 @@ export class TableSync {
    * Reads rows of `ids` that were never read, off the critical path (a cache warm-up): a row that
    * a batch read, trained or invalidated in the meantime keeps what it has.
    */
-  async warm(store: ModelStore, ids: readonly string[], now: number): Promise<void> {
+  async warm(store: RowStore, ids: readonly string[], now: number): Promise<void> {
     const wanted = ids.filter((id) => {
       const index = this.table.indexOf(id);
       return index < 0 || index >= this.#loadedAt.length || this.#loadedAt[index] === 0;
@@ -128,7 +128,7 @@ export class TableSync {
   }
 
   /** Re-reads stale shared rows; a row trained (or re-read) since the read began keeps its values. */
-  async #refreshStale(store: ModelStore, now: number): Promise<void> {
+  async #refreshStale(store: RowStore, now: number): Promise<void> {
     this.#refreshing = true;
     try {
       const indices = [...this.#stale];

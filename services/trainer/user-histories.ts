@@ -1,4 +1,4 @@
-import type { ModelStore } from '../../shared/ports/index.ts';
+import type { ServingReads } from '../../shared/ports/index.ts';
 
 /**
  * Users' recent items as the store keeps them (the latest `limit`, oldest first), mirrored
@@ -50,7 +50,7 @@ export class UserHistories {
 
   /** Reads the histories of users not held yet (`known`: lists read earlier, by a prefetch). */
   async load(
-    store: ModelStore,
+    store: ServingReads,
     userIds: readonly string[],
     known?: ReadonlyMap<string, readonly string[]>,
   ): Promise<void> {

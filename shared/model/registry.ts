@@ -1,9 +1,10 @@
 /**
  * The models recsys trains, in one place: their names, the row tables each writes, which of those
- * hold per-user or per-item rows that may be evicted, and the change stream serving follows.
- * Everything that lists models (configuration, command-line flags, quality counters, snapshots,
- * the trainer's factory) reads it; adding a model starts here (docs/architecture.md, "Adding a
- * model").
+ * hold per-user or per-item rows that may be evicted, the change stream serving follows, and what
+ * serving does with each (its signal and the `source` it places items under). Everything that
+ * lists models (configuration, command-line flags, quality counters, snapshots, the trainer's
+ * factory, serving's signals, the API's `source` values and the metrics' labels) reads it; adding
+ * a model starts here (docs/architecture.md, "Adding a model").
  */
 export const MODEL_NAMES = ['mf', 'neumf', 'session'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
@@ -38,6 +39,15 @@ export interface ModelDescriptor {
   readonly changes: string;
   /** It publishes dense weights (a tower) besides rows. */
   readonly dense: boolean;
+  /**
+   * What serving does with it (services/serving/ranking/): `personal` scores every candidate for
+   * the user and context (the base of the blend); `rerank` re-scores the best candidates, weighed
+   * by its live quality against the personal model's; `session` scores what follows the
+   * session's latest items and joins the personal side of the blend.
+   */
+  readonly signal: 'personal' | 'rerank' | 'session';
+  /** The `source` of the items its signal places in a served list (shared/schemas/api.ts). */
+  readonly source: ModelName;
 }
 
 export const MODELS: Readonly<Record<ModelName, ModelDescriptor>> = {
@@ -47,6 +57,8 @@ export const MODELS: Readonly<Record<ModelName, ModelDescriptor>> = {
     evicted: [MF_TABLES.user, MF_TABLES.item, MF_TABLES.userContext],
     changes: 'mf',
     dense: false,
+    signal: 'personal',
+    source: 'mf',
   },
   neumf: {
     name: 'neumf',
@@ -54,6 +66,8 @@ export const MODELS: Readonly<Record<ModelName, ModelDescriptor>> = {
     evicted: [NEUMF_TABLES.gmfUser, NEUMF_TABLES.mlpUser, NEUMF_TABLES.gmfItem, NEUMF_TABLES.mlpItem],
     changes: 'neumf',
     dense: true,
+    signal: 'rerank',
+    source: 'neumf',
   },
   // The session signal (item-item transitions, item-transitions.ts): no rows, its own lists.
   session: {
@@ -62,9 +76,16 @@ export const MODELS: Readonly<Record<ModelName, ModelDescriptor>> = {
     evicted: [],
     changes: 'transitions',
     dense: false,
+    signal: 'session',
+    source: 'session',
   },
 };
 
 export function isModelName(value: string): value is ModelName {
   return (MODEL_NAMES as readonly string[]).includes(value);
+}
+
+/** Whether any of `models` gives serving this signal (how serving decides what to load). */
+export function hasSignal(models: readonly ModelName[], signal: ModelDescriptor['signal']): boolean {
+  return models.some((name) => MODELS[name].signal === signal);
 }

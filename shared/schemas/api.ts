@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { MODEL_NAMES, MODELS, type ModelName } from '../model/registry.ts';
 import { CONTEXT_PROPERTIES, ContextMap, Id, Label, ScalarMap } from './common.ts';
 import { InteractionEventSchema } from './event.ts';
 import { LIMITS } from './limits.ts';
@@ -16,12 +17,20 @@ export const API_LIMITS = {
 
 export const Context = ContextMap('Request context: device, hour (0-23), dow (0-6), locale, page, ...');
 
+/** Sources that are serving's own, not a model's: content features, popularity, MF neighbours. */
+export const SERVING_SOURCES = ['content', 'popular', 'similar'] as const;
+
+export type SourceName = ModelName | (typeof SERVING_SOURCES)[number];
+
 /**
- * Where a recommended item came from (docs/api.md "Sources"): the one list (serving's blend,
- * metrics and the API schema read it; `SOURCES[code]` is how rankings store a source).
+ * Where a recommended item came from (docs/api.md "Sources"): each model's `source` (the model
+ * registry), then serving's own. The one list: serving's blend, metrics and the API schema read
+ * it; `SOURCES[code]` is how rankings store a source.
  */
-export const SOURCES = ['mf', 'neumf', 'content', 'popular', 'session', 'similar'] as const;
-export type SourceName = (typeof SOURCES)[number];
+export const SOURCES: readonly SourceName[] = [
+  ...MODEL_NAMES.map((name) => MODELS[name].source),
+  ...SERVING_SOURCES,
+];
 
 export const Source = Type.Union(
   SOURCES.map((s) => Type.Literal(s)),

@@ -1,4 +1,4 @@
-import type { ModelStore } from '../../../shared/ports/index.ts';
+import type { ChangeFeeds } from '../../../shared/ports/index.ts';
 
 /**
  * Follows one of the store's change streams from a position: each poll returns the ids changed
@@ -21,7 +21,7 @@ export class ChangeFollower {
   }
 
   /** Moves to the end of the stream without returning what is there (before a full reload). */
-  async skipToEnd(store: ModelStore): Promise<void> {
+  async skipToEnd(store: ChangeFeeds): Promise<void> {
     for (;;) {
       const page = await store.readItemChanges(this.stream, this.#cursor, 10_000);
       const last = page.at(-1);
@@ -32,7 +32,7 @@ export class ChangeFollower {
   }
 
   /** Ids changed since the last poll; `more` is true when the stream had more than one poll reads. */
-  async poll(store: ModelStore): Promise<{ ids: string[]; more: boolean }> {
+  async poll(store: ChangeFeeds): Promise<{ ids: string[]; more: boolean }> {
     const ids = new Set<string>();
     for (let read = 0; read < this.#maxReads; read++) {
       const page = await store.readItemChanges(this.stream, this.#cursor, this.#pageSize);

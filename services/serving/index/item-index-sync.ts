@@ -1,6 +1,11 @@
 import { MF_TABLES, MODELS } from '../../../shared/model/registry.ts';
 import type { Logger } from '../../../shared/observability/index.ts';
-import { CATALOG_STREAM, type ModelStore } from '../../../shared/ports/index.ts';
+import {
+  CATALOG_STREAM,
+  type CatalogStore,
+  type ChangeFeeds,
+  type RowStore,
+} from '../../../shared/ports/index.ts';
 import { ChangeFollower } from './change-follower.ts';
 import type { ItemIndex } from './item-index.ts';
 
@@ -34,7 +39,7 @@ const FEATURE_TOLERANCE = 1e-3;
  */
 export class ItemIndexSync {
   readonly #index: ItemIndex;
-  readonly #store: ModelStore;
+  readonly #store: RowStore & CatalogStore & ChangeFeeds;
   readonly #logger: Logger;
   readonly #rows = new ChangeFollower(MODELS.mf.changes);
   readonly #catalog = new ChangeFollower(CATALOG_STREAM);
@@ -52,7 +57,12 @@ export class ItemIndexSync {
   readonly #clock: () => number;
   #featuresReadAt = 0;
 
-  constructor(index: ItemIndex, store: ModelStore, logger: Logger, clock: () => number = Date.now) {
+  constructor(
+    index: ItemIndex,
+    store: RowStore & CatalogStore & ChangeFeeds,
+    logger: Logger,
+    clock: () => number = Date.now,
+  ) {
     this.#index = index;
     this.#store = store;
     this.#logger = logger;

@@ -1,5 +1,5 @@
 import { relativeToTop } from '../../../shared/model/popularity.ts';
-import type { ModelStore } from '../../../shared/ports/index.ts';
+import type { ServingReads } from '../../../shared/ports/index.ts';
 import type { StoreGuard } from '../process/store-guard.ts';
 
 export interface PopularEntry {
@@ -8,7 +8,7 @@ export interface PopularEntry {
 }
 
 export interface PopularCacheOptions {
-  readonly store: ModelStore;
+  readonly store: ServingReads;
   readonly guard: StoreGuard;
   /** Items kept per segment (the most any request needs). */
   readonly depth: number;

@@ -1,6 +1,11 @@
 import type { TransitionRows } from '../../../shared/model/item-transitions.ts';
 import type { Logger } from '../../../shared/observability/index.ts';
-import { TRANSITIONS_STREAM, type ModelStore, type TransitionList } from '../../../shared/ports/index.ts';
+import {
+  TRANSITIONS_STREAM,
+  type ChangeFeeds,
+  type ServingReads,
+  type TransitionList,
+} from '../../../shared/ports/index.ts';
 import { ChangeFollower } from './change-follower.ts';
 import type { ItemIndex } from './item-index.ts';
 
@@ -17,7 +22,7 @@ const NONE_F = new Float32Array(0);
  */
 export class TransitionIndex implements TransitionRows<number> {
   readonly #index: ItemIndex;
-  readonly #store: ModelStore;
+  readonly #store: ServingReads & ChangeFeeds;
   readonly #logger: Logger;
   readonly #changes = new ChangeFollower(TRANSITIONS_STREAM);
   #neighbors: Int32Array[] = [];
@@ -28,7 +33,7 @@ export class TransitionIndex implements TransitionRows<number> {
   #resolvedAtSize = 0;
   loaded = false;
 
-  constructor(index: ItemIndex, store: ModelStore, logger: Logger) {
+  constructor(index: ItemIndex, store: ServingReads & ChangeFeeds, logger: Logger) {
     this.#index = index;
     this.#store = store;
     this.#logger = logger;

@@ -1,5 +1,5 @@
 import { QUALITY_COUNTER, qualityFields } from '../../../shared/model/quality.ts';
-import type { ModelStore } from '../../../shared/ports/index.ts';
+import type { RowStore } from '../../../shared/ports/index.ts';
 import { NEUMF_SHARE } from './blend.ts';
 
 /** Sampled events a hit rate needs before it counts. */
@@ -25,7 +25,7 @@ export class ModelQuality {
   }
 
   /** Reads the counters from the store (errors propagate; the caller keeps the last estimate). */
-  async poll(store: ModelStore, now: number): Promise<void> {
+  async poll(store: RowStore, now: number): Promise<void> {
     const mf = qualityFields('mf');
     const neumf = qualityFields('neumf');
     const [mfTrials = 0, mfHits = 0, nTrials = 0, nHits = 0] = await store.getCounters(QUALITY_COUNTER, [

@@ -14,7 +14,7 @@ import {
 import type { NeuMfConfig } from '../../../shared/model/neumf/neumf.ts';
 import { SimdTower, simdTowerSupported } from '../../../shared/model/neumf/tower-simd.ts';
 import type { Logger } from '../../../shared/observability/index.ts';
-import type { ModelStore, Row } from '../../../shared/ports/index.ts';
+import type { ChangeFeeds, RowStore, Row } from '../../../shared/ports/index.ts';
 import { ChangeFollower } from '../index/change-follower.ts';
 
 const CHUNK = 1_000;
@@ -34,7 +34,7 @@ export class NeumfScorer {
   readonly contexts: EmbeddingTable;
   weights: TowerWeights | undefined;
   denseVersion = 0;
-  readonly #store: ModelStore;
+  readonly #store: RowStore & ChangeFeeds;
   readonly #logger: Logger;
   readonly #items = new ChangeFollower(MODELS.neumf.changes);
   readonly #contextKeys = new Set<string>();
@@ -57,7 +57,7 @@ export class NeumfScorer {
   lastRefresh = 0;
   loaded = false;
 
-  constructor(config: NeuMfConfig, store: ModelStore, logger: Logger) {
+  constructor(config: NeuMfConfig, store: RowStore & ChangeFeeds, logger: Logger) {
     this.config = config;
     this.#store = store;
     this.#logger = logger;

@@ -4,7 +4,7 @@ import { contextKeys, sessionKey, type Context, type ContextEncoder } from '../.
 import { featuresOf, type FeatureSource } from '../../../shared/model/features.ts';
 import { addContextVectors } from '../../../shared/model/hybrid-mf.ts';
 import { initialVector } from '../../../shared/model/random.ts';
-import type { ModelStore, Row, RowTable } from '../../../shared/ports/index.ts';
+import type { RowStore, ServingReads, Row, RowTable } from '../../../shared/ports/index.ts';
 import type { StoreGuard } from '../process/store-guard.ts';
 
 /** What a request knows about its user. */
@@ -35,7 +35,7 @@ export interface UserState {
 }
 
 export interface UserStateOptions {
-  readonly store: ModelStore;
+  readonly store: RowStore & ServingReads;
   readonly guard: StoreGuard;
   readonly dim: number;
   readonly seed: number;
@@ -185,12 +185,12 @@ export class UserStateReader {
 
 /** Rows of shared tables by `table\0id`, each kept for the ttl its reader asks (bounded). */
 class SharedRowCache {
-  readonly #store: ModelStore;
+  readonly #store: RowStore & ServingReads;
   readonly #guard: StoreGuard;
   readonly #clock: () => number;
   readonly #entries = new Map<string, { row: Row | undefined; at: number }>();
 
-  constructor(store: ModelStore, guard: StoreGuard, clock: () => number) {
+  constructor(store: RowStore & ServingReads, guard: StoreGuard, clock: () => number) {
     this.#store = store;
     this.#guard = guard;
     this.#clock = clock;
