@@ -1,3 +1,6 @@
+import type { EmbeddingTable } from './embedding-table.ts';
+import type { ContextRows } from './hybrid-mf-config.ts';
+
 /**
  * The sums that make the hybrid model's vectors, one copy for the trainer (hybrid-mf.ts) and
  * serving (its item index and user state): a composite vector is an id row plus the mean of its
@@ -43,4 +46,32 @@ export function addVectorMean(
     const w = weights === undefined ? scale : scale * (weights[k] as number);
     for (let d = 0; d < out.length; d++) out[d] = (out[d] as number) + w * (row[d] as number);
   }
+}
+
+/** Adds the context rows of `context` to `out` (a query vector), as addContextVectors does. */
+export function addContextRows(
+  out: Float32Array,
+  contexts: EmbeddingTable,
+  userContexts: EmbeddingTable,
+  context: ContextRows,
+  dim: number,
+): void {
+  addRowMean(out, contexts.vectors, context.shared, undefined, 0, context.shared.length, dim);
+  addRowMean(out, userContexts.vectors, context.crosses, undefined, 0, context.crosses.length, dim);
+}
+
+/**
+ * Adds the mean of the shared context rows and the mean of the user x context rows to `out`:
+ * the query of a user in a context, in the trainer and in serving alike. A row the store does not
+ * have is `undefined` and counts as zero (the value that rows start at). The means, not sums:
+ * with many context fields a sum moves the query (1 + fields) times as fast as the user row, and
+ * the shared rows, which every event trains, drown the user's own taste.
+ */
+export function addContextVectors(
+  out: Float32Array,
+  shared: readonly (Float32Array | undefined)[],
+  crosses: readonly (Float32Array | undefined)[],
+): void {
+  addVectorMean(out, shared);
+  addVectorMean(out, crosses);
 }
