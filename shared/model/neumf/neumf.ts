@@ -1,116 +1,25 @@
 import { NEUMF_TABLES } from '../registry.ts';
 import * as tf from '@tensorflow/tfjs';
 import { ContextEncoder, type Context } from '../context.ts';
-import { EmbeddingTable, type TableState } from '../embedding-table.ts';
-import {
-  PopularitySampler,
-  UniformSampler,
-  type NegativeSampler,
-  type SamplerState,
-} from '../negative-sampler.ts';
-import { updateRow, type RowOptimizerConfig } from '../optimizer.ts';
+import { EmbeddingTable } from '../embedding-table.ts';
+import { PopularitySampler, UniformSampler, type NegativeSampler } from '../negative-sampler.ts';
 import { Random } from '../random.ts';
 import { UserHistory } from '../user-history.ts';
+import { adamPowers, setAdamPowers } from './adam-state.ts';
+import {
+  DEFAULT_NEUMF_CONFIG,
+  type NeuMfConfig,
+  type NeuMfInteraction,
+  type NeuMfState,
+  type TensorState,
+} from './config.ts';
+import { MicroBatch } from './micro-batch.ts';
+import { RowGradients, allFinite, gather } from './rows.ts';
 import { buildTower, forward, type Tower } from './tower.ts';
 
-export interface NeuMfConfig {
-  readonly seed: number;
-  /** GMF embedding size (per side). */
-  readonly gmfDim: number;
-  /** MLP embedding size per side: the MLP input is 2 * mlpDim + context. */
-  readonly mlpDim: number;
-  /** Hidden layer sizes of the MLP tower ("MLP 64-32-16" = mlpDim 32, hidden [32, 16]). */
-  readonly hidden: readonly number[];
-  /** Size of each context field's embedding (0: no context). */
-  readonly contextDim: number;
-  /** Extra categorical context fields besides hour, dow and device. */
-  readonly contextFields: readonly string[];
-  /** Sampled negatives per positive. */
-  readonly negatives: number;
-  readonly sampler: 'uniform' | 'popularity';
-  /** Examples per training step (micro-batch). */
-  readonly batchSize: number;
-  readonly initStd: number;
-  readonly historySize: number;
-  /** Row-wise optimizer of the embedding rows. */
-  readonly rowOptimizer: RowOptimizerConfig;
-  /** Adam learning rate of the dense tower. */
-  readonly denseLearningRate: number;
-}
+export * from './config.ts';
+export { gather } from './rows.ts';
 
-export const DEFAULT_NEUMF_CONFIG: NeuMfConfig = {
-  seed: 42,
-  gmfDim: 32,
-  mlpDim: 32,
-  hidden: [32, 16],
-  contextDim: 8,
-  contextFields: [],
-  negatives: 4,
-  sampler: 'uniform',
-  batchSize: 256,
-  initStd: 0.01,
-  historySize: 256,
-  rowOptimizer: {
-    kind: 'adagrad',
-    learningRate: 0.05,
-    l2: 0,
-    clipNorm: 5,
-    maxNorm: 10,
-    epsilon: 1e-8,
-    initialAccumulator: 0.1,
-  },
-  denseLearningRate: 0.002,
-};
-
-/** An interaction for NeuMF: interned user and item, weight (negative = does not want), context. */
-export interface NeuMfInteraction {
-  readonly user: number;
-  readonly item: number;
-  readonly weight: number;
-  readonly time: number;
-  readonly context?: Context | undefined;
-}
-
-/** A dense tensor's values and shape. */
-export interface TensorState {
-  readonly shape: number[];
-  readonly values: Float32Array;
-}
-
-/** Everything needed to resume NeuMF training exactly where it stopped. */
-export interface NeuMfState {
-  readonly format: 'recsys-neumf';
-  readonly version: 1;
-  readonly config: NeuMfConfig;
-  readonly tables: Record<'gmfUsers' | 'gmfItems' | 'mlpUsers' | 'mlpItems' | 'contexts', TableState>;
-  /** Tower weights in Tower.variables order. */
-  readonly dense: TensorState[];
-  /** Adam's iteration count and moments, in the optimizer's own order. */
-  readonly optimizer: TensorState[];
-  /** Adam's running powers beta1^t and beta2^t, exactly as accumulated (pow() would round differently). */
-  readonly adamPowers: [number, number] | null;
-  readonly pending: {
-    users: Int32Array;
-    items: Int32Array;
-    ctx: Int32Array;
-    labels: Float32Array;
-    weights: Float32Array;
-  };
-  readonly counters: { steps: number; examples: number; rejectedSteps: number; lastLoss: number };
-  readonly random: number;
-  readonly history: ReturnType<UserHistory['toState']>;
-  readonly sampler: SamplerState;
-}
-
-/**
- * NeuMF (He et al. 2017: GMF and MLP towers joined by one output unit) with context embeddings in
- * the MLP tower, trained from the event stream in micro-batches.
- *
- * Embedding rows stay sparse, outside TF.js (DESIGN.md): each step gathers the rows of the batch
- * into small tensors, TF.js computes the loss and the gradients with respect to those tensors and
- * the dense tower, the rows get row-wise Adagrad updates (duplicates within a batch summed) and the
- * tower gets Adam. Nothing in TF.js ever holds a whole table.
- */
 export class NeuMF {
   readonly config: NeuMfConfig;
   readonly context: ContextEncoder;
@@ -131,17 +40,8 @@ export class NeuMF {
   examples = 0;
 
   readonly #mlpInputDim: number;
-  // The pending micro-batch.
-  readonly #users: Int32Array;
-  readonly #items: Int32Array;
-  readonly #ctx: Int32Array;
-  readonly #labels: Float32Array;
-  readonly #weights: Float32Array;
-  #pending = 0;
-  /** Scratch of #applyRowGradients: row -> slot, each slot's row and summed gradient. */
-  readonly #rowSlots = new Map<number, number>();
-  #slotRows = new Int32Array(0);
-  #rowSums = new Float32Array(0);
+  readonly #pending: MicroBatch;
+  readonly #rowGradients: RowGradients;
 
   constructor(config: Partial<NeuMfConfig> = {}) {
     this.config = { ...DEFAULT_NEUMF_CONFIG, ...config };
@@ -171,11 +71,8 @@ export class NeuMF {
     this.optimizer = tf.train.adam(c.denseLearningRate);
     // Room for a full batch plus one more positive with up to 64 caller-given negatives.
     const capacity = c.batchSize + Math.max(c.negatives, 64) + 1;
-    this.#users = new Int32Array(capacity);
-    this.#items = new Int32Array(capacity);
-    this.#ctx = new Int32Array(capacity * this.context.fields.length);
-    this.#labels = new Float32Array(capacity);
-    this.#weights = new Float32Array(capacity);
+    this.#pending = new MicroBatch(capacity, this.context.fields.length);
+    this.#rowGradients = new RowGradients(c, this, this.#mlpInputDim);
   }
 
   get mlpInputDim(): number {
@@ -209,36 +106,37 @@ export class NeuMF {
   learn(x: NeuMfInteraction, negatives?: ArrayLike<number>): number | undefined {
     const ctx = this.contextRows(x.context, x.time);
     if (x.weight > 0) {
-      this.#push(x.user, x.item, ctx, 1, x.weight);
+      this.#pending.push(x.user, x.item, ctx, 1, x.weight);
       const count = negatives === undefined ? this.config.negatives : negatives.length;
       for (let n = 0; n < count; n++) {
         const j =
           negatives === undefined
             ? this.sampler.sample(x.user, this.gmfItems.size, x.item)
             : (negatives[n] as number);
-        if (j >= 0) this.#push(x.user, j, ctx, 0, 1);
+        if (j >= 0) this.#pending.push(x.user, j, ctx, 0, 1);
       }
       this.history.add(x.user, x.item);
       this.sampler.observe(x.item);
       this.gmfUsers.counts[x.user] = (this.gmfUsers.counts[x.user] as number) + 1;
       this.gmfItems.counts[x.item] = (this.gmfItems.counts[x.item] as number) + 1;
     } else {
-      this.#push(x.user, x.item, ctx, 0, -x.weight);
+      this.#pending.push(x.user, x.item, ctx, 0, -x.weight);
     }
-    return this.#pending >= this.config.batchSize ? this.flush() : undefined;
+    return this.#pending.size >= this.config.batchSize ? this.flush() : undefined;
   }
 
   /** Trains on whatever is in the micro-batch now. Returns the step's mean loss (NaN if rejected). */
   flush(): number | undefined {
-    const n = this.#pending;
+    const p = this.#pending;
+    const n = p.size;
     if (n === 0) return undefined;
-    this.#pending = 0;
+    p.size = 0;
     return this.trainBatch(
-      this.#users.subarray(0, n),
-      this.#items.subarray(0, n),
-      this.#ctx.subarray(0, n * this.context.fields.length),
-      this.#labels.subarray(0, n),
-      this.#weights.subarray(0, n),
+      p.users.subarray(0, n),
+      p.items.subarray(0, n),
+      p.ctx.subarray(0, n * p.fields),
+      p.labels.subarray(0, n),
+      p.weights.subarray(0, n),
     );
   }
 
@@ -309,7 +207,7 @@ export class NeuMF {
     } finally {
       tf.dispose([...Object.values(tensors), ...denseGrads]);
     }
-    this.#applyRowGradients(users, items, ctx, rowGrads, b, fields, useContext);
+    this.#rowGradients.apply(users, items, ctx, rowGrads, b, fields, useContext);
     this.steps++;
     this.examples += b;
     this.lastLoss = loss;
@@ -346,8 +244,6 @@ export class NeuMF {
 
   /** The complete state (copies), including the pending micro-batch and Adam's moments. */
   async toState(): Promise<NeuMfState> {
-    const n = this.#pending;
-    const f = this.context.fields.length;
     const optimizerWeights = await this.optimizer.getWeights();
     return {
       format: 'recsys-neumf',
@@ -366,13 +262,7 @@ export class NeuMF {
         values: w.tensor.dataSync() as Float32Array,
       })),
       adamPowers: adamPowers(this.optimizer),
-      pending: {
-        users: this.#users.slice(0, n),
-        items: this.#items.slice(0, n),
-        ctx: this.#ctx.slice(0, n * f),
-        labels: this.#labels.slice(0, n),
-        weights: this.#weights.slice(0, n),
-      },
+      pending: this.#pending.toState(),
       counters: {
         steps: this.steps,
         examples: this.examples,
@@ -407,13 +297,7 @@ export class NeuMF {
       );
       if (state.adamPowers !== null) setAdamPowers(model.optimizer, state.adamPowers);
     }
-    const p = state.pending;
-    model.#users.set(p.users);
-    model.#items.set(p.items);
-    model.#ctx.set(p.ctx);
-    model.#labels.set(p.labels);
-    model.#weights.set(p.weights);
-    model.#pending = p.users.length;
+    model.#pending.restore(state.pending);
     model.steps = state.counters.steps;
     model.examples = state.counters.examples;
     model.rejectedSteps = state.counters.rejectedSteps;
@@ -476,15 +360,6 @@ export class NeuMF {
     this.tower.model.dispose();
   }
 
-  #push(user: number, item: number, ctx: Int32Array, label: number, weight: number): void {
-    const k = this.#pending++;
-    this.#users[k] = user;
-    this.#items[k] = item;
-    this.#ctx.set(ctx, k * ctx.length);
-    this.#labels[k] = label;
-    this.#weights[k] = weight;
-  }
-
   /** Rows of the MLP input: [user MLP row, item MLP row, context rows...] per example. */
   #mlpInputs(users: Int32Array, items: Int32Array, ctx: Int32Array, b: number): Float32Array {
     const c = this.config;
@@ -509,104 +384,4 @@ export class NeuMF {
     }
     return out;
   }
-
-  /** Sums gradients of duplicate rows and applies one row-wise update per distinct row. */
-  #applyRowGradients(
-    users: Int32Array,
-    items: Int32Array,
-    ctx: Int32Array,
-    grads: Float32Array,
-    b: number,
-    fields: number,
-    useContext: boolean,
-  ): void {
-    const c = this.config;
-    const g = c.gmfDim;
-    const m = c.mlpDim;
-    const cd = c.contextDim;
-    // Gradient row layout per example: [d ug (g), d ig (g), d mlp input (2m + fields * cd)].
-    const stride = 2 * g + this.#mlpInputDim;
-    // Per-example gradients: the loss is a mean over the batch, rows get each example's share back.
-    const scale = b;
-    const apply = (table: EmbeddingTable, indices: ArrayLike<number>, column: number, dim: number) => {
-      // Distinct rows in order of first appearance; their gradients summed in example order.
-      const slots = this.#rowSlots;
-      slots.clear();
-      const n = indices.length;
-      if (this.#rowSums.length < n * dim) this.#rowSums = new Float32Array(n * dim);
-      if (this.#slotRows.length < n) this.#slotRows = new Int32Array(n);
-      const sums = this.#rowSums;
-      const rows = this.#slotRows;
-      for (let k = 0; k < n; k++) {
-        const row = indices[k] as number;
-        let slot = slots.get(row);
-        const from = k * stride + column;
-        if (slot === undefined) {
-          slot = slots.size;
-          slots.set(row, slot);
-          rows[slot] = row;
-          sums.set(grads.subarray(from, from + dim), slot * dim);
-          continue;
-        }
-        const to = slot * dim;
-        for (let d = 0; d < dim; d++) sums[to + d] = (sums[to + d] as number) + (grads[from + d] as number);
-      }
-      for (let slot = 0; slot < slots.size; slot++) {
-        const row = rows[slot] as number;
-        updateRow(table.vectors, table.accum, row, sums, scale, dim, c.rowOptimizer, slot * dim);
-        table.markDirty(row, 0);
-      }
-    };
-    apply(this.gmfUsers, users, 0, g);
-    apply(this.gmfItems, items, g, g);
-    apply(this.mlpUsers, users, 2 * g, m);
-    apply(this.mlpItems, items, 2 * g + m, m);
-    if (useContext) {
-      const rows = new Int32Array(b);
-      for (let f = 0; f < fields; f++) {
-        for (let k = 0; k < b; k++) rows[k] = ctx[k * fields + f] as number;
-        apply(this.contexts, rows, 2 * g + 2 * m + f * cd, cd);
-      }
-    }
-  }
-}
-
-/**
- * TF.js's Adam keeps beta1^t and beta2^t as running products (private fields accBeta1/accBeta2);
- * setWeights() recomputes them with pow(), which rounds differently. Saving and restoring the
- * products makes a resumed run bit-identical to an uninterrupted one.
- */
-interface AdamInternals {
-  accBeta1?: tf.Variable;
-  accBeta2?: tf.Variable;
-}
-
-function adamPowers(optimizer: tf.Optimizer): [number, number] | null {
-  const adam = optimizer as unknown as AdamInternals;
-  if (adam.accBeta1 === undefined || adam.accBeta2 === undefined) return null;
-  return [adam.accBeta1.dataSync()[0] as number, adam.accBeta2.dataSync()[0] as number];
-}
-
-function setAdamPowers(optimizer: tf.Optimizer, [beta1, beta2]: [number, number]): void {
-  const adam = optimizer as unknown as AdamInternals;
-  adam.accBeta1?.assign(tf.scalar(beta1));
-  adam.accBeta2?.assign(tf.scalar(beta2));
-}
-
-/** Copies the rows `indices` of a table into one row-major array. */
-export function gather(table: EmbeddingTable, indices: ArrayLike<number>): Float32Array {
-  const dim = table.dim;
-  const out = new Float32Array(indices.length * dim);
-  const vectors = table.vectors;
-  for (let k = 0; k < indices.length; k++) {
-    const row = indices[k] as number;
-    out.set(vectors.subarray(row * dim, row * dim + dim), k * dim);
-  }
-  return out;
-}
-
-function allFinite(values: Float32Array): boolean {
-  let sum = 0;
-  for (let k = 0; k < values.length; k++) sum += (values[k] as number) * 0;
-  return sum === 0;
 }
