@@ -1,6 +1,3 @@
-import { logAdd2, popularityLogScore } from '../../shared/model/popularity.ts';
-import { existsSync } from 'node:fs';
-import { QUALITY_COUNTER, QUALITY_HIT_RANK, qualityFields } from '../../shared/model/quality.ts';
 import type { RecsysConfig } from '../../shared/config/index.ts';
 import { isRecsysError, isRetriable } from '../../shared/errors/index.ts';
 import { ContextEncoder } from '../../shared/model/context.ts';
@@ -8,24 +5,22 @@ import type { Logger } from '../../shared/observability/index.ts';
 import type {
   BatchContext,
   CommitBatch,
-  CounterIncrement,
   DeadLetterRecord,
   EventLog,
-  HistoryAppend,
   ModelStore,
   OffsetAdvance,
-  PopularityIncrement,
   RecordBatch,
   Subscription,
 } from '../../shared/ports/index.ts';
 import type { EventCodec } from '../../shared/schemas/index.ts';
-import { WindowedCap } from '../../shared/model/windowed-cap.ts';
+import { eventCounters, qualityIncrements, servingData } from './batch-writes.ts';
 import { decodeBatch, type BatchEvent } from './decode.ts';
-import { PrequentialWindow, type TrainerMetrics } from './metrics.ts';
+import { PrequentialWindow, observeBatch, observeWritten, type TrainerMetrics } from './metrics.ts';
+import { PartitionCaps } from './partition-caps.ts';
+import { holdWhileExists, resumeOffsets, writeLanded } from './write-recovery.ts';
 import type { ModelTrainer, Prefetched, TrainStats } from './model-trainer.ts';
 
-/** Per-user event counters of a model: `events:<model>` -> userId -> count. */
-export const eventCounter = (model: string): string => `events:${model}`;
+export { eventCounter } from './batch-writes.ts';
 
 export interface GroupWorkerDeps {
   readonly config: RecsysConfig;
@@ -72,6 +67,7 @@ export class GroupWorker {
   readonly #log: Logger;
   readonly #window = new PrequentialWindow();
   readonly #context: ContextEncoder;
+  readonly #popularity: { readonly halfLifeMs: number; readonly epochMs: number };
   #subscription: Subscription | undefined;
   #pending: Pending[] = [];
   #pendingSince = 0;
@@ -88,13 +84,18 @@ export class GroupWorker {
   /** Consecutive infrastructure failures: the pause before the next try doubles with each. */
   #failures = 0;
   /** Per-partition cap on events per user per minute of event time (trainer.userEventsPerMinute). */
-  readonly #caps = new Map<number, WindowedCap>();
+  readonly #caps: PartitionCaps;
 
   constructor(deps: GroupWorkerDeps) {
     this.#deps = deps;
     this.groupId = `${deps.config.trainer.groupPrefix}-${deps.trainer.name}`;
     this.#log = deps.logger.child({ component: 'trainer', model: deps.trainer.name, groupId: this.groupId });
     this.#context = new ContextEncoder({ fields: deps.config.model.context.fields });
+    this.#caps = new PartitionCaps(deps.config.trainer.userEventsPerMinute, (e) =>
+      deps.metrics.events.inc({ model: deps.trainer.name, type: e.event.type, outcome: 'capped' }),
+    );
+    const { popularityHalfLifeMs: halfLifeMs, popularityEpochMs: epochMs } = deps.config.model;
+    this.#popularity = { halfLifeMs, epochMs };
   }
 
   get healthy(): boolean {
@@ -117,8 +118,7 @@ export class GroupWorker {
       onAssign: (partitions) =>
         this.#serialize(async () => {
           // Batches trained for partitions we may no longer own: write them now or never.
-          await this.#flush();
-          await this.#settle();
+          await this.#drain();
           await trainer.onAssign();
           this.#caps.clear(); // the partitions continue from the stored offsets: count afresh
           const stored = await store.getOffsets(this.groupId);
@@ -155,15 +155,9 @@ export class GroupWorker {
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#subscription?.pause();
-    await this.#serialize(async () => {
-      await this.#flush();
-      await this.#settle();
-    });
+    await this.#serialize(() => this.#drain());
     await this.#subscription?.stop();
-    await this.#serialize(async () => {
-      await this.#flush();
-      await this.#settle();
-    });
+    await this.#serialize(() => this.#drain());
   }
 
   #now(): number {
@@ -210,13 +204,8 @@ export class GroupWorker {
     const { config, eventLog, metrics, trainer } = this.#deps;
     const model = trainer.name;
     const { dead } = decoded;
-    const events = this.#capped(batch.partition, decoded.events);
-    metrics.batchSize.observe({ model }, batch.records.length);
-    metrics.lag.set(
-      { model, partition: String(batch.partition) },
-      Math.max(0, batch.highWatermark - batch.nextOffset),
-    );
-    metrics.logEnd.set({ model, partition: String(batch.partition) }, batch.highWatermark);
+    const events = this.#caps.filter(batch.partition, decoded.events);
+    observeBatch(metrics, model, batch);
     const started = performance.now();
     let stats: TrainStats;
     try {
@@ -278,19 +267,29 @@ export class GroupWorker {
     const now = this.#now();
     const events = pending.flatMap((p) => p.events);
     const model = this.#deps.trainer.writes(now);
+    const trainerName = this.#deps.trainer.name;
     const write: CommitBatch = {
       ...model.writes,
       offsets: pending.map((p) => p.advance),
       counters: [
         ...(model.writes.counters ?? []),
-        ...this.#counters(events),
-        ...this.#quality(pending.flatMap((p) => p.stats.ranks)),
+        ...eventCounters(trainerName, events, this.#deps.config.trainer.auditEventIds),
+        ...qualityIncrements(
+          trainerName,
+          pending.flatMap((p) => p.stats.ranks),
+        ),
       ],
-      ...(this.#deps.primary ? this.#servingData(events) : {}),
+      ...(this.#deps.primary ? servingData(events, this.#context, this.#popularity) : {}),
     };
 
     this.#writing = true;
     this.#inflight = this.#write(write, pending, model.done).finally(() => (this.#writing = false));
+  }
+
+  /** Writes what was trained and waits for the write. */
+  async #drain(): Promise<void> {
+    await this.#flush();
+    await this.#settle();
   }
 
   /** Waits for the write in flight, if any. */
@@ -306,10 +305,10 @@ export class GroupWorker {
     const started = performance.now();
     let result;
     try {
-      await this.#holdWrites();
+      await holdWhileExists(this.#deps.config.trainer.holdWritesFile, this.#log);
       result = await store.commit(write);
     } catch (error) {
-      if (!(await this.#landed(write))) {
+      if (!(await writeLanded(this.#deps.store, this.groupId, write))) {
         // Handled in turn, after what is running now (which may be waiting for this very write:
         // never wait for the handler here).
         void this.#serialize(() => this.#abandon(error, pending));
@@ -326,14 +325,9 @@ export class GroupWorker {
         { partition: result.partition, storedOffset: result.storedOffset, batches: pending.length },
         'write fenced: a batch does not start at the stored offset; continuing from the stored offsets',
       );
-      void this.#serialize(async () => {
-        this.#deps.trainer.discard(true);
-        this.#caps.clear(); // what they counted is read again
-        const all = [...pending, ...this.#pending];
-        this.#pending = [];
-        this.#pendingRecords = 0;
-        this.#seekBack(all, new Map([[result.partition, result.storedOffset]]));
-      });
+      void this.#serialize(async () =>
+        this.#rewind(pending, new Map([[result.partition, result.storedOffset]])),
+      );
       return false;
     }
     this.#failures = 0;
@@ -342,7 +336,7 @@ export class GroupWorker {
     // What gathered while this write was in flight goes next (after whatever runs now).
     if (this.#pending.length > 0) void this.#serialize(() => this.#flush());
     const written = this.#now();
-    this.#observe(pending, written);
+    observeWritten(this.#deps.metrics, this.#window, this.#deps.trainer, pending, written);
     this.#log.debug(
       { batches: pending.length, writeMs: Math.round(performance.now() - started) },
       'batches written',
@@ -357,49 +351,6 @@ export class GroupWorker {
   }
 
   /**
-   * The events under the per-user cap, in log order; the others are counted and not learnt. The
-   * cap reads event time, so the same records from the same starting point get the same verdicts.
-   */
-  #capped(partition: number, events: readonly BatchEvent[]): readonly BatchEvent[] {
-    const limit = this.#deps.config.trainer.userEventsPerMinute;
-    if (limit === 0) return events;
-    let cap = this.#caps.get(partition);
-    if (cap === undefined) this.#caps.set(partition, (cap = new WindowedCap(limit)));
-    const model = this.#deps.trainer.name;
-    return events.filter((e) => {
-      if (cap.take(e.event.userId, e.time)) return true;
-      this.#deps.metrics.events.inc({ model, type: e.event.type, outcome: 'capped' });
-      return false;
-    });
-  }
-
-  /**
-   * Whether a write whose answer failed (e.g. a command timeout) was applied all the same: the
-   * commit is atomic, so it landed exactly when every partition's stored offset is the write's
-   * last next offset. The read goes behind the write on the same connection, so it sees it. A
-   * timed-out write that landed was retried, fenced as already written, and its events were
-   * never counted as applied.
-   */
-  async #landed(write: CommitBatch): Promise<boolean> {
-    try {
-      const stored = await this.#deps.store.getOffsets(this.groupId);
-      const last = new Map<number, number>();
-      for (const advance of write.offsets ?? []) last.set(advance.partition, advance.nextOffset);
-      return last.size > 0 && [...last].every(([partition, next]) => stored.get(partition) === next);
-    } catch {
-      return false;
-    }
-  }
-
-  /** Waits while the fault-injection file `trainer.holdWritesFile` exists (see its docs). */
-  async #holdWrites(): Promise<void> {
-    const file = this.#deps.config.trainer.holdWritesFile;
-    if (file === '' || !existsSync(file)) return;
-    this.#log.warn({ file }, 'writes held: trainer.holdWritesFile exists');
-    while (existsSync(file)) await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-
-  /**
    * The local rows hold training the store does not have: drop them, send the partitions of the
    * unwritten batches back to where they started, and (for an infrastructure error) pause with
    * a doubling delay before the records come back.
@@ -409,12 +360,7 @@ export class GroupWorker {
     unwritten: readonly Pending[],
     alsoFrom: readonly { partition: number; offset: number }[] = [],
   ): Promise<void> {
-    const pending = [...unwritten, ...this.#pending];
-    this.#pending = [];
-    this.#pendingRecords = 0;
-    this.#deps.trainer.discard(true);
-    this.#caps.clear(); // what they counted is read again
-    this.#seekBack(pending, new Map(), alsoFrom);
+    this.#rewind(unwritten, new Map(), alsoFrom);
     if (!isRetriable(error)) return;
     const code = isRecsysError(error) ? error.code : 'UNKNOWN';
     this.#deps.metrics.retries.inc({ model: this.#deps.trainer.name, code });
@@ -429,109 +375,24 @@ export class GroupWorker {
     this.#subscription?.resume();
   }
 
-  /** Seeks each partition of `pending` back to its first unwritten offset (or a known stored one). */
-  #seekBack(
-    pending: readonly Pending[],
+  /**
+   * The local rows hold training the store does not have: drop it with every pending batch, and
+   * seek each partition back to its first unwritten offset (or a known stored one).
+   */
+  #rewind(
+    unwritten: readonly Pending[],
     stored: ReadonlyMap<number, number>,
     also: readonly { partition: number; offset: number }[] = [],
   ): void {
-    const starts = new Map<number, number>();
-    for (const { partition, offset } of [
-      ...pending.map((p) => ({ partition: p.advance.partition, offset: p.advance.fromOffset })),
-      ...also,
-    ]) {
-      starts.set(partition, Math.min(starts.get(partition) ?? offset, offset));
-    }
-    for (const [partition, offset] of stored) starts.set(partition, offset);
-    for (const [partition, offset] of starts) this.#subscription?.seek(partition, offset);
-  }
-
-  #observe(pending: readonly Pending[], written: number): void {
-    const { metrics, trainer } = this.#deps;
-    const model = trainer.name;
-    // Label lookups cost more than the updates: count per type first, observe through one child.
-    const freshness = metrics.freshness.labels({ model });
-    const applied = new Map<string, number>();
-    for (const p of pending) {
-      for (const e of p.events) {
-        applied.set(e.event.type, (applied.get(e.event.type) ?? 0) + 1);
-        freshness.observe(Math.max(0, written - e.loggedAt) / 1000);
-      }
-      for (const d of p.dead) {
-        metrics.events.inc({ model, type: 'unknown', outcome: 'dead_lettered' });
-        metrics.deadLetters.inc({ model, code: d.reason.code });
-      }
-      if (p.stats.rejected > 0) metrics.rejectedSteps.inc({ model }, p.stats.rejected);
-      if (p.stats.newItems > 0) metrics.rowsCreated.inc({ model }, p.stats.newItems);
-      if (Number.isFinite(p.stats.loss)) metrics.loss.set({ model }, p.stats.loss);
-      for (const rank of p.stats.ranks) this.#window.add(rank);
-    }
-    for (const [type, count] of applied) metrics.events.inc({ model, type, outcome: 'applied' }, count);
-    if (this.#window.count > 0) {
-      metrics.hitRate.set({ model }, this.#window.hitRate);
-      metrics.ndcg.set({ model }, this.#window.ndcg);
-    }
-    metrics.cacheRows.set({ model }, trainer.cacheRows());
-  }
-
-  /** Prequential trials and top-10 hits of the batch, for serving's model weighting. */
-  #quality(ranks: readonly number[]): CounterIncrement[] {
-    if (ranks.length === 0) return [];
-    const fields = qualityFields(this.#deps.trainer.name);
-    const hits = ranks.filter((rank) => rank < QUALITY_HIT_RANK).length;
-    return [
-      { name: QUALITY_COUNTER, field: fields.trials, by: ranks.length },
-      ...(hits > 0 ? [{ name: QUALITY_COUNTER, field: fields.hits, by: hits }] : []),
-    ];
-  }
-
-  /** Per-user and per-type event counts of this model (exact: they commit with the offsets). */
-  #counters(events: readonly BatchEvent[]): CounterIncrement[] {
-    const model = this.#deps.trainer.name;
-    const perUser = new Map<string, number>();
-    const perType = new Map<string, number>();
-    for (const e of events) {
-      perUser.set(e.event.userId, (perUser.get(e.event.userId) ?? 0) + 1);
-      perType.set(e.event.type, (perType.get(e.event.type) ?? 0) + 1);
-    }
-    const audit = this.#deps.config.trainer.auditEventIds
-      ? events
-          .filter((e) => e.event.eventId !== undefined)
-          .map((e) => ({ name: `applied:${model}`, field: e.event.eventId as string, by: 1 }))
-      : [];
-    return [
-      ...[...perUser].map(([field, by]) => ({ name: eventCounter(model), field, by })),
-      ...[...perType].map(([field, by]) => ({ name: `types:${model}`, field, by })),
-      ...audit,
-    ];
-  }
-
-  /** Recent histories and time-decayed popularity per context segment, for serving. */
-  #servingData(events: readonly BatchEvent[]): {
-    history: HistoryAppend[];
-    popularity: PopularityIncrement[];
-  } {
-    const { popularityHalfLifeMs: halfLife, popularityEpochMs: epoch } = this.#deps.config.model;
-    const history = new Map<string, string[]>();
-    const popularity = new Map<string, number>();
-    for (const e of events) {
-      if (e.weight <= 0) continue;
-      const list = history.get(e.event.userId) ?? [];
-      list.push(e.event.itemId);
-      history.set(e.event.userId, list);
-      const score = popularityLogScore(e.weight, e.time, epoch, halfLife);
-      if (!Number.isFinite(score)) continue;
-      for (const segment of ['*', this.#context.segment(e.event.context, e.time)]) {
-        const key = `${segment}\u0000${e.event.itemId}`;
-        popularity.set(key, logAdd2(popularity.get(key) ?? Number.NEGATIVE_INFINITY, score));
-      }
-    }
-    return {
-      history: [...history].map(([userId, items]) => ({ userId, items })),
-      popularity: [...popularity].map(([key, by]) => {
-        const [segment, itemId] = key.split('\u0000') as [string, string];
-        return { segment, itemId, by };
-      }),
-    };
+    const from = [...unwritten, ...this.#pending].map((p) => ({
+      partition: p.advance.partition,
+      offset: p.advance.fromOffset,
+    }));
+    this.#pending = [];
+    this.#pendingRecords = 0;
+    this.#deps.trainer.discard(true);
+    this.#caps.clear(); // what they counted is read again
+    for (const [partition, offset] of resumeOffsets([...from, ...also], stored))
+      this.#subscription?.seek(partition, offset);
   }
 }

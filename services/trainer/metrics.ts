@@ -1,5 +1,8 @@
 import { MODELS, type ModelName } from '../../shared/model/registry.ts';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { DeadLetterRecord, RecordBatch } from '../../shared/ports/index.ts';
+import type { BatchEvent } from './decode.ts';
+import type { ModelTrainer, TrainStats } from './model-trainer.ts';
 
 /**
  * The trainer's metrics (docs/operations.md lists each with its meaning). Labels never carry user
@@ -186,4 +189,53 @@ export function initTrainerSeries(
     metrics.deadLetters.inc({ model, code }, 0);
   for (const code of ['STORE_UNAVAILABLE', 'LOG_UNAVAILABLE']) metrics.retries.inc({ model, code }, 0);
   for (const table of tables) metrics.rowsEvicted.inc({ table }, 0);
+}
+
+/** What a written batch reports to the metrics. */
+export interface WrittenBatch {
+  readonly events: readonly BatchEvent[];
+  readonly dead: readonly DeadLetterRecord[];
+  readonly stats: TrainStats;
+}
+
+/** Counts a group commit's batches once it is known to be written (`written`: its time). */
+export function observeWritten(
+  metrics: TrainerMetrics,
+  window: PrequentialWindow,
+  trainer: Pick<ModelTrainer, 'name' | 'cacheRows'>,
+  pending: readonly WrittenBatch[],
+  written: number,
+): void {
+  const model = trainer.name;
+  // Label lookups cost more than the updates: count per type first, observe through one child.
+  const freshness = metrics.freshness.labels({ model });
+  const applied = new Map<string, number>();
+  for (const p of pending) {
+    for (const e of p.events) {
+      applied.set(e.event.type, (applied.get(e.event.type) ?? 0) + 1);
+      freshness.observe(Math.max(0, written - e.loggedAt) / 1000);
+    }
+    for (const d of p.dead) {
+      metrics.events.inc({ model, type: 'unknown', outcome: 'dead_lettered' });
+      metrics.deadLetters.inc({ model, code: d.reason.code });
+    }
+    if (p.stats.rejected > 0) metrics.rejectedSteps.inc({ model }, p.stats.rejected);
+    if (p.stats.newItems > 0) metrics.rowsCreated.inc({ model }, p.stats.newItems);
+    if (Number.isFinite(p.stats.loss)) metrics.loss.set({ model }, p.stats.loss);
+    for (const rank of p.stats.ranks) window.add(rank);
+  }
+  for (const [type, count] of applied) metrics.events.inc({ model, type, outcome: 'applied' }, count);
+  if (window.count > 0) {
+    metrics.hitRate.set({ model }, window.hitRate);
+    metrics.ndcg.set({ model }, window.ndcg);
+  }
+  metrics.cacheRows.set({ model }, trainer.cacheRows());
+}
+
+/** A consumed batch's size, and its partition's lag and log end. */
+export function observeBatch(metrics: TrainerMetrics, model: ModelName, batch: RecordBatch): void {
+  const partition = String(batch.partition);
+  metrics.batchSize.observe({ model }, batch.records.length);
+  metrics.lag.set({ model, partition }, Math.max(0, batch.highWatermark - batch.nextOffset));
+  metrics.logEnd.set({ model, partition }, batch.highWatermark);
 }
