@@ -4,19 +4,13 @@ import { ContextEncoder, contextKeys, type ContextKeys } from '../../shared/mode
 import { featuresOf, type FeatureSource } from '../../shared/model/features.ts';
 import { HybridMF, type ContextRows, type HybridMfConfig } from '../../shared/model/hybrid-mf.ts';
 import { Random } from '../../shared/model/random.ts';
-import { rankAmong } from '../../shared/model/rank.ts';
-import type {
-  CatalogRecord,
-  CounterIncrement,
-  ModelStore,
-  Row,
-  RowDelta,
-  RowValue,
-  TableRows,
-} from '../../shared/ports/index.ts';
+import { liveRankCandidates, rankAmong } from '../../shared/model/rank.ts';
+import type { CatalogRecord, CounterIncrement, ModelStore } from '../../shared/ports/index.ts';
 import type { BatchEvent } from './decode.ts';
 import { ItemRegistry, drawNegatives, eventRandom } from './item-registry.ts';
 import type { ModelTrainer, PendingWrite, Prefetched, TrainStats } from './model-trainer.ts';
+import { readAhead, type UserPrefetch } from './mf-prefetch.ts';
+import { TableGroup } from './table-group.ts';
 import { TableSync } from './table-sync.ts';
 import { UserHistories } from './user-histories.ts';
 
@@ -25,19 +19,6 @@ const WARM_CHUNK = 2_000;
 
 /** Counter hash holding the sum and number of ratings (their mean is the global bias). */
 export const MF_GLOBAL_COUNTER = 'mf:global';
-
-/** User-side reads done ahead of a batch's turn (valid while the cache epoch is unchanged). */
-interface UserPrefetch extends Prefetched {
-  readonly epoch: number;
-  histories?: ReadonlyMap<string, readonly string[]>;
-  catalog?: ReadonlyMap<string, CatalogRecord | undefined>;
-  rows?: ReadonlyMap<string, Row | undefined>;
-  /** User x context rows of the batch's events. */
-  crossRows?: ReadonlyMap<string, Row | undefined>;
-  /** Rows and catalog records of the batch's (positive) items never read before. */
-  itemRows?: ReadonlyMap<string, Row | undefined>;
-  itemCatalog?: ReadonlyMap<string, CatalogRecord | undefined>;
-}
 
 interface Deps {
   readonly config: RecsysConfig;
@@ -69,8 +50,8 @@ export class MfTrainer implements ModelTrainer {
   readonly #encoder: ContextEncoder | undefined;
   /** Items and users whose catalog features were read (per local model). */
   #catalogRead = new Set<string>();
-  /** Rows trained since the last write, per table. */
-  #touched = MfTrainer.#noneTouched();
+  /** The six tables, with the rows trained since the last write. */
+  #tables!: TableGroup;
   /** Ratings trained since the last write: their sum and number. */
   #ratings = { sum: 0, count: 0 };
   #registryLoaded = false;
@@ -84,17 +65,6 @@ export class MfTrainer implements ModelTrainer {
     this.#histories = new UserHistories(config.trainer.historyLimit);
     this.#encoder = config.model.mf.context ? new ContextEncoder(config.model.context) : undefined;
     this.#reset();
-  }
-
-  static #noneTouched() {
-    return {
-      users: new Set<number>(),
-      items: new Set<number>(),
-      userFeatures: new Set<number>(),
-      itemFeatures: new Set<number>(),
-      contexts: new Set<number>(),
-      userContexts: new Set<number>(),
-    };
   }
 
   /** The context features of an event (none when MF is context-free). */
@@ -134,7 +104,10 @@ export class MfTrainer implements ModelTrainer {
     for (let start = 0; start < ids.length && epoch === this.#epoch; start += WARM_CHUNK) {
       const chunk = ids.slice(start, start + WARM_CHUNK);
       try {
-        await Promise.all([this.#readItemCatalog(chunk), this.#items.warm(this.#store, chunk, Date.now())]);
+        await Promise.all([
+          this.#readCatalog('item', chunk),
+          this.#items.warm(this.#store, chunk, Date.now()),
+        ]);
       } catch {
         return; // the store is unavailable: batches read what they need themselves
       }
@@ -142,19 +115,11 @@ export class MfTrainer implements ModelTrainer {
   }
 
   cacheRows(): number {
-    return (
-      this.#model.users.size +
-      this.#model.items.size +
-      this.#model.itemFeatures.size +
-      this.#model.userFeatures.size +
-      this.#model.contexts.size +
-      this.#model.userContexts.size
-    );
+    return this.#tables.rows();
   }
 
   prefetch(events: readonly BatchEvent[]): Prefetched {
     const ids = [...new Set(events.map((e) => e.event.userId))];
-    const store = this.#store;
     const histories = this.#histories.missing(ids);
     const catalog = ids.filter((id) => !this.#catalogRead.has(`u:${id}`));
     const rows = this.#users.unloaded(ids);
@@ -164,36 +129,16 @@ export class MfTrainer implements ModelTrainer {
     const crosses = this.#userContexts.unloaded([
       ...new Set(events.flatMap((e) => this.#contextKeys(e)?.crosses ?? [])),
     ]);
-    const zip = <T>(keys: readonly string[], values: readonly T[]) =>
-      new Map(keys.map((id, k) => [id, values[k] as T]));
-    const out: UserPrefetch = {
-      epoch: this.#epoch,
-      // A failed read is not an error here: train() reads what is missing again.
-      settled: Promise.all([
-        histories.length > 0
-          ? store.getHistories(histories).then((v) => (out.histories = zip(histories, v)))
-          : 0,
-        catalog.length > 0 ? store.getUsers(catalog).then((v) => (out.catalog = zip(catalog, v))) : 0,
-        rows.length > 0
-          ? store.getRows(this.#users.storeTable, rows).then((v) => (out.rows = zip(rows, v)))
-          : 0,
-        crosses.length > 0
-          ? store
-              .getRows(this.#userContexts.storeTable, crosses)
-              .then((v) => (out.crossRows = zip(crosses, v)))
-          : 0,
-        itemRows.length > 0
-          ? store.getRows(this.#items.storeTable, itemRows).then((v) => (out.itemRows = zip(itemRows, v)))
-          : 0,
-        itemCatalog.length > 0
-          ? store.getItems(itemCatalog).then((v) => (out.itemCatalog = zip(itemCatalog, v)))
-          : 0,
-      ]).then(
-        () => undefined,
-        () => undefined,
-      ),
-    };
-    return out;
+    return readAhead(
+      this.#store,
+      { histories, catalog, rows, crosses, itemRows, itemCatalog },
+      {
+        users: this.#users.storeTable,
+        items: this.#items.storeTable,
+        userContexts: this.#userContexts.storeTable,
+      },
+      this.#epoch,
+    );
   }
 
   async train(events: readonly BatchEvent[], now: number, prefetched?: Prefetched): Promise<TrainStats> {
@@ -219,7 +164,7 @@ export class MfTrainer implements ModelTrainer {
     // Independent reads: one round trip's wait, not five.
     const [, , userIndex] = await Promise.all([
       this.#histories.load(this.#store, userIds, known?.histories),
-      this.#readUserCatalog(userIds, known?.catalog),
+      this.#readCatalog('user', userIds, known?.catalog),
       this.#users.load(this.#store, userIds, now, refresh, known?.rows),
       sharedKeys.length > 0 ? this.#contexts.load(this.#store, sharedKeys, now, refresh) : undefined,
       crossKeys.length > 0
@@ -262,7 +207,7 @@ export class MfTrainer implements ModelTrainer {
 
     const itemIds = [...new Set([...events.map((e) => e.event.itemId), ...negativeIds.flat()])];
     await Promise.all([
-      this.#readItemCatalog(itemIds, known?.itemCatalog),
+      this.#readCatalog('item', itemIds, known?.itemCatalog),
       this.#items.load(this.#store, itemIds, now, refresh, known?.itemRows),
     ]);
     // Feature rows are shared by many items and trainers: keep the batch's within the bound too.
@@ -270,15 +215,7 @@ export class MfTrainer implements ModelTrainer {
     for (const id of itemIds)
       for (const key of model.itemFeatureList(model.items.indexOf(id)).keys) featureKeys.add(key);
     if (featureKeys.size > 0) await this.#itemFeatures.load(this.#store, [...featureKeys], now, refresh);
-    for (const table of [
-      model.users,
-      model.items,
-      model.userFeatures,
-      model.itemFeatures,
-      model.contexts,
-      model.userContexts,
-    ])
-      table.takeDirty();
+    this.#tables.takeDirty();
 
     let lossSum = 0;
     let steps = 0;
@@ -313,18 +250,7 @@ export class MfTrainer implements ModelTrainer {
       }
     });
 
-    for (const [set, table, sync] of [
-      [this.#touched.users, model.users, this.#users],
-      [this.#touched.items, model.items, this.#items],
-      [this.#touched.userFeatures, model.userFeatures, this.#userFeatures],
-      [this.#touched.itemFeatures, model.itemFeatures, this.#itemFeatures],
-      [this.#touched.contexts, model.contexts, this.#contexts],
-      [this.#touched.userContexts, model.userContexts, this.#userContexts],
-    ] as const) {
-      const dirty = table.takeDirty();
-      sync.markChanged(dirty);
-      for (const index of dirty) set.add(index);
-    }
+    this.#tables.collectChanged();
     for (const e of events) {
       if (e.kind === 'explicit' && Number.isFinite(e.event.value)) {
         this.#ratings.sum += e.event.value ?? 0;
@@ -336,24 +262,10 @@ export class MfTrainer implements ModelTrainer {
 
   writes(now: number): PendingWrite {
     const model = this.#model;
-    const t = this.#touched;
     const ratings = this.#ratings;
+    const changed = [...this.#tables.touched(this.#items)].map((i) => model.items.idAt(i));
+    const { puts, deltas, done } = this.#tables.writes(now);
     this.#clearTouched();
-    const puts: TableRows<RowValue>[] = [];
-    const deltas: TableRows<RowDelta>[] = [];
-    const done: (() => void)[] = [];
-    const collect = (sync: TableSync, indices: Set<number>) => {
-      const w = sync.writes([...indices], now);
-      if (w.puts) puts.push(w.puts);
-      if (w.deltas) deltas.push(w.deltas);
-      done.push(w.done);
-    };
-    collect(this.#users, t.users);
-    collect(this.#items, t.items);
-    collect(this.#userFeatures, t.userFeatures);
-    collect(this.#itemFeatures, t.itemFeatures);
-    collect(this.#contexts, t.contexts);
-    collect(this.#userContexts, t.userContexts);
     const counters: CounterIncrement[] =
       ratings.count > 0
         ? [
@@ -369,12 +281,10 @@ export class MfTrainer implements ModelTrainer {
         deltas,
         counters,
         ...(pendingItems.length > 0 ? { newItems: { registry: 'mf', ids: pendingItems } } : {}),
-        ...(t.items.size > 0
-          ? { changedItems: { stream: MODELS.mf.changes, ids: [...t.items].map((i) => model.items.idAt(i)) } }
-          : {}),
+        ...(changed.length > 0 ? { changedItems: { stream: MODELS.mf.changes, ids: changed } } : {}),
       },
       done: () => {
-        for (const d of done) d();
+        done();
         this.#registry.committed(registered);
         this.#histories.committed();
         if (this.cacheRows() > this.#config.trainer.cacheRows) this.#reset();
@@ -389,19 +299,13 @@ export class MfTrainer implements ModelTrainer {
       this.#reset();
       return;
     }
-    const t = this.#touched;
-    this.#users.invalidate(t.users);
-    this.#items.invalidate(t.items);
-    this.#userFeatures.invalidate(t.userFeatures);
-    this.#itemFeatures.invalidate(t.itemFeatures);
-    this.#contexts.invalidate(t.contexts);
-    this.#userContexts.invalidate(t.userContexts);
+    this.#tables.invalidateTouched();
     this.#clearTouched();
     this.#histories.discard();
   }
 
   #clearTouched(): void {
-    this.#touched = MfTrainer.#noneTouched();
+    this.#tables.clearTouched();
     this.#ratings = { sum: 0, count: 0 };
   }
 
@@ -415,61 +319,44 @@ export class MfTrainer implements ModelTrainer {
   ): number {
     const model = this.#model;
     const excluded = this.#histories.excluded(userId);
-    const scores = [model.score(user, item, false, context)];
-    for (let attempt = 0; attempt < 300 && scores.length < 100; attempt++) {
-      const j = random.int(model.items.size);
-      if (j === item || excluded.has(model.items.idAt(j))) continue;
-      scores.push(model.score(user, j, false, context));
-    }
+    const items = model.items;
+    const candidates = liveRankCandidates(item, items.size, (j) => items.idAt(j), excluded, random);
+    const scores = candidates.map((j) => model.score(user, j, false, context));
     return rankAmong(scores[0] as number, scores, 1, scores.length, random);
   }
 
-  async #readItemCatalog(
-    itemIds: readonly string[],
+  /**
+   * Reads the catalog records of ids not read since the last reset (`known`: records the prefetch
+   * already has) and sets their features in the model, loading the feature rows they name.
+   */
+  async #readCatalog(
+    kind: 'item' | 'user',
+    ids: readonly string[],
     known?: ReadonlyMap<string, CatalogRecord | undefined>,
   ): Promise<void> {
-    const fresh = itemIds.filter((id) => !this.#catalogRead.has(`i:${id}`));
+    const tag = kind === 'item' ? 'i:' : 'u:';
+    const fresh = [...new Set(ids)].filter((id) => !this.#catalogRead.has(tag + id));
     if (fresh.length === 0) return;
     const unknown = known === undefined ? fresh : fresh.filter((id) => !known.has(id));
-    const read = unknown.length === 0 ? [] : await this.#store.getItems(unknown);
+    const read =
+      unknown.length === 0
+        ? []
+        : await (kind === 'item' ? this.#store.getItems(unknown) : this.#store.getUsers(unknown));
     const byId = new Map(unknown.map((id, k) => [id, read[k]]));
-    const records = fresh.map((id) => (byId.has(id) ? byId.get(id) : known?.get(id)));
     const featureKeys: string[] = [];
-    fresh.forEach((id, k) => {
-      this.#catalogRead.add(`i:${id}`);
-      const record = records[k] as FeatureSource | undefined;
-      if (record === undefined) return;
+    for (const id of fresh) {
+      this.#catalogRead.add(tag + id);
+      const record = (byId.has(id) ? byId.get(id) : known?.get(id)) as FeatureSource | undefined;
+      if (record === undefined) continue;
       const features = featuresOf(record);
-      if (features.length === 0) return;
-      this.#model.setItemFeatures(id, features);
+      if (features.length === 0) continue;
+      if (kind === 'item') this.#model.setItemFeatures(id, features);
+      else this.#model.setUserFeatures(id, features);
       featureKeys.push(...features.map((f) => f.key));
-    });
+    }
+    const rows = kind === 'item' ? this.#itemFeatures : this.#userFeatures;
     if (featureKeys.length > 0)
-      await this.#itemFeatures.load(this.#store, featureKeys, Date.now(), this.#config.trainer.itemRefreshMs);
-  }
-
-  async #readUserCatalog(
-    userIds: readonly string[],
-    known?: ReadonlyMap<string, CatalogRecord | undefined>,
-  ): Promise<void> {
-    const fresh = [...new Set(userIds)].filter((id) => !this.#catalogRead.has(`u:${id}`));
-    if (fresh.length === 0) return;
-    const unknown = known === undefined ? fresh : fresh.filter((id) => !known.has(id));
-    const read = unknown.length === 0 ? [] : await this.#store.getUsers(unknown);
-    const byId = new Map(unknown.map((id, k) => [id, read[k]]));
-    const records = fresh.map((id) => (byId.has(id) ? byId.get(id) : known?.get(id)));
-    const featureKeys: string[] = [];
-    fresh.forEach((id, k) => {
-      this.#catalogRead.add(`u:${id}`);
-      const record = records[k] as FeatureSource | undefined;
-      if (record === undefined) return;
-      const features = featuresOf(record);
-      if (features.length === 0) return;
-      this.#model.setUserFeatures(id, features);
-      featureKeys.push(...features.map((f) => f.key));
-    });
-    if (featureKeys.length > 0)
-      await this.#userFeatures.load(this.#store, featureKeys, Date.now(), this.#config.trainer.itemRefreshMs);
+      await rows.load(this.#store, featureKeys, Date.now(), this.#config.trainer.itemRefreshMs);
   }
 
   /** A fresh, empty local cache (everything is read again from the store on demand). */
@@ -484,6 +371,14 @@ export class MfTrainer implements ModelTrainer {
     // Context values are shared by every user; a user x context row belongs to its user's partition.
     this.#contexts = new TableSync(this.#model.contexts, 'shared', withState);
     this.#userContexts = new TableSync(this.#model.userContexts, 'owned', withState);
+    this.#tables = new TableGroup([
+      this.#users,
+      this.#items,
+      this.#userFeatures,
+      this.#itemFeatures,
+      this.#contexts,
+      this.#userContexts,
+    ]);
     this.#catalogRead = new Set();
     this.#histories.clear();
     this.#clearTouched();

@@ -1,13 +1,14 @@
 import { MODELS } from '../../shared/model/registry.ts';
-import { rankAmong } from '../../shared/model/rank.ts';
+import { liveRankCandidates, rankAmong } from '../../shared/model/rank.ts';
 import { neumfConfigFrom, type RecsysConfig } from '../../shared/config/index.ts';
 import { DENSE_CHUNK, DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../../shared/model/neumf/dense-layout.ts';
 import { NeuMF } from '../../shared/model/neumf/neumf.ts';
 import { Random } from '../../shared/model/random.ts';
-import type { ModelStore, RowDelta, RowValue, TableRows } from '../../shared/ports/index.ts';
+import type { ModelStore } from '../../shared/ports/index.ts';
 import type { BatchEvent } from './decode.ts';
 import { ItemRegistry, drawNegatives, eventRandom } from './item-registry.ts';
 import type { ModelTrainer, PendingWrite, TrainStats } from './model-trainer.ts';
+import { TableGroup } from './table-group.ts';
 import { TableSync } from './table-sync.ts';
 import { UserHistories } from './user-histories.ts';
 
@@ -49,8 +50,8 @@ export class NeuMfTrainer implements ModelTrainer {
   /** The flattened tower as last merged with the store (one element). */
   #denseBase: Float32Array[] | undefined;
   #lastPublish = 0;
-  /** Rows trained since the last write, per table. */
-  #touched = NeuMfTrainer.#noneTouched();
+  /** The five tables, with the rows trained since the last write. */
+  readonly #tables: TableGroup;
   #registryLoaded = false;
 
   constructor({ config, store }: Deps) {
@@ -63,6 +64,13 @@ export class NeuMfTrainer implements ModelTrainer {
     this.#gmfItems = new TableSync(this.model.gmfItems, 'shared', true);
     this.#mlpItems = new TableSync(this.model.mlpItems, 'shared', true);
     this.#contexts = new TableSync(this.model.contexts, 'shared', true);
+    this.#tables = new TableGroup([
+      this.#gmfUsers,
+      this.#mlpUsers,
+      this.#gmfItems,
+      this.#mlpItems,
+      this.#contexts,
+    ]);
   }
 
   async onAssign(): Promise<void> {
@@ -76,16 +84,6 @@ export class NeuMfTrainer implements ModelTrainer {
 
   cacheRows(): number {
     return this.model.gmfUsers.size + this.model.gmfItems.size + this.model.contexts.size;
-  }
-
-  static #noneTouched(): Record<'gmfUsers' | 'mlpUsers' | 'gmfItems' | 'mlpItems' | 'contexts', Set<number>> {
-    return {
-      gmfUsers: new Set(),
-      mlpUsers: new Set(),
-      gmfItems: new Set(),
-      mlpItems: new Set(),
-      contexts: new Set(),
-    };
   }
 
   async train(events: readonly BatchEvent[], now: number): Promise<TrainStats> {
@@ -131,8 +129,7 @@ export class NeuMfTrainer implements ModelTrainer {
       this.#mlpItems.load(this.#store, itemIds, now, refresh),
       this.#contexts.load(this.#store, [...contextKeys], now, refresh),
     ]);
-    for (const table of [model.gmfUsers, model.mlpUsers, model.gmfItems, model.mlpItems, model.contexts])
-      table.takeDirty();
+    this.#tables.takeDirty();
 
     const ranks: number[] = [];
     const sample = this.#config.trainer.prequentialSample;
@@ -162,28 +159,7 @@ export class NeuMfTrainer implements ModelTrainer {
       losses++;
     }
 
-    const tables = {
-      gmfUsers: model.gmfUsers,
-      mlpUsers: model.mlpUsers,
-      gmfItems: model.gmfItems,
-      mlpItems: model.mlpItems,
-      contexts: model.contexts,
-    };
-    const syncs = {
-      gmfUsers: this.#gmfUsers,
-      mlpUsers: this.#mlpUsers,
-      gmfItems: this.#gmfItems,
-      mlpItems: this.#mlpItems,
-      contexts: this.#contexts,
-    };
-    for (const [name, table] of Object.entries(tables) as [
-      keyof typeof tables,
-      (typeof tables)[keyof typeof tables],
-    ][]) {
-      const dirty = table.takeDirty();
-      syncs[name].markChanged(dirty);
-      for (const index of dirty) this.#touched[name].add(index);
-    }
+    this.#tables.collectChanged();
     return {
       loss: losses === 0 ? Number.NaN : lossSum / losses,
       rejected: model.rejectedSteps - rejectedBefore,
@@ -193,25 +169,11 @@ export class NeuMfTrainer implements ModelTrainer {
   }
 
   writes(now: number): PendingWrite {
-    const t = this.#touched;
-    this.#touched = NeuMfTrainer.#noneTouched();
-    const puts: TableRows<RowValue>[] = [];
-    const deltas: TableRows<RowDelta>[] = [];
-    const done: (() => void)[] = [];
-    const collect = (sync: TableSync, indices: Set<number>) => {
-      const w = sync.writes([...indices], now);
-      if (w.puts) puts.push(w.puts);
-      if (w.deltas) deltas.push(w.deltas);
-      done.push(w.done);
-    };
-    collect(this.#gmfUsers, t.gmfUsers);
-    collect(this.#mlpUsers, t.mlpUsers);
-    collect(this.#gmfItems, t.gmfItems);
-    collect(this.#mlpItems, t.mlpItems);
-    collect(this.#contexts, t.contexts);
+    const touched = [...this.#tables.touched(this.#gmfItems), ...this.#tables.touched(this.#mlpItems)];
+    const { puts, deltas, done } = this.#tables.writes(now);
     const pending = this.#registry.pending();
     const registered = this.#registry.size;
-    const changed = [...new Set([...t.gmfItems, ...t.mlpItems])].map((i) => this.model.gmfItems.idAt(i));
+    const changed = [...new Set(touched)].map((i) => this.model.gmfItems.idAt(i));
     return {
       writes: {
         puts,
@@ -220,7 +182,7 @@ export class NeuMfTrainer implements ModelTrainer {
         ...(changed.length > 0 ? { changedItems: { stream: MODELS.neumf.changes, ids: changed } } : {}),
       },
       done: () => {
-        for (const d of done) d();
+        done();
         this.#registry.committed(registered);
         this.#histories.committed();
       },
@@ -230,20 +192,12 @@ export class NeuMfTrainer implements ModelTrainer {
   discard(everything = false): void {
     this.#registry.rollback();
     if (everything) {
-      for (const sync of [this.#gmfUsers, this.#mlpUsers, this.#gmfItems, this.#mlpItems, this.#contexts])
-        sync.invalidateAll();
-      this.#touched = NeuMfTrainer.#noneTouched();
+      this.#tables.invalidateAll();
       this.#registryLoaded = false;
       this.#histories.clear();
       return;
     }
-    const t = this.#touched;
-    this.#gmfUsers.invalidate(t.gmfUsers);
-    this.#mlpUsers.invalidate(t.mlpUsers);
-    this.#gmfItems.invalidate(t.gmfItems);
-    this.#mlpItems.invalidate(t.mlpItems);
-    this.#contexts.invalidate(t.contexts);
-    this.#touched = NeuMfTrainer.#noneTouched();
+    this.#tables.invalidateTouched();
     this.#histories.discard();
   }
 
@@ -349,11 +303,8 @@ export class NeuMfTrainer implements ModelTrainer {
   #rank(user: number, item: number, e: BatchEvent, random: Random): number {
     const model = this.model;
     const excluded = this.#histories.excluded(e.event.userId);
-    const candidates: number[] = [item];
-    for (let attempt = 0; attempt < 300 && candidates.length < 100; attempt++) {
-      const j = random.int(model.gmfItems.size);
-      if (j !== item && !excluded.has(model.gmfItems.idAt(j))) candidates.push(j);
-    }
+    const items = model.gmfItems;
+    const candidates = liveRankCandidates(item, items.size, (j) => items.idAt(j), excluded, random);
     const scores = model.scoreItems(
       user,
       Int32Array.from(candidates),

@@ -25,3 +25,22 @@ export function rankAmong(
   }
   return greater + (ties > 0 ? random.int(ties + 1) : 0);
 }
+
+/**
+ * The candidates of the trainers' live rank: the item, then up to 99 random items of `size`
+ * (at most 300 draws) that are neither the item nor in `excluded` (the user's recent items).
+ */
+export function liveRankCandidates(
+  item: number,
+  size: number,
+  idAt: (index: number) => string,
+  excluded: { has(id: string): boolean },
+  random: Random,
+): number[] {
+  const candidates = [item];
+  for (let attempt = 0; attempt < 300 && candidates.length < 100; attempt++) {
+    const j = random.int(size);
+    if (j !== item && !excluded.has(idAt(j))) candidates.push(j);
+  }
+  return candidates;
+}

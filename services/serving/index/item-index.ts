@@ -1,15 +1,14 @@
 import { MF_TABLES } from '../../../shared/model/registry.ts';
-import { addRowMean } from '../../../shared/model/composite.ts';
 import type { ContentIndex } from '../../../shared/model/content-similarity.ts';
 import { DotScan } from '../../../shared/model/dot-scan.ts';
 import { initialVector } from '../../../shared/model/random.ts';
 import { selectTopK, selectTopKOf, type TopKResult } from '../../../shared/model/topk.ts';
-import { PackedLists } from '../../../shared/model/packed-lists.ts';
 import type { CatalogRecord, Row } from '../../../shared/ports/index.ts';
 import type { AnnParams } from './ann-index.ts';
 import type { AnnShare } from './ann-share.ts';
 import { ItemAnn } from './item-ann.ts';
 import { ItemCatalog } from './item-catalog.ts';
+import { ItemFeatureRows } from './item-feature-rows.ts';
 
 export interface ItemIndexOptions {
   /** MF dimension, seed and initial spread: a row the trainer never wrote starts as it would. */
@@ -37,11 +36,8 @@ export class ItemIndex {
   version = 0;
   /** Flags, categories and the content index (item-catalog.ts). */
   readonly #catalog = new ItemCatalog();
-  /** Per item: its features' positions and weights (packed: no heap objects per item). */
-  readonly #itemFeatures = new PackedLists();
-  readonly #featurePositions = new Map<string, number>();
-  readonly #featureKeys: string[] = [];
-  #featureRows = new Float32Array(0);
+  /** Feature rows and each item's features (item-feature-rows.ts). */
+  readonly #features: ItemFeatureRows;
   readonly #options: ItemIndexOptions;
   readonly #positions = new Map<string, number>();
   readonly #ids: string[] = [];
@@ -65,6 +61,7 @@ export class ItemIndex {
   constructor(options: ItemIndexOptions) {
     this.#options = options;
     this.dim = options.dim;
+    this.#features = new ItemFeatureRows(options.dim, options.seed, options.initStd);
     this.#dots = new DotScan(options.dim + 1, 1_024);
     this.#stride = this.#dots.width;
     this.#query = new Float32Array(this.#stride);
@@ -119,22 +116,7 @@ export class ItemIndex {
   setCatalog(position: number, record: CatalogRecord | undefined): string[] {
     const features = this.#catalog.set(position, record);
     if (features === undefined) return [];
-    if (record === undefined) {
-      this.#itemFeatures.set(position, [], []);
-      this.#recompute(position);
-      return [];
-    }
-    const missing: string[] = [];
-    this.#itemFeatures.set(
-      position,
-      features.map((f) => {
-        const known = this.#featurePositions.get(f.key);
-        if (known !== undefined) return known;
-        missing.push(f.key);
-        return this.#addFeature(f.key);
-      }),
-      features.map((f) => f.weight),
-    );
+    const missing = this.#features.assign(position, record === undefined ? [] : features);
     this.#recompute(position);
     return missing;
   }
@@ -154,68 +136,30 @@ export class ItemIndex {
     this.#catalog.onContentChange(listener);
   }
 
-  /** Sets feature rows (undefined: not trained yet, the initial row stays). Recompute items after. */
-  /**
-   * Sets feature rows. `tolerance` > 0 (a refresh): a row is replaced only when some value moved
-   * by more than `tolerance` times (1 + the row's largest magnitude) since it was last set, so
-   * the trickle of small updates every event makes waits until it adds up. Returns the feature
-   * positions replaced (see recomputeFeatures).
-   */
+  /** Sets feature rows (ItemFeatureRows.setRows); recompute the items that use them after. */
   setFeatureRows(keys: readonly string[], rows: readonly (Row | undefined)[], tolerance = 0): number[] {
-    const replaced: number[] = [];
-    const dim = this.dim;
-    keys.forEach((key, k) => {
-      const row = rows[k];
-      const f = this.#featurePositions.get(key) ?? this.#addFeature(key);
-      if (row === undefined) return;
-      const at = f * dim;
-      if (tolerance > 0) {
-        let largest = 0;
-        let moved = 0;
-        for (let d = 0; d < dim; d++) {
-          largest = Math.max(largest, Math.abs(row.vector[d] as number));
-          moved = Math.max(
-            moved,
-            Math.abs((row.vector[d] as number) - (this.#featureRows[at + d] as number)),
-          );
-        }
-        if (moved <= tolerance * (1 + largest)) return;
-      }
-      this.#featureRows.set(row.vector.subarray(0, dim), at);
-      replaced.push(f);
-    });
-    return replaced;
+    return this.#features.setRows(keys, rows, tolerance);
   }
 
   /** Recomputes the vectors of the items in [from, to) that have one of the `features` positions. */
   recomputeFeatures(features: ReadonlySet<number>, from: number, to: number): void {
-    const feats = this.#itemFeatures;
-    for (let i = from; i < Math.min(to, this.size); i++) {
-      const start = feats.start(i);
-      const end = start + feats.length(i);
-      for (let k = start; k < end; k++) {
-        if (features.has(feats.ids[k] as number)) {
-          this.#recompute(i);
-          break;
-        }
-      }
-    }
+    for (let i = from; i < Math.min(to, this.size); i++)
+      if (this.#features.uses(i, features)) this.#recompute(i);
   }
 
   /** Every feature key the index knows. */
   featureKeys(): readonly string[] {
-    return this.#featureKeys;
+    return this.#features.keys();
   }
 
   /** True when the item's MF vector has feature rows (it says something before any interaction). */
   hasFeatureRows(position: number): boolean {
-    return this.#itemFeatures.length(position) > 0;
+    return this.#features.count(position) > 0;
   }
 
   /** Recomputes composite vectors of positions [from, to) (after feature rows changed). */
   recomputeRange(from: number, to: number): void {
-    for (let i = from; i < Math.min(to, this.size); i++)
-      if (this.#itemFeatures.length(i) > 0) this.#recompute(i);
+    for (let i = from; i < Math.min(to, this.size); i++) if (this.#features.count(i) > 0) this.#recompute(i);
   }
 
   /** True when an item may be recommended: known to the catalog or trained, not hidden or deleted. */
@@ -390,10 +334,7 @@ export class ItemIndex {
     const dim = this.dim;
     const next = this.#scratch.length === dim ? this.#scratch : (this.#scratch = new Float32Array(dim));
     next.set(this.#idRow(position));
-    const feats = this.#itemFeatures;
-    const count = feats.length(position);
-    if (count > 0)
-      addRowMean(next, this.#featureRows, feats.ids, feats.weights, feats.start(position), count, dim);
+    this.#features.addMeanTo(next, position);
     const matrix = this.#dots.matrix;
     const out = this.vector(position);
     const biasAt = position * this.#stride + dim;
@@ -408,27 +349,6 @@ export class ItemIndex {
     this.#norms[position] = Math.sqrt(norm);
     this.#ann.changed(position);
     this.version++;
-  }
-
-  #addFeature(key: string): number {
-    const f = this.#featureKeys.length;
-    this.#featureKeys.push(key);
-    this.#featurePositions.set(key, f);
-    if ((f + 1) * this.dim > this.#featureRows.length) {
-      const grown = new Float32Array(Math.max(64, 2 * (f + 1)) * this.dim);
-      grown.set(this.#featureRows);
-      this.#featureRows = grown;
-    }
-    const { seed, initStd } = this.#options;
-    if (initStd > 0)
-      initialVector(
-        this.#featureRows.subarray(f * this.dim, (f + 1) * this.dim),
-        seed,
-        MF_TABLES.itemFeature,
-        key,
-        initStd,
-      );
-    return f;
   }
 
   #grow(capacity: number): void {
