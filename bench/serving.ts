@@ -1,47 +1,32 @@
 import type { ModelName } from '../shared/model/registry.ts';
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { resolve } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import { MemoryEventLog, MemoryModelStore } from '../shared/adapters/memory/index.ts';
-import { KafkaEventLog } from '../shared/adapters/kafka/index.ts';
-import { RedisModelStore, connectRedis } from '../shared/adapters/redis/index.ts';
-import {
-  loadConfig,
-  neumfConfigFrom,
-  type Config,
-  type DeepPartial,
-  type RecsysConfig,
-} from '../shared/config/index.ts';
-import { DENSE_CHUNK, DENSE_COUNTER, DENSE_TABLE, chunkIds } from '../shared/model/neumf/dense-layout.ts';
-import { NeuMF } from '../shared/model/neumf/neumf.ts';
+import { loadConfig } from '../shared/config/index.ts';
 import { Random } from '../shared/model/random.ts';
 import { selectTopK } from '../shared/model/topk.ts';
-import { useBackend } from '../shared/model/tf-backend.ts';
-import { createMetricsRegistry, silentLogger } from '../shared/observability/index.ts';
-import type { EventLog, ModelStore, RowValue } from '../shared/ports/index.ts';
-import { startServing, type RunningServing } from '../services/serving/main.ts';
+import { type RunningServing } from '../services/serving/main.ts';
 import type { LoadOptions, LoadResult } from './load.ts';
 import type { BenchResult } from './report.ts';
 
-export interface ServingBenchOptions {
-  /** Real Redis and Kafka when given (what the targets are about); else the embedded adapters. */
-  readonly redisUrl?: string;
-  readonly kafkaBrokers?: string;
-  /** 1 = the full benchmark (20 s per load, 1,000,000 items for the ANN run). */
-  readonly scale: number;
-  /** Run only these scenarios (default: all). */
-  readonly only?: readonly ServingScenario[];
-  /**
-   * Run serving as `recsys serving --workers N` child processes (node:cluster) for the NeuMF and MF
-   * scenarios, instead of inside the benchmark process. Needs Redis and Kafka.
-   */
-  readonly workers?: number;
-  readonly onProgress?: (line: string) => void;
-}
+import {
+  ANN_ITEMS,
+  ITEMS,
+  SERVING_SCENARIOS,
+  USERS,
+  embedding,
+  openWorld,
+  root,
+  seed,
+  servingOverrides,
+  type ServingBenchOptions,
+  type ServingScenario,
+  type World,
+} from './serving-world.ts';
+import { start, startProfile, startWorkers, type BenchServing } from './serving-process.ts';
 
-export const SERVING_SCENARIOS = ['neumf', 'mf', 'ingest', 'ann'] as const;
-export type ServingScenario = (typeof SERVING_SCENARIOS)[number];
+export { SERVING_SCENARIOS };
+export type { ServingBenchOptions, ServingScenario };
 
 export const SERVING_TARGETS = {
   neumfRequestsPerSecond: 1_000,
@@ -53,360 +38,6 @@ export const SERVING_TARGETS = {
   annRecall: 0.95,
   ingestEventsPerSecond: 20_000,
 } as const;
-
-const ITEMS = 10_000;
-const USERS = 100_000;
-const DIM = 64;
-const ANN_ITEMS = 1_000_000;
-const root = resolve(import.meta.dirname, '..');
-
-interface World {
-  readonly config: RecsysConfig;
-  /** The configuration overrides of this world, as a child serving process's config file takes them. */
-  readonly overrides: DeepPartial<Config>;
-  readonly store: ModelStore;
-  readonly syncStore: ModelStore;
-  readonly eventLog: EventLog;
-  cleanup(): Promise<void>;
-}
-
-async function openWorld(options: ServingBenchOptions, models: ModelName[]): Promise<World> {
-  const id = randomUUID().slice(0, 8);
-  const prefix = `bench-serving-${id}`;
-  const overrides: DeepPartial<Config> = {
-    ...(options.redisUrl === undefined ? {} : { redis: { url: options.redisUrl, keyPrefix: prefix } }),
-    ...(options.kafkaBrokers === undefined
-      ? {}
-      : { kafka: { brokers: options.kafkaBrokers.split(','), topic: `${prefix}-events`, partitions: 4 } }),
-    serving: { port: 0, annThreads: 2, userEventsPerMinute: 100_000 },
-    trainer: { models },
-    model: { mf: { dim: DIM } },
-    log: { level: 'warn' },
-  };
-  const config = loadConfig({ env: {}, overrides });
-  if (options.redisUrl === undefined) {
-    const store = new MemoryModelStore();
-    return {
-      config,
-      overrides,
-      store,
-      syncStore: store,
-      eventLog: new MemoryEventLog({ partitions: 4 }),
-      cleanup: async () => undefined,
-    };
-  }
-  const client = await connectRedis({
-    url: options.redisUrl,
-    commandTimeoutMs: Math.max(1_000, 4 * config.serving.storeTimeoutMs),
-    connectTimeoutMs: 5_000,
-    autoPipelining: true,
-  });
-  const syncClient = await connectRedis({
-    url: options.redisUrl,
-    commandTimeoutMs: 30_000,
-    connectTimeoutMs: 5_000,
-  });
-  const store = new RedisModelStore(client, { keyPrefix: prefix });
-  const syncStore = new RedisModelStore(syncClient, { keyPrefix: prefix });
-  const eventLog: EventLog =
-    options.kafkaBrokers === undefined
-      ? new MemoryEventLog({ partitions: 4 })
-      : new KafkaEventLog({ ...config.kafka, logger: silentLogger() });
-  await eventLog.ensureTopics();
-  return {
-    config,
-    overrides,
-    store,
-    syncStore,
-    eventLog,
-    async cleanup() {
-      let cursor = '0';
-      do {
-        const [next, keys] = await syncClient.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 10_000);
-        cursor = next;
-        if (keys.length > 0) await syncClient.unlink(...keys);
-      } while (cursor !== '0');
-      await eventLog.close();
-      await store.close();
-      await syncStore.close();
-    },
-  };
-}
-
-/**
- * MF rows shaped like trained embeddings rather than iid noise: component k has variance
- * proportional to (k + 10)^-2.85, a fit of the singular-value spectrum of the item rows MF learns
- * on MovieLens 100K at dimension 64 (there 5 components hold half the energy and 13 hold 80%;
- * iid Gaussian vectors need 27 and 48), and norms average about 1.5 as the trained rows' do.
- * Exact search does not care; an ANN index does, and the product searches trained rows.
- */
-function embedding(random: Random, dim: number): number[] {
-  const shares = Array.from({ length: dim }, (_, k) => (k + 10) ** -2.85);
-  const total = shares.reduce((a, b) => a + b, 0);
-  return shares.map((share) => random.normal() * Math.sqrt((2.25 * share) / total));
-}
-
-function vector(random: Random, dim: number, scale = 0.3): number[] {
-  return Array.from({ length: dim }, () => random.normal() * scale);
-}
-
-function rowOf(values: number[], count: number): RowValue {
-  return { vector: Float32Array.from(values), bias: 0, count, updatedAt: Date.now() };
-}
-
-/** Writes what trainers would have: rows, registry, catalog, histories, popularity and (optionally) NeuMF. */
-async function seed(
-  world: World,
-  items: number,
-  users: number,
-  neumf: boolean,
-  progress: (line: string) => void,
-): Promise<void> {
-  const random = new Random(7);
-  const { syncStore: store, config } = world;
-  const itemIds = Array.from({ length: items }, (_, i) => `i${i}`);
-  const chunk = 2_000;
-  for (let start = 0; start < items; start += chunk) {
-    const ids = itemIds.slice(start, start + chunk);
-    await store.putItems(
-      ids.map((id, k) => ({
-        id,
-        record: {
-          itemId: id,
-          categories: [`c${(start + k) % 20}`],
-          tags: [`t${(start + k) % 200}`, `t${(start * 7 + k) % 211}`],
-        },
-      })),
-    );
-    await store.commit({
-      puts: [
-        {
-          table: 'mf:item',
-          rows: ids.map((id) => ({ id, value: rowOf(embedding(random, DIM), 1 + random.int(500)) })),
-        },
-      ],
-      newItems: { registry: 'mf', ids },
-    });
-    if (start % 100_000 === 0)
-      progress(`seeded ${start.toLocaleString('en-US')} of ${items.toLocaleString('en-US')} items`);
-  }
-  for (let start = 0; start < users; start += chunk) {
-    const ids = Array.from({ length: Math.min(chunk, users - start) }, (_, k) => `u${start + k}`);
-    await store.commit({
-      puts: [
-        {
-          table: 'mf:user',
-          rows: ids.map((id) => ({ id, value: rowOf(embedding(random, DIM), 5 + random.int(200)) })),
-        },
-      ],
-      history: ids.map((userId) => ({
-        userId,
-        items: Array.from({ length: 20 }, () => itemIds[random.int(items)] as string),
-      })),
-    });
-  }
-  const segments = [
-    '*',
-    ...['mobile', 'desktop', 'tv', 'tablet'].flatMap((d) =>
-      ['night', 'morning', 'afternoon', 'evening'].map((h) => `device=${d}|hour=${h}`),
-    ),
-  ];
-  await store.commit({
-    popularity: segments.flatMap((segment) =>
-      Array.from({ length: 500 }, () => ({
-        segment,
-        itemId: itemIds[random.int(items)] as string,
-        by: random.next() * 100,
-      })),
-    ),
-  });
-  if (!neumf) return;
-  const n = neumfConfigFrom(config);
-  await useBackend('cpu');
-  const model = new NeuMF(n);
-  const flat = Float32Array.from(model.tower.variables.flatMap((v) => Array.from(v.dataSync())));
-  model.dispose();
-  const gmf = n.gmfDim ?? 32;
-  const mlp = n.mlpDim ?? 32;
-  for (let start = 0; start < items; start += chunk) {
-    const ids = itemIds.slice(start, start + chunk);
-    await store.commit({
-      puts: [
-        { table: 'ncf:gmf:item', rows: ids.map((id) => ({ id, value: rowOf(vector(random, gmf), 10) })) },
-        { table: 'ncf:mlp:item', rows: ids.map((id) => ({ id, value: rowOf(vector(random, mlp), 10) })) },
-      ],
-      newItems: { registry: 'neumf', ids },
-    });
-  }
-  for (let start = 0; start < users; start += chunk) {
-    const ids = Array.from({ length: Math.min(chunk, users - start) }, (_, k) => `u${start + k}`);
-    await store.commit({
-      puts: [
-        { table: 'ncf:gmf:user', rows: ids.map((id) => ({ id, value: rowOf(vector(random, gmf), 10) })) },
-        { table: 'ncf:mlp:user', rows: ids.map((id) => ({ id, value: rowOf(vector(random, mlp), 10) })) },
-      ],
-    });
-  }
-  await store.commit({
-    puts: [
-      {
-        table: DENSE_TABLE,
-        rows: chunkIds(flat.length).map((id, c) => ({
-          id,
-          value: rowOf([...flat.subarray(c * DENSE_CHUNK, (c + 1) * DENSE_CHUNK)], 0),
-        })),
-      },
-    ],
-    counters: [{ name: DENSE_COUNTER, field: 'version', by: 1 }],
-  });
-}
-
-/** Serving under load: in the benchmark process, or `recsys serving --workers N` children. */
-interface BenchServing {
-  readonly url: string;
-  /** Where it runs, for the report. */
-  readonly how: string;
-  /** CPU seconds serving used so far (all workers). */
-  cpuSeconds(): Promise<number>;
-  /** Its /metrics text (summed over workers). */
-  metricsText(): Promise<string>;
-  stop(): Promise<void>;
-}
-
-async function start(
-  world: World,
-  config: RecsysConfig = world.config,
-): Promise<BenchServing & { readonly running: RunningServing }> {
-  const serving = await startServing({
-    config,
-    eventLog: world.eventLog,
-    store: world.store,
-    syncStore: world.syncStore,
-    registry: createMetricsRegistry({ service: 'serving', defaultMetrics: false }),
-    logger: silentLogger(),
-  });
-  const deadline = Date.now() + 30 * 60_000;
-  while (
-    !serving.engine.loaded ||
-    (serving.engine.config.trainer.models.includes('neumf') && serving.engine.neumf?.ready !== true)
-  ) {
-    if (Date.now() > deadline) throw new Error('serving did not load within 30 minutes');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  return {
-    running: serving,
-    url: serving.url,
-    how: 'in the benchmark process',
-    cpuSeconds: async () => {
-      const used = process.cpuUsage();
-      return (used.user + used.system) / 1e6;
-    },
-    metricsText: async () => (await serving.app.inject({ method: 'GET', url: '/metrics' })).body,
-    stop: () => serving.stop(),
-  };
-}
-
-/** The value of an unlabelled-but-`service` series in an exposition text. */
-function metricValue(text: string, name: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
-  return line === undefined ? Number.NaN : Number(line.split(' ').pop());
-}
-
-/**
- * `recsys serving --workers N` as a child process on the world's Redis and Kafka, ready once every
- * worker holds `items` items (and, with `annShareDir`, searches the shared HNSW build).
- */
-async function startWorkers(
-  world: World,
-  workers: number,
-  { items = ITEMS, annShareDir }: { items?: number; annShareDir?: string } = {},
-): Promise<BenchServing> {
-  const { mkdtempSync, writeFileSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const dir = mkdtempSync(resolve(tmpdir(), 'recsys-bench-'));
-  const file = resolve(dir, 'config.json');
-  const overrides = annShareDir === undefined ? world.overrides : servingOverrides(world, { annShareDir });
-  writeFileSync(file, JSON.stringify(overrides));
-  const child = spawn(
-    process.execPath,
-    [resolve(root, 'bin/recsys.mjs'), 'serving', '--workers', String(workers), '--port', '0'],
-    {
-      env: { ...process.env, RECSYS_CONFIG: file, LOG_LEVEL: 'info', LOG_PRETTY: 'false' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  const tail: string[] = [];
-  let url: string | undefined;
-  const { createInterface } = await import('node:readline');
-  for (const stream of [child.stdout, child.stderr])
-    createInterface({ input: stream }).on('line', (line) => {
-      tail.push(line);
-      if (tail.length > 20) tail.shift();
-      if (url === undefined && line.includes('"serving listening"'))
-        url = (JSON.parse(line) as { url: string }).url;
-    });
-  const stop = async () => {
-    if (child.exitCode === null) {
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGTERM');
-      await exited;
-    }
-    rmSync(dir, { recursive: true, force: true });
-  };
-  const metricsText = async () => (await fetch(`${url}/metrics`)).text();
-  const deadline = Date.now() + 30 * 60_000;
-  const neumf = world.config.trainer.models.includes('neumf');
-  // Every worker has loaded its index (and the NeuMF tower): the gauges aggregate to the laggard.
-  for (;;) {
-    if (child.exitCode !== null)
-      throw new Error(`serving exited with ${child.exitCode}:\n${tail.join('\n')}`);
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error('serving did not load within 30 minutes');
-    }
-    if (url !== undefined) {
-      const text = await metricsText().catch(() => '');
-      const loaded = metricValue(text, 'recsys_serving_index_items') >= items;
-      const tower = !neumf || metricValue(text, 'recsys_serving_neumf_tower_version') > 0;
-      const ann = annShareDir === undefined || metricValue(text, 'recsys_serving_ann_active') === 1;
-      if (loaded && tower && ann && metricValue(text, 'recsys_serving_workers') === workers) break;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  return {
-    url: url as string,
-    how: `${workers} worker processes (recsys serving --workers ${workers})`,
-    cpuSeconds: async () => metricValue(await metricsText(), 'recsys_process_cpu_seconds_total'),
-    metricsText,
-    stop,
-  };
-}
-
-/**
- * With RECSYS_BENCH_PROFILE=<folder>, a CPU profile of the serving process during a measured load
- * is written there (open it in Chrome DevTools or any .cpuprofile viewer): warm-up and seeding
- * stay out of it.
- */
-async function startProfile(): Promise<{ stop(name: string): Promise<void> } | undefined> {
-  const folder = process.env.RECSYS_BENCH_PROFILE;
-  if (folder === undefined || folder === '') return undefined;
-  const { Session } = await import('node:inspector/promises');
-  const { mkdir, writeFile } = await import('node:fs/promises');
-  const session = new Session();
-  session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.start');
-  return {
-    async stop(name) {
-      const { profile } = await session.post('Profiler.stop');
-      session.disconnect();
-      await mkdir(folder, { recursive: true });
-      const file = resolve(folder, `${name}-${Date.now()}.cpuprofile`);
-      await writeFile(file, JSON.stringify(profile));
-      process.stderr.write(`bench: CPU profile written to ${file}\n`);
-    },
-  };
-}
 
 /** Runs the load generator in its own process. */
 function load(options: LoadOptions): Promise<LoadResult> {
@@ -642,11 +273,6 @@ export async function runServingBench(options: ServingBenchOptions): Promise<Ben
     await world.cleanup();
   }
   return results;
-}
-
-/** The world's configuration overrides with some serving settings added. */
-function servingOverrides(world: World, serving: DeepPartial<Config>['serving']): DeepPartial<Config> {
-  return { ...world.overrides, serving: { ...world.overrides.serving, ...serving } };
 }
 
 /**

@@ -8,25 +8,31 @@
  * the KAFKA_BROKERS and REDIS_URL lines the tests read. `up` is idempotent: when both services
  * recorded there still answer, it only prints their addresses.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer, type AddressInfo, type Server } from 'node:net';
-import { homedir } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { basename, dirname, join } from 'node:path';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 /** Override with RECSYS_SERVICES_DIR to run a second, independent pair (the tests do). */
+import {
+  KAFKA_VERSION,
+  ROOT,
+  ensureJava,
+  ensureKafkaJars,
+  ensureRedisBinary,
+  run,
+  type Say,
+} from './service-install.ts';
+import { freePorts, isAlive, kafkaAnswers, redisAnswers, stopPid, tail, waitFor } from './service-process.ts';
+
+export { ROOT, cacheDir } from './service-install.ts';
+export { freePorts, isAlive } from './service-process.ts';
+
 export const STATE_DIR = process.env['RECSYS_SERVICES_DIR'] ?? join(ROOT, '.recsys', 'services');
 export const ENV_FILE = join(
   dirname(STATE_DIR),
   `${basename(STATE_DIR) === 'services' ? '' : `${basename(STATE_DIR)}.`}services.env`,
 );
 const STATE_FILE = join(STATE_DIR, 'state.json');
-const KAFKA_VERSION = readFileSync(join(ROOT, 'scripts', 'kafka', 'pom.xml'), 'utf8').match(
-  /<kafka\.version>([^<]+)<\/kafka\.version>/,
-)?.[1] as string;
-
 export interface ServiceEndpoints {
   readonly kafkaBrokers: string;
   readonly redisUrl: string;
@@ -35,15 +41,6 @@ export interface ServiceEndpoints {
 interface State extends ServiceEndpoints {
   readonly redis: { pid: number; port: number };
   readonly kafka: { pid: number; port: number; controllerPort: number };
-}
-
-type Say = (line: string) => void;
-
-export function cacheDir(): string {
-  return (
-    process.env['RECSYS_CACHE_DIR'] ??
-    join(process.env['XDG_CACHE_HOME'] ?? join(homedir(), '.cache'), 'recsys')
-  );
 }
 
 /** Starts Redis and Kafka unless the recorded ones still answer; returns their addresses. */
@@ -133,75 +130,6 @@ function readState(): State | undefined {
   } catch {
     return undefined;
   }
-}
-
-function which(binary: string): string | undefined {
-  const result = spawnSync('sh', ['-c', `command -v ${binary}`], { encoding: 'utf8' });
-  const path = result.stdout.trim();
-  return result.status === 0 && path !== '' ? path : undefined;
-}
-
-function ensureRedisBinary(say: Say): string {
-  const found =
-    which('redis-server') ?? (existsSync('/usr/bin/redis-server') ? '/usr/bin/redis-server' : undefined);
-  if (found !== undefined) return found;
-  const apt = which('apt-get');
-  const isRoot = process.getuid?.() === 0;
-  if (apt === undefined || !isRoot) {
-    throw new Error(
-      'redis-server is not installed. Install it (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis), or set REDIS_URL to a running Redis.',
-    );
-  }
-  say('installing redis-server with apt-get (Debian package)');
-  run('apt-get', ['update', '-qq'], 'apt-get update');
-  run(
-    'apt-get',
-    ['install', '-y', '-qq', '--no-install-recommends', 'redis-server'],
-    'apt-get install redis-server',
-    {
-      DEBIAN_FRONTEND: 'noninteractive',
-    },
-  );
-  return which('redis-server') ?? '/usr/bin/redis-server';
-}
-
-function ensureJava(): string {
-  const java = which('java');
-  if (java === undefined) {
-    throw new Error(
-      'java (17 or newer) is not installed; Apache Kafka needs it. Install a JDK 17 (Debian: apt-get install -y openjdk-17-jre-headless), or set KAFKA_BROKERS to a running broker.',
-    );
-  }
-  return java;
-}
-
-/** The broker's jars, fetched from Maven Central once per machine. */
-function ensureKafkaJars(say: Say): string {
-  const libs = join(cacheDir(), `kafka-${KAFKA_VERSION}`, 'libs');
-  const marker = join(libs, '.complete');
-  if (existsSync(marker)) return libs;
-  if (which('mvn') === undefined) {
-    throw new Error(
-      'Maven (mvn) is needed once to fetch the Kafka jars from Maven Central (Debian: apt-get install -y maven), or set KAFKA_BROKERS to a running broker.',
-    );
-  }
-  say(`fetching Apache Kafka ${KAFKA_VERSION} jars from Maven Central into ${libs}`);
-  rmSync(libs, { recursive: true, force: true });
-  run(
-    'mvn',
-    [
-      '-q',
-      '-B',
-      '-f',
-      join(ROOT, 'scripts', 'kafka', 'pom.xml'),
-      'dependency:copy-dependencies',
-      `-DoutputDirectory=${libs}`,
-      '-DincludeScope=runtime',
-    ],
-    'mvn dependency:copy-dependencies',
-  );
-  writeFileSync(marker, new Date().toISOString());
-  return libs;
 }
 
 function startRedis(binary: string, port: number): number {
@@ -298,129 +226,4 @@ function startKafka(java: string, libs: string, port: number, controllerPort: nu
   });
   child.unref();
   return child.pid as number;
-}
-
-function run(command: string, args: string[], what: string, env: Record<string, string> = {}): string {
-  const result = spawnSync(command, args, {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    maxBuffer: 64 * 1024 * 1024,
-  });
-  if (result.status !== 0) {
-    throw new Error(
-      `${what} failed (exit ${result.status ?? result.signal}):\n${(result.stderr || result.stdout || '').slice(-2000)}`,
-    );
-  }
-  return result.stdout;
-}
-
-export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
-  const ports = servers.map((server) => (server.address() as AddressInfo).port);
-  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
-}
-
-function redisAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ host: '127.0.0.1', port });
-    let data = '';
-    const done = (ok: boolean): void => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.on('error', () => done(false));
-    socket.on('connect', () => socket.write('PING\r\n'));
-    socket.on('data', (chunk) => {
-      data += chunk.toString();
-      if (data.includes('\r\n')) done(data.startsWith('+PONG'));
-    });
-  });
-}
-
-async function kafkaAnswers(brokers: string): Promise<boolean> {
-  const { Kafka, logLevel } = await import('kafkajs');
-  const admin = new Kafka({
-    clientId: 'recsys-services',
-    brokers: [brokers],
-    logLevel: logLevel.NOTHING,
-    connectionTimeout: 1_000,
-    requestTimeout: 2_000,
-    retry: { retries: 0 },
-  }).admin();
-  try {
-    await admin.connect();
-    const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0 && cluster.controller !== null;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
-}
-
-async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  diagnostics: () => string,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    if (await check()) return;
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-  throw new Error(`${what} did not answer within ${timeoutMs / 1000}s. Last log lines:\n${diagnostics()}`);
-}
-
-function tail(...files: string[]): string {
-  return files
-    .filter((file) => existsSync(file))
-    .map((file) => `--- ${file}\n${readFileSync(file, 'utf8').split('\n').slice(-20).join('\n')}`)
-    .join('\n');
-}
-
-/** Whether a process with this pid exists (signal 0 checks without signalling). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function stopPid(pid: number, name: string, say: Say): Promise<void> {
-  if (!isAlive(pid)) return;
-  say(`stopping ${name} (pid ${pid})`);
-  try {
-    process.kill(-pid, 'SIGTERM'); // the whole process group (detached)
-  } catch {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-  }
-  const deadline = Date.now() + 15_000;
-  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
-  if (isAlive(pid)) {
-    say(`${name} did not stop in 15s; killing it`);
-    try {
-      process.kill(-pid, 'SIGKILL');
-    } catch {
-      process.kill(pid, 'SIGKILL');
-    }
-  }
 }
