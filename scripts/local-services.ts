@@ -12,21 +12,21 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 
-/** Override with RECSYS_SERVICES_DIR to run a second, independent pair (the tests do). */
 import {
   KAFKA_VERSION,
   ROOT,
   ensureJava,
   ensureKafkaJars,
   ensureRedisBinary,
-  run,
   type Say,
 } from './service-install.ts';
+import { formatKafkaNode, startKafkaNode } from './kafka-broker.ts';
 import { freePorts, isAlive, kafkaAnswers, redisAnswers, stopPid, tail, waitFor } from './service-process.ts';
 
 export { ROOT, cacheDir } from './service-install.ts';
 export { freePorts, isAlive } from './service-process.ts';
 
+/** Override with RECSYS_SERVICES_DIR to run a second, independent pair (the tests do). */
 export const STATE_DIR = process.env['RECSYS_SERVICES_DIR'] ?? join(ROOT, '.recsys', 'services');
 export const ENV_FILE = join(
   dirname(STATE_DIR),
@@ -165,65 +165,8 @@ function startRedis(binary: string, port: number): number {
 }
 
 function startKafka(java: string, libs: string, port: number, controllerPort: number, say: Say): number {
-  const dir = join(STATE_DIR, 'kafka');
-  const dataDir = join(dir, 'data');
-  const logsDir = join(dir, 'logs');
-  mkdirSync(logsDir, { recursive: true });
-  const properties = join(dir, 'server.properties');
-  writeFileSync(
-    properties,
-    [
-      'process.roles=broker,controller',
-      'node.id=1',
-      `controller.quorum.voters=1@127.0.0.1:${controllerPort}`,
-      `listeners=PLAINTEXT://127.0.0.1:${port},CONTROLLER://127.0.0.1:${controllerPort}`,
-      `advertised.listeners=PLAINTEXT://127.0.0.1:${port}`,
-      'controller.listener.names=CONTROLLER',
-      'inter.broker.listener.name=PLAINTEXT',
-      'listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
-      `log.dirs=${dataDir}`,
-      'num.partitions=1',
-      'auto.create.topics.enable=false',
-      'offsets.topic.replication.factor=1',
-      'offsets.topic.num.partitions=4',
-      'transaction.state.log.replication.factor=1',
-      'transaction.state.log.min.isr=1',
-      'share.coordinator.state.topic.replication.factor=1',
-      'share.coordinator.state.topic.min.isr=1',
-      'group.initial.rebalance.delay.ms=0',
-      'delete.topic.enable=true',
-      '',
-    ].join('\n'),
-  );
-  const classpath = `${libs}/*`;
-  const jvm = [
-    '-Xms256m',
-    '-Xmx768m',
-    '-XX:+UseG1GC',
-    `-Dkafka.logs.dir=${logsDir}`,
-    `-Dlog4j2.configurationFile=${join(ROOT, 'scripts', 'kafka', 'log4j2.properties')}`,
-  ];
-  // Ports change between starts, so the voters line changes too: format a fresh storage each time.
-  rmSync(dataDir, { recursive: true, force: true });
-  const uuid = run(
-    java,
-    ['-cp', classpath, ...jvm, 'kafka.tools.StorageTool', 'random-uuid'],
-    'kafka-storage random-uuid',
-  )
-    .trim()
-    .split('\n')
-    .pop() as string;
-  say('formatting Kafka storage (KRaft)');
-  run(
-    java,
-    ['-cp', classpath, ...jvm, 'kafka.tools.StorageTool', 'format', '-t', uuid, '-c', properties],
-    'kafka-storage format',
-  );
-  const out = openSync(join(STATE_DIR, 'kafka.out'), 'a');
-  const child = spawn(java, ['-cp', classpath, ...jvm, 'kafka.Kafka', properties], {
-    detached: true,
-    stdio: ['ignore', out, out],
-  });
-  child.unref();
-  return child.pid as number;
+  const node = { dir: join(STATE_DIR, 'kafka'), port, controllerPort };
+  // Ports change between starts, so the quorum changes too: format a fresh storage each time.
+  formatKafkaNode(java, libs, node, say);
+  return startKafkaNode(java, libs, node, join(STATE_DIR, 'kafka.out'), { detached: true }).pid as number;
 }

@@ -1,15 +1,40 @@
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { OwnKafka } from '../support/own-kafka.ts';
 import { OwnRedis } from '../support/own-redis.ts';
 import { TrainerProcess } from '../support/trainer-process.ts';
 import { trainerRun } from '../support/trainer-run.ts';
 import { sleep, waitUntil } from '../support/wait.ts';
-import { produceWorkload, waitForGroup } from '../support/workload.ts';
+import { appliedTally, produceWorkload, waitForGroup } from '../support/workload.ts';
 
 const shared = inject('services');
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   for (const cleanup of cleanups) await cleanup().catch(() => undefined);
 });
+
+/**
+ * Runs `fault` `times` times, each once the trainer has applied 500 more events than at the
+ * last one (so each lands while training is under way); returns the events counted at each.
+ */
+async function faultsWhileTraining(
+  trainer: TrainerProcess,
+  times: number,
+  fault: () => Promise<void>,
+): Promise<number[]> {
+  const at: number[] = [];
+  for (let n = 1; n <= times; n++) {
+    const before = at.at(-1) ?? 0;
+    await waitUntil(
+      async () => (await trainer.metric('recsys_trainer_events_total')) > before + 500,
+      `training to go on before fault ${n}`,
+      180_000,
+      50,
+    );
+    at.push(await trainer.metric('recsys_trainer_events_total'));
+    await fault();
+  }
+  return at;
+}
 
 describe('trainer faults', () => {
   it(
@@ -47,14 +72,7 @@ describe('trainer faults', () => {
       expect(retries).toBeGreaterThan(0);
       expect(healthy.status).toBe(200); // alive, waiting for Redis
       expect(ready.status).toBe(503); // but not ready without it
-      const users = [...workload.perUser.keys()];
-      const counts = await store.getCounters('events:mf', users);
-      expect(users.filter((u, i) => counts[i] !== workload.perUser.get(u))).toEqual([]);
-      const applied = await store.getCounters(
-        'applied:mf',
-        Array.from({ length: workload.valid }, (_, i) => `e${i}`),
-      );
-      expect(applied.filter((v) => v !== 1).length).toBe(0);
+      expect(await appliedTally(store, workload)).toEqual({ wrongCounts: [], missing: 0, duplicated: 0 });
       expect(deadLetters).toBe(0); // an outage never sends events to the dead-letter topic
     },
   );
@@ -74,21 +92,11 @@ describe('trainer faults', () => {
       await run.store.close();
       const workload = await produceWorkload(run.log, { count: 100_000, users: 2_000, items: 500, seed: 9 });
       const trainer = await TrainerProcess.start(services, { configFile: run.configFile });
-      const kills: number[] = [];
-      for (let kill = 1; kill <= 6; kill++) {
-        // Each kill lands while training is under way: more events applied than at the last one.
-        const before = kills.at(-1) ?? 0;
-        await waitUntil(
-          async () => (await trainer.metric('recsys_trainer_events_total')) > before + 500,
-          `training to go on before kill ${kill}`,
-          120_000,
-          50,
-        );
-        kills.push(await trainer.metric('recsys_trainer_events_total'));
+      const kills = await faultsWhileTraining(trainer, 6, async () => {
         await redis.kill();
         await sleep(500);
         await redis.resume();
-      }
+      });
       const { redisStore } = await import('../support/adapters.ts');
       const store = await redisStore(services, run.prefix);
       cleanups.push(() => store.close());
@@ -98,17 +106,35 @@ describe('trainer faults', () => {
 
       expect(kills).toHaveLength(6);
       expect(kills.at(-1)).toBeLessThan(workload.valid); // the last kill came before the end
-      const users = [...workload.perUser.keys()];
-      const counts = await store.getCounters('events:mf', users);
-      expect(users.filter((u, i) => counts[i] !== workload.perUser.get(u))).toEqual([]);
-      const applied = await store.getCounters(
-        'applied:mf',
-        Array.from({ length: workload.valid }, (_, i) => `e${i}`),
-      );
-      expect({
-        missing: applied.filter((v) => v === 0).length,
-        duplicated: applied.filter((v) => v > 1).length,
-      }).toEqual({ missing: 0, duplicated: 0 });
+      expect(await appliedTally(store, workload)).toEqual({ wrongCounts: [], missing: 0, duplicated: 0 });
+    },
+  );
+
+  it(
+    'loses and duplicates nothing while its Kafka broker is killed with SIGKILL twice mid-stream',
+    { timeout: 480_000 },
+    async () => {
+      const kafka = await OwnKafka.start();
+      cleanups.push(() => kafka.destroy());
+      const services = { kafkaBrokers: kafka.brokers, redisUrl: shared.redisUrl };
+      const run = await trainerRun({ partitions: 4, services });
+      cleanups.push(run.cleanup);
+      const workload = await produceWorkload(run.log, { count: 100_000, users: 2_000, items: 500, seed: 10 });
+      const trainer = await TrainerProcess.start(services, { configFile: run.configFile });
+      const kills = await faultsWhileTraining(trainer, 2, async () => {
+        await kafka.kill();
+        await sleep(1_000);
+        await kafka.resume();
+      });
+      await waitForGroup(run.log, run.store, run.groupId, 300_000);
+      const deadLetters = await trainer.metric('recsys_trainer_dead_letters_total');
+      trainer.kill('SIGTERM');
+      expect((await trainer.exited()).code).toBe(0);
+
+      expect(kills).toHaveLength(2);
+      expect(kills.at(-1)).toBeLessThan(workload.valid); // the last kill came before the end
+      expect(await appliedTally(run.store, workload)).toEqual({ wrongCounts: [], missing: 0, duplicated: 0 });
+      expect(deadLetters).toBe(0);
     },
   );
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePorts } from '../../scripts/local-services.ts';
+import { signalAndWait } from './child.ts';
 import { waitUntil } from './wait.ts';
 
 /**
@@ -75,20 +76,12 @@ export class OwnRedis {
 
   /** Stops it cleanly (SIGTERM: Redis flushes its AOF and exits). */
   async stop(): Promise<void> {
-    const child = this.#child;
-    if (child === undefined || child.exitCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGTERM');
-    await exited;
+    await signalAndWait(this.#child, 'SIGTERM');
   }
 
   /** Kills it (SIGKILL: no shutdown, no final flush); resolves once it is gone. */
   async kill(): Promise<void> {
-    const child = this.#child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await exited;
+    await signalAndWait(this.#child, 'SIGKILL');
   }
 
   async destroy(): Promise<void> {

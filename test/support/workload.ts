@@ -93,3 +93,26 @@ export async function waitForGroup(
     200,
   );
 }
+
+/**
+ * How the store's exact counters (trainer.auditEventIds) match a workload: users whose event
+ * count is wrong, event ids never applied, event ids applied more than once. A correct,
+ * effectively-once trainer gives `{ wrongCounts: [], missing: 0, duplicated: 0 }`.
+ */
+export async function appliedTally(
+  store: ModelStore,
+  workload: Workload,
+  model = 'mf',
+): Promise<{ wrongCounts: string[]; missing: number; duplicated: number }> {
+  const users = [...workload.perUser.keys()];
+  const counts = await store.getCounters(`events:${model}`, users);
+  const applied = await store.getCounters(
+    `applied:${model}`,
+    Array.from({ length: workload.valid }, (_, i) => `e${i}`),
+  );
+  return {
+    wrongCounts: users.filter((u, i) => counts[i] !== workload.perUser.get(u)),
+    missing: applied.filter((v) => v === 0).length,
+    duplicated: applied.filter((v) => v > 1).length,
+  };
+}
