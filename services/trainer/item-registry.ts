@@ -1,7 +1,8 @@
 import { drawUniform, type Exclusion } from '../../shared/model/negative-sampler.ts';
 import { Random, hashString } from '../../shared/model/random.ts';
 import type { RowStore } from '../../shared/ports/index.ts';
-import type { RecentItems } from './user-histories.ts';
+import type { BatchEvent } from './decode.ts';
+import type { RecentItems, UserHistories } from './user-histories.ts';
 
 /**
  * The local mirror of a model's item registry: every item id ever trained on, in the order it was
@@ -94,6 +95,36 @@ export function drawNegatives(
   for (let n = 0; n < count; n++) {
     const found = drawUniform(random, size, at, recent);
     if (found >= 0) out.push(found);
+  }
+  return out;
+}
+
+/**
+ * A batch's negatives, the trainers' one rule: registers each event's item and draws the
+ * negatives of every event `learns` accepts, in event order, so each draw sees the registry and
+ * the user's history as the store will hold them after the events before it. `seed` is the
+ * model's (each model draws its own). Returns the negatives' ids per event ([] for none).
+ */
+export function batchNegatives(
+  events: readonly BatchEvent[],
+  registry: ItemRegistry,
+  histories: UserHistories,
+  count: number,
+  seed: number,
+  learns: (e: BatchEvent) => boolean,
+): string[][] {
+  const out: string[][] = [];
+  for (const e of events) {
+    registry.add(e.event.itemId);
+    if (count > 0 && learns(e)) {
+      const random = eventRandom(seed, e.partition, e.offset);
+      const excluded = histories.excluded(e.event.userId);
+      const positions = drawNegatives(random, registry, registry.size, count, e.event.itemId, excluded);
+      out.push(positions.map((p) => registry.idAt(p)));
+    } else {
+      out.push([]);
+    }
+    if (e.weight > 0) histories.add(e.event.userId, e.event.itemId);
   }
   return out;
 }

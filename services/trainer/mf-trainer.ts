@@ -7,7 +7,7 @@ import { Random } from '../../shared/model/random.ts';
 import { liveRankCandidates, rankAmong } from '../../shared/model/rank.ts';
 import type { CatalogRecord, CounterIncrement, ModelStore } from '../../shared/ports/index.ts';
 import type { BatchEvent } from './decode.ts';
-import { ItemRegistry, drawNegatives, eventRandom } from './item-registry.ts';
+import { ItemRegistry, batchNegatives } from './item-registry.ts';
 import type { ModelTrainer, PendingWrite, Prefetched, TrainStats } from './model-trainer.ts';
 import { readAhead, type UserPrefetch } from './mf-prefetch.ts';
 import { TableGroup } from './table-group.ts';
@@ -183,26 +183,14 @@ export class MfTrainer implements ModelTrainer {
     // Register new items and draw negatives in event order, mirroring the history as the store
     // will hold it after each event.
     const registered = this.#registry.size;
-    const negativeIds: string[][] = [];
-    for (const e of events) {
-      this.#registry.add(e.event.itemId);
-      const positive = e.weight > 0;
-      if (positive && e.kind === 'implicit' && model.config.negatives > 0) {
-        const random = eventRandom(this.#config.model.seed, e.partition, e.offset);
-        const positions = drawNegatives(
-          random,
-          this.#registry,
-          this.#registry.size,
-          model.config.negatives,
-          e.event.itemId,
-          this.#histories.excluded(e.event.userId),
-        );
-        negativeIds.push(positions.map((p) => this.#registry.idAt(p)));
-      } else {
-        negativeIds.push([]);
-      }
-      if (positive) this.#histories.add(e.event.userId, e.event.itemId);
-    }
+    const negativeIds = batchNegatives(
+      events,
+      this.#registry,
+      this.#histories,
+      model.config.negatives,
+      this.#config.model.seed,
+      (e) => e.weight > 0 && e.kind === 'implicit',
+    );
     const newItems = this.#registry.size - registered;
 
     const itemIds = [...new Set([...events.map((e) => e.event.itemId), ...negativeIds.flat()])];

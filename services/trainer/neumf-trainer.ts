@@ -6,7 +6,7 @@ import { NeuMF } from '../../shared/model/neumf/neumf.ts';
 import { Random } from '../../shared/model/random.ts';
 import type { ModelStore } from '../../shared/ports/index.ts';
 import type { BatchEvent } from './decode.ts';
-import { ItemRegistry, drawNegatives, eventRandom } from './item-registry.ts';
+import { ItemRegistry, batchNegatives } from './item-registry.ts';
 import type { ModelTrainer, PendingWrite, TrainStats } from './model-trainer.ts';
 import { TableGroup } from './table-group.ts';
 import { TableSync } from './table-sync.ts';
@@ -100,25 +100,14 @@ export class NeuMfTrainer implements ModelTrainer {
     ]);
 
     const registered = this.#registry.size;
-    const negativeIds: string[][] = [];
-    for (const e of events) {
-      this.#registry.add(e.event.itemId);
-      if (e.weight > 0 && model.config.negatives > 0) {
-        const random = eventRandom(this.#config.model.seed ^ 0x4e4d, e.partition, e.offset);
-        const positions = drawNegatives(
-          random,
-          this.#registry,
-          this.#registry.size,
-          model.config.negatives,
-          e.event.itemId,
-          this.#histories.excluded(e.event.userId),
-        );
-        negativeIds.push(positions.map((p) => this.#registry.idAt(p)));
-      } else {
-        negativeIds.push([]);
-      }
-      if (e.weight > 0) this.#histories.add(e.event.userId, e.event.itemId);
-    }
+    const negativeIds = batchNegatives(
+      events,
+      this.#registry,
+      this.#histories,
+      model.config.negatives,
+      this.#config.model.seed ^ 0x4e4d,
+      (e) => e.weight > 0,
+    );
     const itemIds = [...new Set([...events.map((e) => e.event.itemId), ...negativeIds.flat()])];
     for (const id of itemIds) model.ensureItem(id);
     const contextKeys = new Set<string>();
