@@ -20,7 +20,7 @@ import {
   ensureRedisBinary,
   type Say,
 } from './service-install.ts';
-import { formatKafkaNode, startKafkaNode } from './kafka-broker.ts';
+import { formatKafkaCluster, startKafkaNode } from './kafka-broker.ts';
 import { freePorts, isAlive, kafkaAnswers, redisAnswers, stopPid, tail, waitFor } from './service-process.ts';
 
 export { ROOT, cacheDir } from './service-install.ts';
@@ -165,8 +165,8 @@ function startRedis(binary: string, port: number): number {
 }
 
 function startKafka(java: string, libs: string, port: number, controllerPort: number, say: Say): number {
-  const node = { dir: join(STATE_DIR, 'kafka'), port, controllerPort };
+  const node = { dir: join(STATE_DIR, 'kafka'), nodeId: 1, port, controllerPort };
   // Ports change between starts, so the quorum changes too: format a fresh storage each time.
-  formatKafkaNode(java, libs, node, say);
+  formatKafkaCluster(java, libs, [node], say);
   return startKafkaNode(java, libs, node, join(STATE_DIR, 'kafka.out'), { detached: true }).pid as number;
 }

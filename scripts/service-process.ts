@@ -38,11 +38,12 @@ export function redisAnswers(port: number): Promise<boolean> {
   });
 }
 
-export async function kafkaAnswers(brokers: string): Promise<boolean> {
+/** True when the brokers (comma-separated) answer, with a controller and at least `count` brokers. */
+export async function kafkaAnswers(brokers: string, count = 1): Promise<boolean> {
   const { Kafka, logLevel } = await import('kafkajs');
   const admin = new Kafka({
     clientId: 'recsys-services',
-    brokers: [brokers],
+    brokers: brokers.split(','),
     logLevel: logLevel.NOTHING,
     connectionTimeout: 1_000,
     requestTimeout: 2_000,
@@ -51,7 +52,7 @@ export async function kafkaAnswers(brokers: string): Promise<boolean> {
   try {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    return cluster.brokers.length > 0 && cluster.controller !== null;
+    return cluster.brokers.length >= count && cluster.controller !== null;
   } catch {
     return false;
   } finally {

@@ -137,4 +137,34 @@ describe('trainer faults', () => {
       expect(deadLetters).toBe(0);
     },
   );
+
+  it(
+    'keeps training on a 3-broker cluster (replication 3, min.insync 2) with one broker killed',
+    { timeout: 480_000 },
+    async () => {
+      const kafka = await OwnKafka.start(3);
+      cleanups.push(() => kafka.destroy());
+      const services = { kafkaBrokers: kafka.brokers, redisUrl: shared.redisUrl };
+      const run = await trainerRun({ partitions: 4, services, config: { kafka: { replicationFactor: 3 } } });
+      cleanups.push(run.cleanup);
+      const workload = await produceWorkload(run.log, { count: 100_000, users: 2_000, items: 500, seed: 11 });
+      const trainer = await TrainerProcess.start(services, { configFile: run.configFile });
+      // Broker 1 (the leader of some partitions and maybe of the group) dies; the others go on.
+      const [killedAt] = await faultsWhileTraining(trainer, 1, () => kafka.kill(0));
+      await waitUntil(
+        async () => (await trainer.metric('recsys_trainer_events_total')) > (killedAt as number) + 2_000,
+        'training to go on with one broker down',
+        180_000,
+        50,
+      );
+      // The test's own admin client keeps asking the dead broker for offsets: bring it back first.
+      await kafka.resume(0);
+      await waitForGroup(run.log, run.store, run.groupId, 300_000);
+      trainer.kill('SIGTERM');
+      expect((await trainer.exited()).code).toBe(0);
+
+      expect(killedAt).toBeLessThan(workload.valid);
+      expect(await appliedTally(run.store, workload)).toEqual({ wrongCounts: [], missing: 0, duplicated: 0 });
+    },
+  );
 });
